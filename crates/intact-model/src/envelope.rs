@@ -1,0 +1,220 @@
+//! DSSE envelopes (v1.0.2) as in-toto 3.x writes them.
+//!
+//! The signature covers PAE(payloadType, payload) over the payload bytes as
+//! received; we never re-serialise a received payload.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use crate::json::{parse_strict, to_python_json, PyStyle};
+use crate::{KeyId, ModelError, Payload};
+
+/// The payload type in-toto uses for links and layouts.
+pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// One envelope signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeSignature {
+    /// Required by the reference; only keys with this keyid are tried.
+    pub keyid: KeyId,
+    /// Raw signature bytes (base64 in the file).
+    pub sig: Vec<u8>,
+    /// Members we do not interpret, kept so files round-trip.
+    pub extra: Map<String, Value>,
+}
+
+/// A DSSE envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The payload bytes exactly as received or produced.
+    pub payload: Vec<u8>,
+    /// The payload type (for in-toto metadata, [`IN_TOTO_PAYLOAD_TYPE`]).
+    pub payload_type: String,
+    /// Signatures, unique by keyid.
+    pub signatures: Vec<EnvelopeSignature>,
+}
+
+/// DSSE pre-authentication encoding: what the signatures cover.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Decode base64 the way securesystemslib does: standard alphabet with
+/// padding, else URL-safe with padding; unpadded input is rejected.
+fn decode_b64(text: &str, at: &str) -> Result<Vec<u8>, ModelError> {
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .map_err(|e| ModelError::field(at, format!("invalid base64: {e}")))
+}
+
+fn take_string(m: &mut Map<String, Value>, name: &str, at: &str) -> Result<String, ModelError> {
+    let path = if at.is_empty() {
+        name.to_string()
+    } else {
+        format!("{at}.{name}")
+    };
+    match m.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ModelError::field(path, "must be a string")),
+        None => Err(ModelError::field(path, "missing")),
+    }
+}
+
+impl Envelope {
+    /// An unsigned in-toto envelope for `payload`, serialised as the
+    /// reference does (`json.dumps(sort_keys=True)`).
+    pub fn for_payload(payload: &Payload) -> Result<Self, ModelError> {
+        Ok(Envelope {
+            payload: payload.dsse_payload_bytes()?,
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            signatures: Vec::new(),
+        })
+    }
+
+    /// Parse the object form.
+    pub fn from_value(value: Value) -> Result<Self, ModelError> {
+        let Value::Object(mut top) = value else {
+            return Err(ModelError::Container("not a JSON object".into()));
+        };
+        let payload = take_string(&mut top, "payload", "")?;
+        let payload = decode_b64(&payload, "payload")?;
+        let payload_type = take_string(&mut top, "payloadType", "")?;
+        let signatures = match top.remove("signatures") {
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(ModelError::field("signatures", "must be a list")),
+            None => return Err(ModelError::field("signatures", "missing")),
+        };
+        if let Some(extra) = top.keys().next() {
+            return Err(ModelError::field(
+                extra.as_str(),
+                "unknown member of a DSSE envelope",
+            ));
+        }
+        let mut sigs: Vec<EnvelopeSignature> = Vec::with_capacity(signatures.len());
+        for (i, s) in signatures.into_iter().enumerate() {
+            let at = format!("signatures[{i}]");
+            let Value::Object(mut m) = s else {
+                return Err(ModelError::field(at, "a signature must be an object"));
+            };
+            let keyid = take_string(&mut m, "keyid", &at)?;
+            let keyid =
+                KeyId::new(keyid).map_err(|e| ModelError::field(format!("{at}.keyid"), e))?;
+            let sig = decode_b64(&take_string(&mut m, "sig", &at)?, &format!("{at}.sig"))?;
+            if sigs.iter().any(|s| s.keyid == keyid) {
+                return Err(ModelError::field(
+                    format!("{at}.keyid"),
+                    format!("duplicate signature by key {keyid}"),
+                ));
+            }
+            sigs.push(EnvelopeSignature {
+                keyid,
+                sig,
+                extra: m,
+            });
+        }
+        Ok(Envelope {
+            payload,
+            payload_type,
+            signatures: sigs,
+        })
+    }
+
+    /// The object form.
+    pub fn to_value(&self) -> Value {
+        let sigs = self
+            .signatures
+            .iter()
+            .map(|s| {
+                let mut m = s.extra.clone();
+                m.insert("keyid".into(), Value::String(s.keyid.to_string()));
+                m.insert("sig".into(), Value::String(STANDARD.encode(&s.sig)));
+                Value::Object(m)
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert(
+            "payload".into(),
+            Value::String(STANDARD.encode(&self.payload)),
+        );
+        m.insert(
+            "payloadType".into(),
+            Value::String(self.payload_type.clone()),
+        );
+        m.insert("signatures".into(), Value::Array(sigs));
+        Value::Object(m)
+    }
+
+    /// The file bytes the reference writes (one line).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        to_python_json(&self.to_value(), PyStyle::OneLine)
+    }
+
+    /// What the signatures cover.
+    pub fn pae(&self) -> Vec<u8> {
+        pae(&self.payload_type, &self.payload)
+    }
+
+    /// Parse the payload as in-toto metadata (after verification, as the
+    /// reference does; errors are reported under `payload`).
+    pub fn parse_payload(&self) -> Result<Payload, ModelError> {
+        let value =
+            parse_strict(&self.payload).map_err(|e| ModelError::field("payload", e.to_string()))?;
+        Payload::from_value(value).map_err(|e| e.under("payload"))
+    }
+
+    /// The signature by `keyid`, if any (keyids are unique).
+    pub fn signature_by(&self, keyid: &KeyId) -> Option<&EnvelopeSignature> {
+        self.signatures.iter().find(|s| &s.keyid == keyid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_matches_dsse_spec() {
+        assert_eq!(
+            pae(IN_TOTO_PAYLOAD_TYPE, b"{}"),
+            b"DSSEv1 28 application/vnd.in-toto+json 2 {}".to_vec()
+        );
+        assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    #[test]
+    fn base64_rules_follow_securesystemslib() {
+        assert_eq!(decode_b64("+/8=", "x").unwrap(), vec![0xfb, 0xff]);
+        assert_eq!(decode_b64("-_8=", "x").unwrap(), vec![0xfb, 0xff]);
+        assert!(decode_b64("-_8", "x").is_err());
+        assert!(decode_b64("*", "x").is_err());
+    }
+
+    #[test]
+    fn duplicate_keyids_are_rejected() {
+        let v = serde_json::json!({"payload": "e30=", "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"keyid": "aa", "sig": "AA=="}, {"keyid": "aa", "sig": "AQ=="}]});
+        let err = Envelope::from_value(v).unwrap_err().to_string();
+        assert!(
+            err.contains("signatures[1].keyid") && err.contains("duplicate"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keyid_is_required() {
+        let v = serde_json::json!({"payload": "e30=", "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": "AA=="}]});
+        assert!(Envelope::from_value(v).is_err());
+    }
+}

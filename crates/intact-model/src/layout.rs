@@ -1,0 +1,341 @@
+//! The layout: the project owner's signed policy for the supply chain.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::tag::{InspectionTag, LayoutTag, StepTag};
+use crate::{KeyId, ModelError, Rule, StepName};
+
+/// A layout's `signed` payload (../shared/in-toto-spec.md §3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    #[serde(rename = "_type", default)]
+    tag: LayoutTag,
+    /// Steps in the order their rules are evaluated.
+    pub steps: Vec<Step>,
+    /// Inspections run by the verifier after the step rules.
+    pub inspect: Vec<Inspection>,
+    /// Functionary keys by keyid, kept verbatim (they are hashed as loaded).
+    #[serde(default)]
+    pub keys: BTreeMap<KeyId, KeyDict>,
+    /// Expiry; verification fails at or after this instant.
+    pub expires: Expires,
+    /// Free text for humans.
+    #[serde(default)]
+    pub readme: String,
+}
+
+/// One step of the supply chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(rename = "_type", default)]
+    tag: StepTag,
+    /// Unique among steps and inspections.
+    pub name: StepName,
+    /// Rules over the step's materials.
+    #[serde(default)]
+    pub expected_materials: Vec<Rule>,
+    /// Rules over the step's products.
+    #[serde(default)]
+    pub expected_products: Vec<Rule>,
+    /// Keys allowed to sign links for this step.
+    #[serde(default)]
+    pub pubkeys: Vec<KeyId>,
+    /// The command functionaries are expected to run (a mismatch warns).
+    #[serde(default)]
+    pub expected_command: Vec<String>,
+    /// How many distinct authorised keys must agree.
+    #[serde(default = "one")]
+    pub threshold: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// A check the verifier runs itself, on the final product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    #[serde(rename = "_type", default)]
+    tag: InspectionTag,
+    /// Unique among steps and inspections.
+    pub name: StepName,
+    /// Rules over the inspection's materials.
+    #[serde(default)]
+    pub expected_materials: Vec<Rule>,
+    /// Rules over the inspection's products.
+    #[serde(default)]
+    pub expected_products: Vec<Rule>,
+    /// The command to run (argv).
+    #[serde(default)]
+    pub run: Vec<String>,
+}
+
+impl Layout {
+    /// An empty layout expiring at `expires`.
+    pub fn new(expires: Expires) -> Self {
+        Layout {
+            tag: LayoutTag,
+            steps: Vec::new(),
+            inspect: Vec::new(),
+            keys: BTreeMap::new(),
+            expires,
+            readme: String::new(),
+        }
+    }
+
+    /// Checks the reference performs when loading: names unique across
+    /// steps and inspections.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let mut seen = HashSet::new();
+        let names = self
+            .steps
+            .iter()
+            .map(|s| &s.name)
+            .chain(self.inspect.iter().map(|i| &i.name));
+        for name in names {
+            if !seen.insert(name) {
+                return Err(ModelError::field(
+                    "steps",
+                    format!(
+                        "name {:?} is used by more than one step or inspection",
+                        name.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The step called `name`, if any.
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.name.as_str() == name)
+    }
+}
+
+impl Step {
+    /// A step with no rules, no keys and threshold 1.
+    pub fn new(name: StepName) -> Self {
+        Step {
+            tag: StepTag,
+            name,
+            expected_materials: Vec::new(),
+            expected_products: Vec::new(),
+            pubkeys: Vec::new(),
+            expected_command: Vec::new(),
+            threshold: 1,
+        }
+    }
+}
+
+impl Inspection {
+    /// An inspection with no rules running `run`.
+    pub fn new(name: StepName, run: Vec<String>) -> Self {
+        Inspection {
+            tag: InspectionTag,
+            name,
+            expected_materials: Vec::new(),
+            expected_products: Vec::new(),
+            run,
+        }
+    }
+}
+
+/// A public key dictionary as embedded in a layout, kept verbatim.
+///
+/// Its bytes are hashed as loaded (legacy `keyid_hash_algorithms`,
+/// `keyval.private: ""`, GPG members), so we keep the whole object and
+/// offer typed accessors; `intact-crypto` turns it into a verifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct KeyDict(Map<String, Value>);
+
+impl KeyDict {
+    /// Wrap an object; it must carry a hex `keyid` member, as the
+    /// reference requires.
+    pub fn new(map: Map<String, Value>) -> Result<Self, String> {
+        match map.get("keyid") {
+            Some(Value::String(id)) => {
+                KeyId::new(id.clone())?;
+            }
+            _ => return Err("a key must have a string `keyid` member".into()),
+        }
+        Ok(KeyDict(map))
+    }
+
+    /// The `keyid` member.
+    pub fn keyid(&self) -> Option<KeyId> {
+        self.str("keyid").and_then(|s| KeyId::new(s).ok())
+    }
+
+    /// The `keytype` member (`ed25519`, `rsa`, `ecdsa`, …).
+    pub fn keytype(&self) -> Option<&str> {
+        self.str("keytype")
+    }
+
+    /// The `scheme` member.
+    pub fn scheme(&self) -> Option<&str> {
+        self.str("scheme")
+    }
+
+    /// `keyval.public`: hex for ed25519, SPKI PEM for RSA and ECDSA.
+    pub fn public(&self) -> Option<&str> {
+        self.0.get("keyval")?.get("public")?.as_str()
+    }
+
+    /// The whole dictionary.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    fn str(&self, member: &str) -> Option<&str> {
+        self.0.get(member).and_then(Value::as_str)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyDict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        KeyDict::new(Map::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A layout expiry: `YYYY-MM-DDTHH:MM:SSZ` exactly, as the reference accepts.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Expires(String);
+
+impl Expires {
+    /// Parse the reference's exact format.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let shape_ok = text.len() == 20
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                10 => b == b'T',
+                13 | 16 => b == b':',
+                19 => b == b'Z',
+                _ => b.is_ascii_digit(),
+            });
+        if !shape_ok {
+            return Err(format!(
+                "expiry {text:?} is not in the form YYYY-MM-DDTHH:MM:SSZ"
+            ));
+        }
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        PrimitiveDateTime::parse(text, format)
+            .map_err(|e| format!("expiry {text:?} is not a real date: {e}"))?;
+        Ok(Expires(text.to_string()))
+    }
+
+    /// The expiry for an instant (truncated to whole seconds, in UTC).
+    pub fn from_datetime(at: OffsetDateTime) -> Result<Self, String> {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let text = at.format(format).map_err(|e| e.to_string())?;
+        Self::parse(&text)
+    }
+
+    /// The instant, in UTC.
+    pub fn datetime(&self) -> OffsetDateTime {
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        // Validated at construction; the fallback is never taken.
+        PrimitiveDateTime::parse(&self.0, format)
+            .map(PrimitiveDateTime::assume_utc)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Whether the layout is expired at `now` (the reference fails at `<=`).
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.datetime() <= now
+    }
+
+    /// The text as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Expires {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        Expires::parse(&v)
+    }
+}
+
+impl From<Expires> for String {
+    fn from(e: Expires) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for Expires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Expires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_format_is_exact() {
+        assert!(Expires::parse("2030-01-01T00:00:00Z").is_ok());
+        for bad in [
+            "2030-01-01T00:00:00",
+            "2030-01-01T00:00:00.5Z",
+            "2030-01-01T00:00:00+00:00",
+            "2030-02-30T00:00:00Z",
+            "+030-01-01T00:00:00Z",
+        ] {
+            assert!(Expires::parse(bad).is_err(), "{bad}");
+        }
+        let e = Expires::parse("2030-01-01T00:00:00Z").unwrap();
+        assert!(e.is_expired_at(e.datetime()));
+        assert!(!e.is_expired_at(e.datetime() - time::Duration::seconds(1)));
+    }
+
+    #[test]
+    fn layout_requires_steps_inspect_and_expires() {
+        assert!(serde_json::from_str::<Layout>(r#"{"steps": [], "inspect": []}"#).is_err());
+        let ok: Layout = serde_json::from_str(
+            r#"{"steps": [{"name": "a"}], "inspect": [], "expires": "2030-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.steps[0].threshold, 1);
+    }
+
+    #[test]
+    fn names_must_be_unique_across_steps_and_inspections() {
+        let mut layout = Layout::new(Expires::parse("2030-01-01T00:00:00Z").unwrap());
+        let name = StepName::new("a").unwrap();
+        layout.steps.push(Step::new(name.clone()));
+        layout.inspect.push(Inspection::new(name, vec![]));
+        assert!(layout.validate().is_err());
+    }
+
+    #[test]
+    fn key_dicts_need_a_keyid() {
+        let no_id: Result<KeyDict, _> = serde_json::from_str(r#"{"keytype": "ed25519"}"#);
+        assert!(no_id.is_err());
+        let k: KeyDict = serde_json::from_str(
+            r#"{"keyid": "ab", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "00"}, "x": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(k.public(), Some("00"));
+        assert_eq!(k.as_map().len(), 5);
+    }
+}

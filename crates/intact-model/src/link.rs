@@ -1,0 +1,80 @@
+//! The link: what one functionary observed while performing one step.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::tag::LinkTag;
+use crate::{ArtifactName, DigestSet, StepName};
+
+/// Recorded artifacts: name to digests, in name order.
+pub type Artifacts = BTreeMap<ArtifactName, DigestSet>;
+
+/// A link's `signed` payload (../shared/in-toto-spec.md §3.1).
+///
+/// Every field is always serialised, because the reference materialises
+/// defaults before computing the bytes it verifies; unknown fields are
+/// rejected because the reference would drop them and then fail to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    #[serde(rename = "_type", default)]
+    tag: LinkTag,
+    /// The step or inspection this link is evidence for.
+    pub name: StepName,
+    /// The command as executed (argv), empty when none was run.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Artifacts before the command ran.
+    #[serde(default)]
+    pub materials: Artifacts,
+    /// Artifacts after the command ran.
+    #[serde(default)]
+    pub products: Artifacts,
+    /// Opaque: `stdout`, `stderr`, `return-value` in practice.
+    #[serde(default)]
+    pub byproducts: Map<String, Value>,
+    /// Opaque information about the environment of the run.
+    #[serde(default)]
+    pub environment: Map<String, Value>,
+}
+
+impl Link {
+    /// An empty link for `name`.
+    pub fn new(name: StepName) -> Self {
+        Link {
+            tag: LinkTag,
+            name,
+            command: Vec::new(),
+            materials: Artifacts::new(),
+            products: Artifacts::new(),
+            byproducts: Map::new(),
+            environment: Map::new(),
+        }
+    }
+
+    /// `byproducts["return-value"]` when it is an integer.
+    pub fn return_value(&self) -> Option<i64> {
+        self.byproducts.get("return-value").and_then(Value::as_i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_materialised_and_unknown_fields_rejected() {
+        let link: Link = serde_json::from_str(r#"{"_type": "link", "name": "x"}"#).unwrap();
+        let v = serde_json::to_value(&link).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"_type": "link", "name": "x", "command": [], "materials": {},
+                "products": {}, "byproducts": {}, "environment": {}})
+        );
+        assert!(serde_json::from_str::<Link>(r#"{"name": "x", "extra": 1}"#).is_err());
+        assert!(serde_json::from_str::<Link>(r#"{"_type": "layout", "name": "x"}"#).is_err());
+        assert!(serde_json::from_str::<Link>(r#"{"name": null}"#).is_err());
+    }
+}

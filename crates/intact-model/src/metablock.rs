@@ -1,0 +1,167 @@
+//! The classic `{"signed": …, "signatures": […]}` container.
+
+use serde_json::{Map, Value};
+
+use crate::json::{to_python_json, PyStyle};
+use crate::{KeyId, ModelError, Payload};
+
+/// A signature in a Metablock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// The keyid the signer claims; looked up, never recomputed.
+    pub keyid: KeyId,
+    /// The signature value.
+    pub value: SignatureValue,
+    /// Members we do not interpret, kept so files round-trip.
+    pub extra: Map<String, Value>,
+}
+
+/// The two signature shapes the reference reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureValue {
+    /// `sig`: raw signature bytes, hex in the file.
+    Raw(Vec<u8>),
+    /// GPG: `signature` and `other_headers`, both hex. Parsed so such files
+    /// load; verifying them needs a GPG verifier.
+    Gpg {
+        /// The OpenPGP signature bytes.
+        signature: Vec<u8>,
+        /// The hashed subpacket data.
+        other_headers: Vec<u8>,
+    },
+}
+
+impl Signature {
+    /// A signature with raw bytes.
+    pub fn raw(keyid: KeyId, sig: Vec<u8>) -> Self {
+        Signature {
+            keyid,
+            value: SignatureValue::Raw(sig),
+            extra: Map::new(),
+        }
+    }
+
+    fn from_value(v: Value, at: &str) -> Result<Self, ModelError> {
+        let Value::Object(mut m) = v else {
+            return Err(ModelError::field(at, "a signature must be an object"));
+        };
+        let mut take_str = |name: &str| -> Result<Option<String>, ModelError> {
+            match m.remove(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(ModelError::field(
+                    format!("{at}.{name}"),
+                    "must be a string",
+                )),
+            }
+        };
+        let keyid = take_str("keyid")?
+            .ok_or_else(|| ModelError::field(format!("{at}.keyid"), "missing"))?;
+        let keyid = KeyId::new(keyid).map_err(|e| ModelError::field(format!("{at}.keyid"), e))?;
+        let hex_field = |name: &str, s: String| {
+            hex::decode(&s)
+                .map_err(|e| ModelError::field(format!("{at}.{name}"), format!("not hex: {e}")))
+        };
+        let value = match (take_str("sig")?, take_str("signature")?) {
+            (Some(sig), None) => SignatureValue::Raw(hex_field("sig", sig)?),
+            (None, Some(sig)) => {
+                let headers = take_str("other_headers")?.ok_or_else(|| {
+                    ModelError::field(format!("{at}.other_headers"), "missing (GPG signature)")
+                })?;
+                SignatureValue::Gpg {
+                    signature: hex_field("signature", sig)?,
+                    other_headers: hex_field("other_headers", headers)?,
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(ModelError::field(at, "has both `sig` and `signature`"))
+            }
+            (None, None) => return Err(ModelError::field(format!("{at}.sig"), "missing")),
+        };
+        Ok(Signature {
+            keyid,
+            value,
+            extra: m,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = self.extra.clone();
+        m.insert("keyid".into(), Value::String(self.keyid.to_string()));
+        match &self.value {
+            SignatureValue::Raw(sig) => {
+                m.insert("sig".into(), Value::String(hex::encode(sig)));
+            }
+            SignatureValue::Gpg {
+                signature,
+                other_headers,
+            } => {
+                m.insert("signature".into(), Value::String(hex::encode(signature)));
+                m.insert(
+                    "other_headers".into(),
+                    Value::String(hex::encode(other_headers)),
+                );
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// A payload with detached signatures over its canonical JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metablock {
+    /// The signed link or layout.
+    pub signed: Payload,
+    /// Signatures in signing order.
+    pub signatures: Vec<Signature>,
+}
+
+impl Metablock {
+    /// Parse the object form (`signed` required, `signatures` optional).
+    pub fn from_value(value: Value) -> Result<Self, ModelError> {
+        let Value::Object(mut top) = value else {
+            return Err(ModelError::Container("not a JSON object".into()));
+        };
+        let signed = top
+            .remove("signed")
+            .ok_or_else(|| ModelError::field("signed", "missing"))?;
+        let signatures = match top.remove("signatures") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| Signature::from_value(s, &format!("signatures[{i}]")))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ModelError::field("signatures", "must be a list")),
+        };
+        if let Some(extra) = top.keys().next() {
+            return Err(ModelError::field(
+                extra.as_str(),
+                "unknown member of a Metablock",
+            ));
+        }
+        let signed = Payload::from_value(signed).map_err(|e| e.under("signed"))?;
+        Ok(Metablock { signed, signatures })
+    }
+
+    /// The object form.
+    pub fn to_value(&self) -> Result<Value, ModelError> {
+        let mut m = Map::new();
+        m.insert("signed".into(), self.signed.to_value()?);
+        m.insert(
+            "signatures".into(),
+            Value::Array(self.signatures.iter().map(Signature::to_value).collect()),
+        );
+        Ok(Value::Object(m))
+    }
+
+    /// The file bytes the reference's CLI tools write (pretty, indent 1).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        to_python_json(&self.to_value()?, PyStyle::Pretty)
+    }
+
+    /// The first signature by `keyid` (the only one the reference tries).
+    pub fn signature_by(&self, keyid: &KeyId) -> Option<&Signature> {
+        self.signatures.iter().find(|s| &s.keyid == keyid)
+    }
+}

@@ -1,0 +1,266 @@
+//! Any signed in-toto file: detection, loading, saving, signing hooks.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::envelope::{EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
+use crate::io::{read_file, write_atomic};
+use crate::json::parse_strict;
+use crate::metablock::{Signature, SignatureValue};
+use crate::{Envelope, KeyId, Metablock, ModelError, Payload};
+
+/// Which container a file uses; writers keep the container they loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// `{"signed": …, "signatures": …}` over canonical JSON.
+    Metablock,
+    /// DSSE over PAE of the payload bytes.
+    Envelope,
+}
+
+/// A signature as the verifier sees it, whatever the container.
+#[derive(Debug, Clone, Copy)]
+pub struct SignatureRef<'a> {
+    /// The keyid the signature claims.
+    pub keyid: &'a KeyId,
+    /// The raw signature bytes, or `None` for a GPG signature.
+    pub sig: Option<&'a [u8]>,
+}
+
+/// A link or layout in either container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metadata {
+    /// Classic Metablock.
+    Metablock(Metablock),
+    /// DSSE envelope.
+    Envelope(Envelope),
+}
+
+impl Metadata {
+    /// Wrap an unsigned payload in `container`.
+    pub fn new(payload: Payload, container: Container) -> Result<Self, ModelError> {
+        Ok(match container {
+            Container::Metablock => Metadata::Metablock(Metablock {
+                signed: payload,
+                signatures: Vec::new(),
+            }),
+            Container::Envelope => Metadata::Envelope(Envelope::for_payload(&payload)?),
+        })
+    }
+
+    /// Parse bytes, detecting the container as the reference does
+    /// (../shared/in-toto-spec.md §1.6): `payload` means envelope (and then
+    /// the type must be in-toto's), else `signed` means Metablock.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ModelError> {
+        let value = parse_strict(bytes)?;
+        Self::from_value(value)
+    }
+
+    /// As [`Metadata::from_slice`], from a parsed value.
+    pub fn from_value(value: Value) -> Result<Self, ModelError> {
+        let Value::Object(map) = &value else {
+            return Err(ModelError::Container(
+                "the document is not a JSON object".into(),
+            ));
+        };
+        if map.contains_key("payload") {
+            match map.get("payloadType") {
+                Some(Value::String(t)) if t == IN_TOTO_PAYLOAD_TYPE => {}
+                Some(Value::String(t)) => {
+                    return Err(ModelError::Container(format!(
+                        "DSSE payloadType {t:?} is not {IN_TOTO_PAYLOAD_TYPE:?}"
+                    )))
+                }
+                _ => {
+                    return Err(ModelError::Container(
+                        "DSSE envelope without a string payloadType".into(),
+                    ))
+                }
+            }
+            Envelope::from_value(value).map(Metadata::Envelope)
+        } else if map.contains_key("signed") {
+            Metablock::from_value(value).map(Metadata::Metablock)
+        } else {
+            Err(ModelError::Container(
+                "expected a Metablock (`signed`) or a DSSE envelope (`payload`)".into(),
+            ))
+        }
+    }
+
+    /// Read and parse a file; errors name the file.
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let bytes = read_file(path)?;
+        Self::from_slice(&bytes).map_err(|e| e.in_file(path))
+    }
+
+    /// The bytes the reference would write for this metadata.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        match self {
+            Metadata::Metablock(m) => m.to_bytes(),
+            Metadata::Envelope(e) => e.to_bytes(),
+        }
+    }
+
+    /// Write to `path` atomically (temp file in the same directory, then
+    /// rename), so a crash never leaves a half-written file.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let bytes = self.to_bytes().map_err(|e| e.in_file(path))?;
+        write_atomic(path, &bytes, 0o644)
+    }
+
+    /// Which container this is.
+    pub fn container(&self) -> Container {
+        match self {
+            Metadata::Metablock(_) => Container::Metablock,
+            Metadata::Envelope(_) => Container::Envelope,
+        }
+    }
+
+    /// The link or layout. For an envelope this parses the payload bytes;
+    /// callers verifying signatures should do so first.
+    pub fn payload(&self) -> Result<Payload, ModelError> {
+        match self {
+            Metadata::Metablock(m) => Ok(m.signed.clone()),
+            Metadata::Envelope(e) => e.parse_payload(),
+        }
+    }
+
+    /// The exact bytes signatures cover: canonical JSON of the re-built
+    /// payload, or the DSSE PAE of the payload as received.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        match self {
+            Metadata::Metablock(m) => m.signed.canonical_bytes(),
+            Metadata::Envelope(e) => Ok(e.pae()),
+        }
+    }
+
+    /// All signatures in file order.
+    pub fn signatures(&self) -> Vec<SignatureRef<'_>> {
+        match self {
+            Metadata::Metablock(m) => m
+                .signatures
+                .iter()
+                .map(|s| SignatureRef {
+                    keyid: &s.keyid,
+                    sig: match &s.value {
+                        SignatureValue::Raw(b) => Some(b.as_slice()),
+                        SignatureValue::Gpg { .. } => None,
+                    },
+                })
+                .collect(),
+            Metadata::Envelope(e) => e
+                .signatures
+                .iter()
+                .map(|s| SignatureRef {
+                    keyid: &s.keyid,
+                    sig: Some(s.sig.as_slice()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The signature the reference would check for `keyid`: the first one
+    /// carrying that keyid.
+    pub fn signature_by(&self, keyid: &KeyId) -> Option<SignatureRef<'_>> {
+        self.signatures().into_iter().find(|s| s.keyid == keyid)
+    }
+
+    /// Add a signature, replacing any earlier one by the same keyid (in
+    /// place, so the order of other signers is kept).
+    pub fn set_signature(&mut self, keyid: KeyId, sig: Vec<u8>) {
+        match self {
+            Metadata::Metablock(m) => {
+                let new = Signature::raw(keyid, sig);
+                match m.signatures.iter().position(|s| s.keyid == new.keyid) {
+                    Some(i) => {
+                        // Every signature before `i` has another keyid, so
+                        // `i` stays valid after dropping all stale ones.
+                        m.signatures.retain(|s| s.keyid != new.keyid);
+                        m.signatures.insert(i, new);
+                    }
+                    None => m.signatures.push(new),
+                }
+            }
+            Metadata::Envelope(e) => {
+                let new = EnvelopeSignature {
+                    keyid,
+                    sig,
+                    extra: Default::default(),
+                };
+                match e.signatures.iter_mut().find(|s| s.keyid == new.keyid) {
+                    Some(slot) => *slot = new,
+                    None => e.signatures.push(new),
+                }
+            }
+        }
+    }
+
+    /// Remove every signature.
+    pub fn clear_signatures(&mut self) {
+        match self {
+            Metadata::Metablock(m) => m.signatures.clear(),
+            Metadata::Envelope(e) => e.signatures.clear(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_follows_the_reference() {
+        let env =
+            br#"{"payload": "e30=", "payloadType": "text/plain", "signatures": [], "signed": {}}"#;
+        let err = Metadata::from_slice(env).unwrap_err().to_string();
+        assert!(err.contains("payloadType"), "{err}");
+        let neither = br#"{"signatures": []}"#;
+        assert!(matches!(
+            Metadata::from_slice(neither),
+            Err(ModelError::Container(_))
+        ));
+        let mb = br#"{"signed": {"_type": "link", "name": "a"}}"#;
+        assert_eq!(
+            Metadata::from_slice(mb).unwrap().container(),
+            Container::Metablock
+        );
+    }
+
+    #[test]
+    fn unknown_type_is_named() {
+        let mb = br#"{"signed": {"_type": "statement"}, "signatures": []}"#;
+        let err = Metadata::from_slice(mb).unwrap_err().to_string();
+        assert!(err.contains("signed._type"), "{err}");
+        assert!(err.contains("statement"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_field_path() {
+        let mb = br#"{"signed": {"_type": "layout", "expires": "2030-01-01T00:00:00Z", "steps": [{"name": "a", "threshold": "2"}], "inspect": []}}"#;
+        let err = Metadata::from_slice(mb).unwrap_err().to_string();
+        assert!(err.contains("signed.steps[0].threshold"), "{err}");
+    }
+
+    #[test]
+    fn set_signature_replaces_same_key_in_place() {
+        let link = crate::Link::new(crate::StepName::new("a").unwrap());
+        for container in [Container::Metablock, Container::Envelope] {
+            let mut md = Metadata::new(link.clone().into(), container).unwrap();
+            let a = KeyId::new("aa").unwrap();
+            let b = KeyId::new("bb").unwrap();
+            md.set_signature(a.clone(), vec![1]);
+            md.set_signature(b.clone(), vec![2]);
+            md.set_signature(a.clone(), vec![3]);
+            let sigs: Vec<_> = md
+                .signatures()
+                .iter()
+                .map(|s| (s.keyid.to_string(), s.sig.map(<[u8]>::to_vec)))
+                .collect();
+            assert_eq!(
+                sigs,
+                vec![("aa".into(), Some(vec![3])), ("bb".into(), Some(vec![2]))]
+            );
+        }
+    }
+}
