@@ -1,0 +1,72 @@
+//! Errors from key handling and signature checks.
+
+use std::path::PathBuf;
+
+use intact_model::KeyId;
+
+/// What can go wrong with keys and signatures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// A key file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A key could not be parsed or is of an unsupported kind.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    /// A key file is encrypted and no password was given.
+    #[error("the private key is encrypted; give its password")]
+    PasswordRequired,
+    /// The password does not decrypt the key.
+    #[error("wrong password or corrupt encrypted key")]
+    WrongPassword,
+    /// keytype/scheme pair we cannot verify.
+    #[error("unsupported key type {keytype:?} with scheme {scheme:?}")]
+    Unsupported {
+        /// The `keytype` member.
+        keytype: String,
+        /// The `scheme` member.
+        scheme: String,
+    },
+    /// No signature by this key is present.
+    #[error("no signature by key {0}")]
+    NoSignature(KeyId),
+    /// A signature of a kind we cannot check (GPG).
+    #[error("signature by key {0} is a GPG signature, which intact does not verify")]
+    GpgSignature(KeyId),
+    /// The signature does not verify.
+    #[error("signature by key {0} does not verify")]
+    BadSignature(KeyId),
+    /// Signing failed (the key refused the operation).
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// The metadata could not be encoded for signing.
+    #[error(transparent)]
+    Model(#[from] intact_model::ModelError),
+    /// An error in the context of a file.
+    #[error("{path}: {source}")]
+    InFile {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying problem.
+        source: Box<CryptoError>,
+    },
+}
+
+impl CryptoError {
+    /// Attach the file name to an error that does not name one yet.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            e @ (CryptoError::Io { .. } | CryptoError::InFile { .. }) => e,
+            e => CryptoError::InFile {
+                path: path.into(),
+                source: Box::new(e),
+            },
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Keys and signatures compatible with securesystemslib 1.x, the library
+//! under the in-toto reference.
+//!
+//! Signing is ed25519 first (deterministic, so our signatures equal the
+//! reference's byte for byte), with RSA and ECDSA available for teams whose
+//! keys already exist. Verification covers every scheme reference users
+//! produce: ed25519, RSASSA-PSS and PKCS#1 v1.5 with SHA-256/384/512, and
+//! ECDSA on P-256 and P-384.
+//!
+//! ```
+//! use intact_crypto::{sign_metadata, verify_metadata, SigningKey};
+//! use intact_model::{Container, Link, Metadata, StepName};
+//!
+//! let key = SigningKey::generate_ed25519();
+//! let link = Link::new(StepName::new("build").unwrap());
+//! let mut md = Metadata::new(link.into(), Container::Envelope).unwrap();
+//! let keyid = sign_metadata(&mut md, &key).unwrap();
+//! assert!(verify_metadata(&md, &keyid, key.public_key()).is_ok());
+//! ```
+
+mod error;
+mod file;
+mod metadata;
+mod public;
+mod signing;
+
+pub use error::CryptoError;
+pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile};
+pub use metadata::{sign_metadata, verify_metadata};
+pub use public::{PublicKey, RsaHash, Scheme};
+pub use signing::{is_private_pem, SigningKey};
+pub use zeroize::Zeroizing;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+//! Private keys: loading the PEM files reference users have, generating
+//! ed25519 keys, and signing.
+
+use ecdsa::signature::Signer;
+use intact_model::KeyId;
+use pkcs8::der::pem::LineEnding;
+use pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rand_core::{OsRng, RngCore};
+use sha2::{Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+use crate::public::{KeyMaterial, RsaHash, Scheme};
+use crate::{CryptoError, PublicKey};
+
+/// PBKDF2 iterations for keys we encrypt (OWASP 2023 figure for
+/// PBKDF2-HMAC-SHA256); readers take whatever count the file states.
+const PBKDF2_ITERATIONS: u32 = 600_000;
+
+enum Secret {
+    Ed25519(ed25519_dalek::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+}
+
+/// A private key and the scheme it signs with.
+pub struct SigningKey {
+    secret: Secret,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secret material.
+        f.debug_struct("SigningKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> CryptoError {
+    CryptoError::InvalidKey(e.to_string())
+}
+
+/// Whether a PEM text holds a private key (as opposed to a public one).
+pub fn is_private_pem(pem: &str) -> bool {
+    pem.contains("PRIVATE KEY-----")
+}
+
+impl SigningKey {
+    /// A fresh ed25519 key from the OS random generator.
+    pub fn generate_ed25519() -> Self {
+        Self::from_secret(Secret::Ed25519(ed25519_dalek::SigningKey::generate(
+            &mut OsRng,
+        )))
+    }
+
+    fn from_secret(secret: Secret) -> Self {
+        let material = match &secret {
+            Secret::Ed25519(k) => KeyMaterial::Ed25519(k.verifying_key()),
+            Secret::Rsa(k) => KeyMaterial::Rsa(k.to_public_key()),
+            Secret::P256(k) => KeyMaterial::P256(*k.verifying_key()),
+            Secret::P384(k) => KeyMaterial::P384(*k.verifying_key()),
+        };
+        SigningKey {
+            secret,
+            public: PublicKey::from_material(material),
+        }
+    }
+
+    /// Load a private key PEM: PKCS#8 (`PRIVATE KEY`), encrypted PKCS#8
+    /// (`ENCRYPTED PRIVATE KEY`, needs `password`), PKCS#1
+    /// (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`), for ed25519, RSA,
+    /// P-256 and P-384 — what the reference's `load_pem_private_key` reads.
+    pub fn from_pem(pem: &str, password: Option<&[u8]>) -> Result<Self, CryptoError> {
+        let (label, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(invalid)?;
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8_der(doc.as_bytes()),
+            "ENCRYPTED PRIVATE KEY" => {
+                let password = password.ok_or(CryptoError::PasswordRequired)?;
+                let info =
+                    pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(invalid)?;
+                let plain = info
+                    .decrypt(password)
+                    .map_err(|_| CryptoError::WrongPassword)?;
+                Self::from_pkcs8_der(plain.as_bytes())
+            }
+            "RSA PRIVATE KEY" => {
+                use rsa::pkcs1::DecodeRsaPrivateKey;
+                if pem.contains("Proc-Type: 4,ENCRYPTED") {
+                    return Err(invalid(
+                        "legacy OpenSSL-encrypted PEM is not supported; convert with `openssl pkcs8 -topk8`",
+                    ));
+                }
+                let k = rsa::RsaPrivateKey::from_pkcs1_der(doc.as_bytes()).map_err(invalid)?;
+                Ok(Self::from_secret(Secret::Rsa(Box::new(k))))
+            }
+            "EC PRIVATE KEY" => {
+                if let Ok(k) = p256::SecretKey::from_sec1_der(doc.as_bytes()) {
+                    Ok(Self::from_secret(Secret::P256(k.into())))
+                } else if let Ok(k) = p384::SecretKey::from_sec1_der(doc.as_bytes()) {
+                    Ok(Self::from_secret(Secret::P384(k.into())))
+                } else {
+                    Err(invalid(
+                        "unsupported EC private key (P-256 and P-384 are supported)",
+                    ))
+                }
+            }
+            other => Err(invalid(format!(
+                "expected a private key PEM, found {other:?}"
+            ))),
+        }
+    }
+
+    fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(invalid)?;
+        let oid = info.algorithm.oid;
+        let secret = if oid == ed25519_dalek::pkcs8::ALGORITHM_OID {
+            Secret::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?)
+        } else if oid == rsa::pkcs1::ALGORITHM_OID {
+            Secret::Rsa(Box::new(
+                rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(invalid)?,
+            ))
+        } else if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+            Secret::P256(k)
+        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(der) {
+            Secret::P384(k)
+        } else {
+            return Err(invalid(format!("unsupported private key algorithm {oid}")));
+        };
+        Ok(Self::from_secret(secret))
+    }
+
+    /// PKCS#8 PEM, encrypted with PBES2 (PBKDF2-SHA256, AES-256-CBC) when a
+    /// password is given — a form OpenSSL and pyca/cryptography both read.
+    pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, CryptoError> {
+        let doc = match &self.secret {
+            Secret::Ed25519(k) => k.to_pkcs8_der(),
+            Secret::Rsa(k) => k.to_pkcs8_der(),
+            Secret::P256(k) => k.to_pkcs8_der(),
+            Secret::P384(k) => k.to_pkcs8_der(),
+        }
+        .map_err(invalid)?;
+        let Some(password) = password else {
+            return doc.to_pem("PRIVATE KEY", LineEnding::LF).map_err(invalid);
+        };
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        OsRng.fill_bytes(&mut iv);
+        let params =
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, &iv)
+                .map_err(invalid)?;
+        let info = pkcs8::PrivateKeyInfo::try_from(doc.as_bytes()).map_err(invalid)?;
+        let encrypted = info
+            .encrypt_with_params(params, password)
+            .map_err(invalid)?;
+        encrypted
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(invalid)
+    }
+
+    /// The public half, with the scheme this key signs with.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The modern keyid of the public half.
+    pub fn keyid(&self) -> Result<KeyId, CryptoError> {
+        self.public.keyid()
+    }
+
+    /// Sign with another scheme (RSA: PSS or PKCS#1 v1.5 with any hash).
+    pub fn with_scheme(mut self, scheme: Scheme) -> Result<Self, CryptoError> {
+        self.public = self.public.with_scheme(scheme)?;
+        Ok(self)
+    }
+
+    /// Sign `msg` under the key's scheme: raw ed25519, PSS with salt length
+    /// = digest length (as the reference), PKCS#1 v1.5, or DER ECDSA.
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        use signature::{RandomizedSigner, SignatureEncoding};
+        let sig = match (&self.secret, self.public.scheme()) {
+            (Secret::Ed25519(k), _) => k.sign(msg).to_bytes().to_vec(),
+            (Secret::P256(k), _) => {
+                let s: p256::ecdsa::Signature = k.sign(msg);
+                s.to_der().to_vec()
+            }
+            (Secret::P384(k), _) => {
+                let s: p384::ecdsa::Signature = k.sign(msg);
+                s.to_der().to_vec()
+            }
+            (Secret::Rsa(k), Scheme::RsaPss(h)) => {
+                let k = (**k).clone();
+                let r = &mut OsRng;
+                match h {
+                    RsaHash::Sha256 => rsa::pss::BlindedSigningKey::<Sha256>::new(k)
+                        .try_sign_with_rng(r, msg)
+                        .map(|s| s.to_vec()),
+                    RsaHash::Sha384 => rsa::pss::BlindedSigningKey::<Sha384>::new(k)
+                        .try_sign_with_rng(r, msg)
+                        .map(|s| s.to_vec()),
+                    RsaHash::Sha512 => rsa::pss::BlindedSigningKey::<Sha512>::new(k)
+                        .try_sign_with_rng(r, msg)
+                        .map(|s| s.to_vec()),
+                }
+                .map_err(|e| CryptoError::Signing(e.to_string()))?
+            }
+            (Secret::Rsa(k), Scheme::RsaPkcs1v15(h)) => {
+                let k = (**k).clone();
+                match h {
+                    RsaHash::Sha256 => rsa::pkcs1v15::SigningKey::<Sha256>::new(k)
+                        .try_sign(msg)
+                        .map(|s| s.to_vec()),
+                    RsaHash::Sha384 => rsa::pkcs1v15::SigningKey::<Sha384>::new(k)
+                        .try_sign(msg)
+                        .map(|s| s.to_vec()),
+                    RsaHash::Sha512 => rsa::pkcs1v15::SigningKey::<Sha512>::new(k)
+                        .try_sign(msg)
+                        .map(|s| s.to_vec()),
+                }
+                .map_err(|e| CryptoError::Signing(e.to_string()))?
+            }
+            (Secret::Rsa(_), other) => {
+                return Err(CryptoError::Signing(format!(
+                    "scheme {:?} cannot sign with an RSA key",
+                    other.names().1
+                )))
+            }
+        };
+        Ok(sig)
+    }
+}

@@ -1,0 +1,221 @@
+//! Unit tests on self-contained vectors; differential tests against the
+//! reference live in the workspace `tests/` crate.
+
+use intact_model::{Container, KeyDict, KeyId, Link, Metadata, StepName};
+use serde_json::json;
+
+use crate::*;
+
+/// RFC 8032 §7.1 test 1.
+const RFC8032_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+const RFC8032_SIG_EMPTY: &str = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+
+fn rfc8032_key() -> SigningKey {
+    // PKCS#8 v1 wrapper around the raw seed (RFC 8410 §7 layout).
+    let der = [
+        &hex::decode("302e020100300506032b657004220420").unwrap()[..],
+        &hex::decode(RFC8032_SECRET).unwrap()[..],
+    ]
+    .concat();
+    let pem = pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::der::pem::LineEnding::LF, &der)
+        .unwrap();
+    SigningKey::from_pem(&pem, None).unwrap()
+}
+
+#[test]
+fn ed25519_matches_rfc8032_and_modern_keyid() {
+    let key = rfc8032_key();
+    assert_eq!(key.public_key().public_value().unwrap(), RFC8032_PUBLIC);
+    assert_eq!(hex::encode(key.sign(b"").unwrap()), RFC8032_SIG_EMPTY);
+    // sha256 of {"keytype":"ed25519","keyval":{"public":"d75a…"},"scheme":"ed25519"}
+    assert_eq!(
+        key.keyid().unwrap().as_str(),
+        "74c181c7ad8a0855d4b55e44d2ba87aabdddb196832571f15f92fece332e4916"
+    );
+}
+
+#[test]
+fn key_dict_round_trip_and_lookup_by_given_keyid() {
+    let key = rfc8032_key();
+    let dict = key.public_key().to_key_dict().unwrap();
+    assert_eq!(dict.keyid(), Some(key.keyid().unwrap()));
+    let back = PublicKey::from_key_dict(&dict).unwrap();
+    assert_eq!(&back, key.public_key());
+    // A legacy dict (extra members, a keyid we would not compute) still
+    // yields a working verifier: keyids are never recomputed.
+    let legacy: KeyDict = serde_json::from_value(json!({
+        "keyid": "00ff", "keyid_hash_algorithms": ["sha256", "sha512"],
+        "keytype": "ed25519", "scheme": "ed25519",
+        "keyval": {"public": RFC8032_PUBLIC, "private": ""}
+    }))
+    .unwrap();
+    let k = PublicKey::from_key_dict(&legacy).unwrap();
+    assert!(k.verify(b"", &hex::decode(RFC8032_SIG_EMPTY).unwrap()));
+}
+
+#[test]
+fn bad_key_dicts_are_rejected_with_reason() {
+    let cases = [
+        (
+            json!({"keyid": "aa", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "abcd"}}),
+            "32 bytes",
+        ),
+        (
+            json!({"keyid": "aa", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "zz"}}),
+            "not hex",
+        ),
+        (
+            json!({"keyid": "aa", "keytype": "dsa", "scheme": "dsa", "keyval": {"public": "aa"}}),
+            "unsupported key type",
+        ),
+        (
+            json!({"keyid": "aa", "keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyval": {"public": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}}),
+            "invalid key",
+        ),
+        (
+            json!({"keyid": "aa", "keytype": "ed25519", "scheme": "ed25519", "keyval": {}}),
+            "keyval.public",
+        ),
+    ];
+    for (dict, expected) in cases {
+        let dict: KeyDict = serde_json::from_value(dict).unwrap();
+        let err = PublicKey::from_key_dict(&dict).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err} lacks {expected}");
+    }
+}
+
+#[test]
+fn pkcs8_round_trip_plain_and_encrypted() {
+    let key = SigningKey::generate_ed25519();
+    let plain = key.to_pkcs8_pem(None).unwrap();
+    assert!(plain.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert_eq!(
+        SigningKey::from_pem(&plain, None).unwrap().keyid().unwrap(),
+        key.keyid().unwrap()
+    );
+    let enc = key.to_pkcs8_pem(Some(b"hunter2")).unwrap();
+    assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assert!(matches!(
+        SigningKey::from_pem(&enc, None),
+        Err(CryptoError::PasswordRequired)
+    ));
+    assert!(matches!(
+        SigningKey::from_pem(&enc, Some(b"wrong")),
+        Err(CryptoError::WrongPassword)
+    ));
+    let back = SigningKey::from_pem(&enc, Some(b"hunter2")).unwrap();
+    assert_eq!(back.keyid().unwrap(), key.keyid().unwrap());
+}
+
+#[test]
+fn ecdsa_and_rsa_sign_and_verify_all_schemes() {
+    let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pem =
+        pkcs8::EncodePrivateKey::to_pkcs8_pem(&p256, pkcs8::der::pem::LineEnding::LF).unwrap();
+    let k = SigningKey::from_pem(&pem, None).unwrap();
+    assert_eq!(k.public_key().scheme(), Scheme::EcdsaP256);
+    let sig = k.sign(b"msg").unwrap();
+    assert_eq!(sig[0], 0x30, "DER encoded");
+    assert!(k.public_key().verify(b"msg", &sig));
+    assert!(!k.public_key().verify(b"other", &sig));
+
+    let rsa = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
+    let pem = pkcs8::EncodePrivateKey::to_pkcs8_pem(&rsa, pkcs8::der::pem::LineEnding::LF).unwrap();
+    let base = SigningKey::from_pem(&pem, None).unwrap();
+    assert_eq!(base.public_key().scheme(), Scheme::RsaPss(RsaHash::Sha256));
+    for h in [RsaHash::Sha256, RsaHash::Sha384, RsaHash::Sha512] {
+        for scheme in [Scheme::RsaPss(h), Scheme::RsaPkcs1v15(h)] {
+            let k = SigningKey::from_pem(&pem, None)
+                .unwrap()
+                .with_scheme(scheme)
+                .unwrap();
+            let sig = k.sign(b"msg").unwrap();
+            assert!(k.public_key().verify(b"msg", &sig), "{scheme:?}");
+            assert!(!k.public_key().verify(b"msg!", &sig), "{scheme:?}");
+        }
+    }
+    // PSS with a salt length other than the digest length (OpenSSL's
+    // default is the maximum) still verifies, like the reference's AUTO.
+    let max_salt = 256 - 32 - 2;
+    let signer = rsa::pss::SigningKey::<sha2::Sha256>::new_with_salt_len(rsa.clone(), max_salt);
+    let sig = signature::RandomizedSigner::sign_with_rng(&signer, &mut rand_core::OsRng, b"m");
+    assert!(base
+        .public_key()
+        .verify(b"m", &signature::SignatureEncoding::to_vec(&sig)));
+    assert!(base
+        .public_key()
+        .clone()
+        .with_scheme(Scheme::EcdsaP256)
+        .is_err());
+}
+
+#[test]
+fn metadata_sign_verify_both_containers() {
+    let key = SigningKey::generate_ed25519();
+    let other = SigningKey::generate_ed25519();
+    for container in [Container::Metablock, Container::Envelope] {
+        let link = Link::new(StepName::new("build").unwrap());
+        let mut md = Metadata::new(link.into(), container).unwrap();
+        let id = sign_metadata(&mut md, &key).unwrap();
+        verify_metadata(&md, &id, key.public_key()).unwrap();
+        // Same keyid, wrong key: bad signature. Unknown keyid: no signature.
+        assert!(matches!(
+            verify_metadata(&md, &id, other.public_key()),
+            Err(CryptoError::BadSignature(_))
+        ));
+        let unknown = KeyId::new("abcdef").unwrap();
+        assert!(matches!(
+            verify_metadata(&md, &unknown, key.public_key()),
+            Err(CryptoError::NoSignature(_))
+        ));
+        // Re-signing replaces rather than appends.
+        sign_metadata(&mut md, &key).unwrap();
+        assert_eq!(md.signatures().len(), 1);
+        // Tampering with the payload breaks the signature.
+        let mut tampered = md.clone();
+        match &mut tampered {
+            Metadata::Metablock(m) => {
+                if let intact_model::Payload::Link(l) = &mut m.signed {
+                    l.command.push("evil".into());
+                }
+            }
+            Metadata::Envelope(e) => e.payload.push(b' '),
+        }
+        assert!(verify_metadata(&tampered, &id, key.public_key()).is_err());
+    }
+}
+
+#[test]
+fn key_files_are_written_atomically_with_modes_and_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate_ed25519();
+    let (pem, public) = (dir.path().join("k.pem"), dir.path().join("k.pub"));
+    write_key_pair(&key, &pem, &public, None).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pem).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(write_key_pair(&key, &pem, &public, None).is_err());
+    let loaded = load_key_file(&public, None).unwrap();
+    assert_eq!(loaded.public_key().keyid().unwrap(), key.keyid().unwrap());
+    let err = load_public_key(&pem).unwrap_err().to_string();
+    assert!(
+        err.contains("k.pem") && err.contains("private key"),
+        "{err}"
+    );
+    let err = load_signing_key(&dir.path().join("missing.pem"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.pem"), "{err}");
+    std::fs::write(dir.path().join("junk.pem"), "not a key").unwrap();
+    let err = load_key_file(&dir.path().join("junk.pem"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("junk.pem") && err.contains("invalid key"),
+        "{err}"
+    );
+}
