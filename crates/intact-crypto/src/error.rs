@@ -9,12 +9,12 @@ use intact_model::KeyId;
 #[non_exhaustive]
 pub enum CryptoError {
     /// A key file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The key file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A key could not be parsed or is of an unsupported kind.
     #[error("invalid key: {0}")]
@@ -49,23 +49,32 @@ pub enum CryptoError {
     #[error(transparent)]
     Model(#[from] intact_model::ModelError),
     /// An error in the context of a file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     InFile {
         /// The file involved.
         path: PathBuf,
         /// The underlying problem.
-        source: Box<CryptoError>,
+        cause: Box<CryptoError>,
     },
 }
 
 impl CryptoError {
+    /// Whether the error only means "this key is encrypted, give a password".
+    pub fn needs_password(&self) -> bool {
+        match self {
+            CryptoError::PasswordRequired => true,
+            CryptoError::InFile { cause, .. } => cause.needs_password(),
+            _ => false,
+        }
+    }
+
     /// Attach the file name to an error that does not name one yet.
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
             e @ (CryptoError::Io { .. } | CryptoError::InFile { .. }) => e,
             e => CryptoError::InFile {
                 path: path.into(),
-                source: Box::new(e),
+                cause: Box::new(e),
             },
         }
     }

@@ -27,9 +27,9 @@ impl KeyFile {
 }
 
 fn read_text(path: &Path) -> Result<String, CryptoError> {
-    std::fs::read_to_string(path).map_err(|source| CryptoError::Io {
+    std::fs::read_to_string(path).map_err(|cause| CryptoError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -80,7 +80,7 @@ pub fn write_key_pair(
         if p.exists() {
             return Err(CryptoError::Io {
                 path: p.to_path_buf(),
-                source: std::io::Error::new(
+                cause: std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
                     "file exists; refusing to overwrite a key",
                 ),

@@ -35,20 +35,20 @@ pub enum ModelError {
         reason: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file involved.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Any other error, in the context of the file it came from.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     InFile {
         /// The file involved.
         path: PathBuf,
         /// The underlying problem.
-        source: Box<ModelError>,
+        cause: Box<ModelError>,
     },
 }
 
@@ -66,7 +66,7 @@ impl ModelError {
             e @ (ModelError::Io { .. } | ModelError::InFile { .. }) => e,
             e => ModelError::InFile {
                 path: path.into(),
-                source: Box::new(e),
+                cause: Box::new(e),
             },
         }
     }

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use crate::ModelError;
 
-fn io_error(path: &Path, source: std::io::Error) -> ModelError {
+fn io_error(path: &Path, cause: std::io::Error) -> ModelError {
     ModelError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 

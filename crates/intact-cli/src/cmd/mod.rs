@@ -1,0 +1,44 @@
+//! One module per subcommand.
+
+pub mod key;
+pub mod show;
+pub mod sign;
+
+use std::path::Path;
+
+use anyhow::Result;
+use intact_crypto::{SigningKey, Zeroizing};
+
+use crate::password;
+
+/// Load a signing key, asking for its password only when it is encrypted.
+pub fn load_signing_key(path: &Path, prompt: bool) -> Result<SigningKey> {
+    let password = password_if_needed(intact_crypto::load_signing_key(path, None), path, prompt)?;
+    match password {
+        Ok(key) => Ok(key),
+        Err(pw) => Ok(intact_crypto::load_signing_key(path, Some(pw.as_bytes()))?),
+    }
+}
+
+/// Pass a loaded key through, or (for an encrypted key) return the
+/// password to retry with; any other error is final.
+pub fn password_if_needed<T>(
+    loaded: Result<T, intact_crypto::CryptoError>,
+    path: &Path,
+    prompt: bool,
+) -> Result<Result<T, Zeroizing<String>>> {
+    match loaded {
+        Ok(k) => Ok(Ok(k)),
+        Err(e) if e.needs_password() => {
+            match password::for_reading(prompt, &path.display().to_string())? {
+                Some(pw) => Ok(Err(pw)),
+                None => anyhow::bail!(
+                    "{}: the private key is encrypted; set {} or pass --prompt",
+                    path.display(),
+                    password::PASSWORD_ENV
+                ),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,64 @@
+//! `intact sign FILE --key KEY...` and `intact sign --verify FILE --key PUB...`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use intact_crypto::{load_public_key, sign_metadata, verify_metadata};
+use intact_model::Metadata;
+
+use crate::Outcome;
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// The link or layout file (Metablock or DSSE envelope).
+    file: PathBuf,
+    /// Private keys to sign with, or public keys with --verify.
+    #[arg(long = "key", short = 'k', required = true, num_args = 1..)]
+    keys: Vec<PathBuf>,
+    /// Write the signed file here instead of replacing FILE.
+    #[arg(long, short = 'o', conflicts_with = "verify")]
+    output: Option<PathBuf>,
+    /// Check that every given public key has a valid signature on FILE.
+    #[arg(long)]
+    verify: bool,
+    /// Ask for the passwords of encrypted private keys.
+    #[arg(long)]
+    prompt: bool,
+}
+
+pub fn run(a: SignArgs) -> Result<Outcome> {
+    let mut md = Metadata::load(&a.file)?;
+    if a.verify {
+        return verify(&md, &a);
+    }
+    let mut keyids = Vec::new();
+    for path in &a.keys {
+        let key = super::load_signing_key(path, a.prompt)?;
+        let keyid = sign_metadata(&mut md, &key)
+            .with_context(|| format!("signing with {}", path.display()))?;
+        keyids.push(keyid);
+    }
+    let out = a.output.as_ref().unwrap_or(&a.file);
+    md.save(out)?;
+    for id in keyids {
+        println!("signed {} with {id}", out.display());
+    }
+    Ok(Outcome::Ok)
+}
+
+fn verify(md: &Metadata, a: &SignArgs) -> Result<Outcome> {
+    let mut failed = false;
+    for path in &a.keys {
+        let key = load_public_key(path)?;
+        let keyid = key.keyid()?;
+        match verify_metadata(md, &keyid, &key) {
+            Ok(()) => println!("ok      {keyid} ({})", path.display()),
+            Err(e) => {
+                failed = true;
+                println!("FAILED  {keyid} ({}): {e}", path.display());
+            }
+        }
+    }
+    Ok(if failed { Outcome::Failed } else { Outcome::Ok })
+}

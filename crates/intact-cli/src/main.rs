@@ -1,0 +1,61 @@
+//! `intact`: the command-line front end. It parses arguments, calls the
+//! library crates and prints; every decision a library user would need
+//! lives in those crates.
+//!
+//! Exit codes: 0 success, 1 a verification failed, 2 unusable input
+//! (a missing or malformed file, a wrong key, a usage error).
+
+mod cmd;
+mod password;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "intact",
+    version,
+    about = "Keep a software supply chain provably intact (in-toto compatible)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect keys.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// Add signatures to a link or layout, or check them with --verify.
+    Sign(cmd::sign::SignArgs),
+    /// Print a short summary of a link, layout or envelope.
+    Show(cmd::show::ShowArgs),
+}
+
+/// What a command reports back: success, or a verification that failed
+/// (the command has already printed why).
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1.
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Key(c) => cmd::key::run(c),
+        Command::Sign(a) => cmd::sign::run(a),
+        Command::Show(a) => cmd::show::run(a),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
