@@ -1,0 +1,163 @@
+//! In-toto layout → YAML, such that building the YAML again gives the
+//! same layout (and so, with ed25519 owner keys, the same signed bytes).
+
+use std::collections::{BTreeMap, HashMap};
+
+use intact_model::{split_like_python, KeyId, Layout, Rule};
+
+use crate::params::placeholders;
+use crate::spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
+use crate::LayoutError;
+
+/// Quote a token so that `split_like_python` gives it back unchanged;
+/// plain tokens (including globs) stay unquoted.
+fn quote(token: &str) -> String {
+    if token.is_empty() {
+        return "''".into();
+    }
+    if token.contains([' ', '\t', '\r', '\n', '\'', '"', '\\']) {
+        return format!("'{}'", token.replace('\'', "'\"'\"'"));
+    }
+    token.to_string()
+}
+
+/// Join arguments into one line that splits back into exactly them.
+pub(crate) fn join_quoted(args: &[String]) -> String {
+    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// A rule as one string: its canonical form when that keeps the stored
+/// tokens, else the tokens as written (e.g. lower-case keywords), so the
+/// rebuilt layout is byte-identical.
+fn rule_text(rule: &Rule) -> String {
+    let canonical = rule.to_string();
+    if split_like_python(&canonical).is_ok_and(|t| t == rule.tokens()) {
+        canonical
+    } else {
+        join_quoted(rule.tokens())
+    }
+}
+
+fn command(argv: &[String]) -> Command {
+    if argv.is_empty() {
+        Command::default()
+    } else {
+        Command::Line(join_quoted(argv))
+    }
+}
+
+/// Short names for embedded keys: the first 8 hex digits of the keyid,
+/// or the whole keyid where two keys share them.
+fn key_names(layout: &Layout) -> BTreeMap<KeyId, String> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for id in layout.keys.keys() {
+        *count.entry(id.short()).or_default() += 1;
+    }
+    layout
+        .keys
+        .keys()
+        .map(|id| {
+            let name = if count.get(id.short()) == Some(&1) {
+                id.short().to_string()
+            } else {
+                id.to_string()
+            };
+            (id.clone(), name)
+        })
+        .collect()
+}
+
+/// The authoring form of a layout. Keys become inline key dictionaries
+/// named by short keyid; placeholders are declared with no value.
+pub fn to_spec(layout: &Layout) -> LayoutSpec {
+    let names = key_names(layout);
+    let functionary = |id: &KeyId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let params = placeholders(layout);
+    LayoutSpec {
+        readme: layout.readme.clone(),
+        expires: layout.expires.to_string(),
+        parameters: if params.is_empty() {
+            None
+        } else {
+            Some(NamedMap(params.into_iter().map(|p| (p, None)).collect()))
+        },
+        steps: layout
+            .steps
+            .iter()
+            .map(|s| StepSpec {
+                name: s.name.to_string(),
+                functionaries: s.pubkeys.iter().map(functionary).collect(),
+                threshold: s.threshold,
+                expected_command: command(&s.expected_command),
+                expected_materials: s.expected_materials.iter().map(rule_text).collect(),
+                expected_products: s.expected_products.iter().map(rule_text).collect(),
+            })
+            .collect(),
+        inspect: layout
+            .inspect
+            .iter()
+            .map(|i| InspectionSpec {
+                name: i.name.to_string(),
+                run: command(&i.run),
+                expected_materials: i.expected_materials.iter().map(rule_text).collect(),
+                expected_products: i.expected_products.iter().map(rule_text).collect(),
+            })
+            .collect(),
+        keys: NamedMap(
+            layout
+                .keys
+                .iter()
+                .map(|(id, dict)| {
+                    (
+                        names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+                        KeySpec::Inline(dict.as_map().clone()),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The layout as YAML in the authoring format (see [`to_spec`]).
+pub fn export(layout: &Layout) -> Result<String, LayoutError> {
+    let body =
+        serde_yaml::to_string(&to_spec(layout)).map_err(|e| LayoutError::Export(e.to_string()))?;
+    Ok(format!(
+        "# Exported from a signed layout. Rebuild with `intact layout build`;\n# the expiry and the keys are as signed.\n{body}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips() {
+        let args: Vec<String> = [
+            "",
+            "a b",
+            "it's",
+            "x\"y",
+            "back\\slash",
+            "*.tgz",
+            "{X}",
+            "#c",
+            "\n",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(split_like_python(&join_quoted(&args)).unwrap(), args);
+        assert_eq!(join_quoted(&args[5..7]), "*.tgz {X}");
+    }
+
+    #[test]
+    fn rules_keep_their_tokens() {
+        let lower = Rule::parse_str("match * with products from a").unwrap();
+        assert_eq!(rule_text(&lower), "match * with products from a");
+        let canon = Rule::parse_str("match 'a b' WITH products FROM a").unwrap();
+        assert_eq!(rule_text(&canon), "match 'a b' WITH products FROM a");
+        let upper = Rule::parse_str("ALLOW 'a b'").unwrap();
+        assert_eq!(rule_text(&upper), "ALLOW 'a b'");
+    }
+}
