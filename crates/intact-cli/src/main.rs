@@ -32,6 +32,9 @@ enum Command {
     Sign(cmd::sign::SignArgs),
     /// Print a short summary of a link, layout or envelope.
     Show(cmd::show::ShowArgs),
+    /// Author layouts in YAML: build (compile and sign), check, export.
+    #[command(subcommand)]
+    Layout(cmd::layout::LayoutCommand),
 }
 
 /// What a command reports back: success, or a verification that failed
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Key(c) => cmd::key::run(c),
         Command::Sign(a) => cmd::sign::run(a),
         Command::Show(a) => cmd::show::run(a),
+        Command::Layout(c) => cmd::layout::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

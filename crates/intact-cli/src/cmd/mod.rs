@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod key;
+pub mod layout;
 pub mod show;
 pub mod sign;
 

@@ -1,0 +1,184 @@
+//! `intact layout build|check|export`: layouts authored in YAML.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use intact_layout::{
+    check_file, export, has_errors, sign_layout, BuildOptions, Finding, Severity, Source,
+};
+use intact_model::{Container, Metadata, Payload};
+
+use crate::Outcome;
+
+#[derive(Subcommand)]
+pub enum LayoutCommand {
+    /// Compile a YAML layout, embed the functionaries' keys and sign it.
+    Build(BuildArgs),
+    /// Report problems in a YAML or signed layout (exit 1 if any is an error).
+    Check(CheckArgs),
+    /// Print a signed layout as YAML in the authoring format.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The YAML layout.
+    layout: PathBuf,
+    /// The owners' private keys; the layout is signed with each.
+    #[arg(long = "key", short = 'k', required = true, num_args = 1..)]
+    keys: Vec<PathBuf>,
+    /// A value for a `{NAME}` placeholder, substituted before signing
+    /// (placeholders without a value are left for the verifier).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Where to write the signed layout.
+    #[arg(long, short = 'o', default_value = "root.layout")]
+    output: PathBuf,
+    /// Write a DSSE envelope instead of a Metablock.
+    #[arg(long)]
+    dsse: bool,
+    /// Ask for the passwords of encrypted private keys.
+    #[arg(long)]
+    prompt: bool,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A YAML layout, or a signed layout (Metablock or DSSE envelope).
+    file: PathBuf,
+    /// A value for a `{NAME}` placeholder, as for `build` (YAML only).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// A signed layout (Metablock or DSSE envelope).
+    file: PathBuf,
+    /// Write the YAML here instead of printing it.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+pub fn run(cmd: LayoutCommand) -> Result<Outcome> {
+    match cmd {
+        LayoutCommand::Build(a) => build(a),
+        LayoutCommand::Check(a) => check(a),
+        LayoutCommand::Export(a) => export_cmd(a),
+    }
+}
+
+fn options(params: &[String]) -> Result<BuildOptions> {
+    let mut parameters = BTreeMap::new();
+    for p in params {
+        let Some((name, value)) = p.split_once('=') else {
+            bail!("--param {p:?}: expected NAME=VALUE");
+        };
+        if parameters
+            .insert(name.to_string(), value.to_string())
+            .is_some()
+        {
+            bail!("--param {name} is given more than once");
+        }
+    }
+    Ok(BuildOptions {
+        parameters,
+        ..BuildOptions::default()
+    })
+}
+
+fn finding_line(file: &Path, f: &Finding) -> String {
+    let sep = if f.location.line.is_some() { ":" } else { ": " };
+    format!("{}{sep}{}", file.display(), f.display_line())
+}
+
+fn summary(findings: &[Finding]) -> String {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}
+
+fn build(a: BuildArgs) -> Result<Outcome> {
+    let source = Source::load(&a.layout)?;
+    let compiled = source.compile(&options(&a.params)?)?;
+    for f in &compiled.findings {
+        eprintln!("{}", finding_line(&a.layout, f));
+    }
+    if compiled.has_errors() {
+        eprintln!(
+            "{}: {}; nothing was signed",
+            a.layout.display(),
+            summary(&compiled.findings)
+        );
+        return Ok(Outcome::Failed);
+    }
+    let mut keys = Vec::new();
+    for path in &a.keys {
+        keys.push(super::load_signing_key(path, a.prompt)?);
+    }
+    let container = if a.dsse {
+        Container::Envelope
+    } else {
+        Container::Metablock
+    };
+    let md = sign_layout(&compiled.layout, &keys, container)?;
+    md.save(&a.output)?;
+    let kind = if a.dsse { "DSSE envelope" } else { "Metablock" };
+    println!("wrote {} ({kind})", a.output.display());
+    for key in &keys {
+        println!("signed by {}", key.keyid()?);
+    }
+    if !compiled.unbound_parameters.is_empty() {
+        let names: Vec<String> = compiled
+            .unbound_parameters
+            .iter()
+            .map(|n| format!("{{{n}}}"))
+            .collect();
+        println!("left for verification: {}", names.join(", "));
+    }
+    Ok(Outcome::Ok)
+}
+
+fn check(a: CheckArgs) -> Result<Outcome> {
+    let findings = check_file(&a.file, &options(&a.params)?)?;
+    for f in &findings {
+        println!("{}", finding_line(&a.file, f));
+    }
+    if findings.is_empty() {
+        println!("{}: no problems found", a.file.display());
+    } else {
+        println!("{}: {}", a.file.display(), summary(&findings));
+    }
+    Ok(if has_errors(&findings) {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn export_cmd(a: ExportArgs) -> Result<Outcome> {
+    let md = Metadata::load(&a.file)?;
+    let layout = match md.payload().map_err(|e| e.in_file(&a.file))? {
+        Payload::Layout(l) => l,
+        Payload::Link(_) => bail!("{}: expected a layout, found a link", a.file.display()),
+    };
+    let yaml = export(&layout).with_context(|| a.file.display().to_string())?;
+    match &a.output {
+        Some(out) => {
+            intact_model::io::write_atomic(out, yaml.as_bytes(), 0o644)?;
+            eprintln!("wrote {}", out.display());
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(Outcome::Ok)
+}
