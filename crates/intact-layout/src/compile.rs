@@ -1,7 +1,7 @@
 //! YAML source → in-toto layout, with every problem reported as a finding
 //! located in the YAML.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use intact_crypto::PublicKey;
 use intact_model::{Expires, Inspection, KeyDict, KeyId, Layout, Rule, Step, StepName};
@@ -93,6 +93,8 @@ struct Compiler<'a> {
     origins: Origins,
     keys: BTreeMap<KeyId, KeyDict>,
     key_names: HashMap<String, KeyId>,
+    /// Names under `keys` whose key could not be used (already reported).
+    broken_names: HashSet<String>,
 }
 
 const FALLBACK_EXPIRY: &str = "9999-12-31T23:59:59Z";
@@ -111,6 +113,7 @@ impl Source {
             origins: Origins::default(),
             keys: BTreeMap::new(),
             key_names: HashMap::new(),
+            broken_names: HashSet::new(),
         };
         compiler.run()
     }
@@ -174,12 +177,15 @@ impl Compiler<'_> {
                         self.key_names.insert(name.clone(), id);
                     }
                 }
-                Err(e) => self.report(
-                    Severity::Error,
-                    codes::INVALID_KEY,
-                    format!("key {name:?} cannot be used: {e}"),
-                    At::path(path),
-                ),
+                Err(e) => {
+                    self.broken_names.insert(name.clone());
+                    self.report(
+                        Severity::Error,
+                        codes::INVALID_KEY,
+                        format!("key {name:?} cannot be used: {e}"),
+                        At::path(path),
+                    );
+                }
             }
         }
     }
@@ -187,6 +193,9 @@ impl Compiler<'_> {
     fn resolve(&mut self, f: &str, path: Vec<Seg>) -> Option<KeyId> {
         if let Some(id) = self.key_names.get(f) {
             return Some(id.clone());
+        }
+        if self.broken_names.contains(f) {
+            return None;
         }
         if looks_like_keyid(f) {
             return KeyId::new(f).ok();

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use intact_model::{split_like_python, KeyId, Layout, Rule};
 
-use crate::params::placeholders;
+use crate::params::{is_valid_parameter_name, placeholders};
 use crate::spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
 use crate::LayoutError;
 
 /// Quote a token so that `split_like_python` gives it back unchanged;
 /// plain tokens (including globs) stay unquoted.
-fn quote(token: &str) -> String {
+pub(crate) fn quote(token: &str) -> String {
     if token.is_empty() {
         return "''".into();
     }
@@ -72,7 +72,10 @@ fn key_names(layout: &Layout) -> BTreeMap<KeyId, String> {
 pub fn to_spec(layout: &Layout) -> LayoutSpec {
     let names = key_names(layout);
     let functionary = |id: &KeyId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let params = placeholders(layout);
+    let params: Vec<String> = placeholders(layout)
+        .into_iter()
+        .filter(|p| is_valid_parameter_name(p))
+        .collect();
     LayoutSpec {
         readme: layout.readme.clone(),
         expires: layout.expires.to_string(),

@@ -513,12 +513,13 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
             })
             .collect();
         let name = step.name.as_str();
+        let from = crate::export::quote(name);
         if consumers.is_empty() {
             push(
                 Severity::Warning,
                 codes::UNCONSUMED_PRODUCT,
                 format!(
-                    "no later step or inspection uses the products of step {name:?} (add `MATCH … WITH PRODUCTS FROM {name}` where they are used)"
+                    "no later step or inspection uses the products of step {name:?} (add `MATCH … WITH PRODUCTS FROM {from}` where they are used)"
                 ),
                 Spot::Item(ItemKind::Step, i, ItemField::Whole),
             );
@@ -530,7 +531,7 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
                     Severity::Warning,
                     codes::UNCONSUMED_PRODUCT,
                     format!(
-                        "products matching {pattern:?} of step {name:?} are not matched by any later `MATCH … WITH PRODUCTS FROM {name}`"
+                        "products matching {pattern:?} of step {name:?} are not matched by any later `MATCH … WITH PRODUCTS FROM {from}`"
                     ),
                     Spot::Item(ItemKind::Step, i, ItemField::Rule(Part::Products, r, None)),
                 );
