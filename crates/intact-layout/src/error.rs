@@ -57,6 +57,14 @@ pub enum LayoutError {
     /// The YAML could not be written.
     #[error("cannot write YAML: {0}")]
     Export(String),
+    /// An error in the context of a file.
+    #[error("{}: {cause}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        cause: Box<LayoutError>,
+    },
 }
 
 fn yaml_position(file: &Option<PathBuf>, line: Option<usize>, column: Option<usize>) -> String {

@@ -104,7 +104,10 @@ pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, L
         cause,
     })?;
     if is_signed_metadata(&bytes) {
-        return check_signed(&bytes, options.now);
+        return check_signed(&bytes, options.now).map_err(|e| LayoutError::InFile {
+            path: path.to_path_buf(),
+            cause: Box::new(e),
+        });
     }
     Ok(Source::load(path)?.compile(options)?.findings)
 }

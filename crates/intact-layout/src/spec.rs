@@ -343,10 +343,9 @@ impl Source {
             path: path.to_path_buf(),
             cause,
         })?;
-        let base = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        // An empty base keeps relative key paths relative to the current
+        // directory, as the user wrote them.
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse_in(text, base, Some(path.to_path_buf()))
     }
 

@@ -1,0 +1,464 @@
+//! `intact layout build|check|export`: exit codes and output, pinned by
+//! insta snapshots (temp paths, keyids and build-time dates redacted).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn intact(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_intact"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("INTACT_KEY_PASSWORD")
+        .output()
+        .expect("run intact");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn settings(dir: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&escape(&dir.display().to_string()), "[TMP]");
+    s.add_filter(r"\b[0-9a-f]{64}\b", "[KEYID]");
+    s.add_filter(r"\b[0-9a-f]{8}\b", "[ID8]");
+    // Expiry computed from durations at build time; fixed dates stay.
+    s.add_filter(r"20[2-9]\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
+    s
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// A temp dir with keys/{alice,bob,carl}.{pem,pub}.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    for k in ["alice", "bob", "carl"] {
+        let r = intact(dir.path(), &["key", "generate", &format!("keys/{k}")]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    dir
+}
+
+/// Broken layouts, each aimed at some findings; together they cover every
+/// finding code `check` has for YAML.
+const BROKEN: &[(&str, &str)] = &[
+    (
+        "rules",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+steps:
+  - name: build
+    functionaries: [bob]
+    expected_materials:
+      - COPY src/* build/
+      - CREATE a b
+      - MATCH src/* WITH ARTIFACTS FROM build
+      - "MATCH * IN src WITH PRODUCTS IN dst TO build"
+      - MATCH * WITH PRODUCTS
+      - ALLOW "it's
+      - match * with products from build
+"#,
+    ),
+    (
+        "match",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+steps:
+  - name: clone
+    functionaries: [bob]
+    expected_materials:
+      - MATCH * WITH PRODUCTS FROM build
+      - MATCH * WITH PRODUCTS FROM untar
+    expected_products: [CREATE src/*]
+  - name: build
+    functionaries: [bob]
+    expected_materials:
+      - MATCH src/* WITH PRODUCTS FROM clnoe
+      - MATCH src/* WITH PRODUCTS FROM clone
+inspect:
+  - name: untar
+    run: tar xf app.tgz
+    expected_materials:
+      - MATCH * WITH PRODUCTS FROM nowhere
+      - MATCH * WITH PRODUCTS FROM untar
+"#,
+    ),
+    (
+        "names",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+steps:
+  - {name: build, functionaries: [bob]}
+  - {name: build, functionaries: [bob]}
+  - {name: ../etc, functionaries: [bob]}
+inspect:
+  - {name: build, run: ls}
+"#,
+    ),
+    (
+        "keys",
+        r#"expires: 2030-01-01
+keys:
+  bob: keys/bob.pub
+  carl: keys/carl.pub
+  alice: keys/alice.pem
+  ghost: keys/ghost.pub
+steps:
+  - name: build
+    functionaries: [bob, bob]
+    threshold: 2
+  - name: review
+    functionaries: [bob, 0123456789abcdef, nobody, alice]
+    threshold: 0
+  - name: sign
+    functionaries: [keys/alice.pub]
+    threshold: 3
+"#,
+    ),
+    (
+        "expired",
+        r#"expires: 2000-01-01
+readme: Expired long ago.
+keys: {bob: keys/bob.pub}
+steps:
+  - name: build
+    functionaries: [bob]
+    expected_command: make 'all
+"#,
+    ),
+    (
+        "unreachable",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+steps:
+  - name: build
+    functionaries: [bob]
+    expected_materials:
+      - ALLOW src/*
+      - ALLOW *
+      - DISALLOW .git/*
+      - REQUIRE Makefile
+    expected_products:
+      - CREATE app
+      - DISALLOW *
+      - ALLOW app.debug
+inspect:
+  - name: run
+    run: ./app --version
+    expected_materials:
+      - MATCH app WITH PRODUCTS FROM build
+      - DISALLOW ***
+      - MATCH lib WITH PRODUCTS FROM build
+"#,
+    ),
+    (
+        "unconsumed",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+steps:
+  - name: fetch
+    functionaries: [bob]
+    expected_products: [CREATE vendor/*, DISALLOW *]
+  - name: build
+    functionaries: [bob]
+    expected_materials: [MATCH src/* WITH PRODUCTS FROM clone]
+    expected_products: [CREATE app, CREATE app.debug, DISALLOW *]
+  - name: clone
+    functionaries: [bob]
+    expected_products: [CREATE src/*, DISALLOW *]
+inspect:
+  - name: smoke
+    run: ./app
+    expected_materials: [MATCH app WITH PRODUCTS FROM build]
+"#,
+    ),
+    (
+        "parameters",
+        r#"expires: 2030-01-01
+keys: {bob: keys/bob.pub}
+parameters:
+  VERSION: null
+  UNUSED: x
+  bad name: y
+steps:
+  - name: build
+    functionaries: [bob]
+    expected_command: make VERSION={VERSION} PREFIX={PREFIX}
+    expected_products:
+      - CREATE app-{VERSION}.tar.gz
+      - CREATE notes}.txt
+      - CREATE {VERSION:>8}
+"#,
+    ),
+];
+
+#[test]
+fn check_reports_every_finding() {
+    let dir = workspace();
+    let d = dir.path();
+    write(d, "keys/ghost.pub", "not a key\n");
+    let mut codes = std::collections::BTreeSet::new();
+    for (name, yaml) in BROKEN {
+        let file = format!("{name}.yaml");
+        write(d, &file, yaml);
+        let r = intact(d, &["layout", "check", &file]);
+        let expected = if r.stdout.contains(": error[") { 1 } else { 0 };
+        assert_eq!(r.code, expected, "{name}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr, "", "{name}");
+        for line in r.stdout.lines() {
+            if let Some(code) = line.split('[').nth(1).and_then(|s| s.split(']').next()) {
+                codes.insert(code.to_string());
+            }
+        }
+        settings(d).bind(|| insta::assert_snapshot!(format!("check_{name}"), r.stdout));
+    }
+    let expected = [
+        "duplicate-functionary",
+        "duplicate-name",
+        "expired",
+        "invalid-command",
+        "invalid-key",
+        "invalid-name",
+        "invalid-parameter",
+        "key-not-embedded",
+        "match-later-step",
+        "match-unknown-step",
+        "parameter-syntax",
+        "rule-parse",
+        "threshold-below-one",
+        "threshold-exceeds-keys",
+        "unconsumed-product",
+        "undeclared-parameter",
+        "unknown-key",
+        "unreachable-rule",
+        "unused-key",
+        "unused-parameter",
+    ];
+    assert_eq!(codes.iter().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn warnings_alone_exit_0() {
+    let dir = workspace();
+    let d = dir.path();
+    write(
+        d,
+        "soon.yaml",
+        "expires: 10d\nkeys: {bob: keys/bob.pub, carl: keys/carl.pub}\nsteps:\n  - {name: build, functionaries: [bob]}\n",
+    );
+    let r = intact(d, &["layout", "check", "soon.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    settings(d).bind(|| insta::assert_snapshot!("check_warnings_only", r.stdout));
+    // --param binds for check as for build.
+    write(
+        d,
+        "param.yaml",
+        "expires: 1y\nkeys: {bob: keys/bob.pub}\nsteps:\n  - {name: build, functionaries: [bob], expected_products: ['CREATE app-{V}']}\n",
+    );
+    let r = intact(d, &["layout", "check", "param.yaml", "--param", "V=1"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "param.yaml: no problems found\n")
+    );
+    let r = intact(d, &["layout", "check", "param.yaml", "--param", "W=1"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    settings(d).bind(|| insta::assert_snapshot!("check_unused_param", r.stdout));
+}
+
+const SIGNED_BROKEN: &str = r#"{"signatures": [], "signed": {"_type": "layout", "expires": "2030-01-01T00:00:00Z", "readme": "", "keys": {},
+  "steps": [{"_type": "step", "name": "build", "threshold": 1, "pubkeys": ["abcdef01"], "expected_command": [],
+    "expected_materials": [["MATCH", "*", "WITH", "PRODUCTS", "FROM"], ["MATCH", "*", "WITH", "PRODUCTS", "FROM", "test"]],
+    "expected_products": [["CREATE", "app", "now"]]}],
+  "inspect": [{"_type": "inspection", "name": "build", "run": ["ls"], "expected_materials": [], "expected_products": []}]}}"#;
+
+#[test]
+fn check_reads_signed_layouts_too() {
+    let dir = workspace();
+    let d = dir.path();
+    write(d, "broken.layout", SIGNED_BROKEN);
+    let r = intact(d, &["layout", "check", "broken.layout"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    settings(d).bind(|| insta::assert_snapshot!("check_signed", r.stdout));
+    // The strict loader refuses this file: `check` explains why.
+    assert_eq!(intact(d, &["show", "broken.layout"]).code, 2);
+}
+
+const LAYOUT: &str = r#"# A small chain.
+readme: Two steps and an inspection.
+expires: 30w
+parameters:
+  VERSION: null
+  NAME: app
+keys:
+  bob: keys/bob.pub
+steps:
+  - name: build
+    functionaries: [bob, keys/carl.pub]
+    threshold: 2
+    expected_command: make VERSION={VERSION}
+    expected_products:
+      - CREATE {NAME}-{VERSION}.tar.gz
+      - DISALLOW *
+  - name: publish
+    functionaries: [bob]
+    expected_materials:
+      - MATCH {NAME}-{VERSION}.tar.gz WITH PRODUCTS FROM build
+      - DISALLOW *
+"#;
+
+#[test]
+fn build_export_build_is_byte_identical() {
+    let dir = workspace();
+    let d = dir.path();
+    write(d, "layout.yaml", LAYOUT);
+    for dsse in [false, true] {
+        let mut args = vec![
+            "layout",
+            "build",
+            "layout.yaml",
+            "--key",
+            "keys/alice.pem",
+            "keys/carl.pem",
+            "-o",
+            "first.layout",
+        ];
+        if dsse {
+            args.push("--dsse");
+        }
+        let first = intact(d, &args);
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        assert_eq!(first.stderr, "");
+        let name = if dsse { "build_dsse" } else { "build" };
+        settings(d).bind(|| insta::assert_snapshot!(name, first.stdout));
+        for key in ["keys/alice.pub", "keys/carl.pub"] {
+            let v = intact(d, &["sign", "--verify", "first.layout", "--key", key]);
+            assert_eq!(v.code, 0, "{}", v.stdout);
+        }
+        let export = intact(d, &["layout", "export", "first.layout"]);
+        assert_eq!(export.code, 0, "{}", export.stderr);
+        if !dsse {
+            settings(d).bind(|| insta::assert_snapshot!("export", export.stdout));
+        }
+        write(d, "exported.yaml", &export.stdout);
+        let mut again = args.clone();
+        again[2] = "exported.yaml";
+        again[7] = "second.layout";
+        let second = intact(d, &again);
+        assert_eq!(second.code, 0, "{}", second.stderr);
+        assert_eq!(
+            std::fs::read(d.join("first.layout")).unwrap(),
+            std::fs::read(d.join("second.layout")).unwrap(),
+            "dsse: {dsse}"
+        );
+        let check = intact(d, &["layout", "check", "first.layout"]);
+        assert_eq!(check.stdout, "first.layout: no problems found\n");
+    }
+    // Giving the verification-time parameter at build time finishes the
+    // layout; -o to a file, export to a file.
+    let r = intact(
+        d,
+        &[
+            "layout",
+            "build",
+            "layout.yaml",
+            "-k",
+            "keys/alice.pem",
+            "--param",
+            "VERSION=1.0",
+            "-o",
+            "v1.layout",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("left for verification"), "{}", r.stdout);
+    let r = intact(d, &["layout", "export", "v1.layout", "-o", "v1.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let yaml = std::fs::read_to_string(d.join("v1.yaml")).unwrap();
+    assert!(yaml.contains("- CREATE app-1.0.tar.gz"), "{yaml}");
+}
+
+#[test]
+fn build_refuses_layouts_with_errors() {
+    let dir = workspace();
+    let d = dir.path();
+    write(
+        d,
+        "bad.yaml",
+        "expires: 1y\nkeys: {bob: keys/bob.pub}\nsteps:\n  - name: build\n    functionaries: [bob]\n    threshold: 2\n    expected_products: [CREATE app, ALLOW *, REQUIRE app]\n",
+    );
+    let r = intact(
+        d,
+        &["layout", "build", "bad.yaml", "--key", "keys/alice.pem"],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "");
+    assert!(!d.join("root.layout").exists());
+    settings(d).bind(|| insta::assert_snapshot!("build_refused", r.stderr));
+}
+
+#[test]
+fn unusable_input_exits_2() {
+    let dir = workspace();
+    let d = dir.path();
+    write(
+        d,
+        "syntax.yaml",
+        "expires: 1y\nsteps:\n  - name: a\n    treshold: 2\n",
+    );
+    write(d, "empty.yaml", "\n");
+    let link = r#"{"signed": {"_type": "link", "name": "build"}, "signatures": []}"#;
+    write(d, "build.link", link);
+    write(
+        d,
+        "good.yaml",
+        "expires: 1y\nkeys: {bob: keys/bob.pub}\nsteps: [{name: a, functionaries: [bob]}]\n",
+    );
+    let mut report = String::new();
+    for args in [
+        &["layout", "check", "syntax.yaml"][..],
+        &["layout", "check", "empty.yaml"],
+        &["layout", "check", "missing.yaml"],
+        &["layout", "check", "build.link"],
+        &["layout", "export", "build.link"],
+        &["layout", "build", "syntax.yaml", "-k", "keys/alice.pem"],
+        &["layout", "build", "good.yaml", "-k", "keys/alice.pub"],
+        &[
+            "layout",
+            "build",
+            "good.yaml",
+            "-k",
+            "keys/alice.pem",
+            "--param",
+            "X",
+        ],
+    ] {
+        let r = intact(d, args);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        report.push_str(&format!("$ intact {}\n{}", args.join(" "), r.stderr));
+    }
+    settings(d).bind(|| insta::assert_snapshot!("unusable_input", report));
+}
