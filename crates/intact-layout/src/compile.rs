@@ -129,6 +129,13 @@ fn is_gpg_key(m: &Map<String, Value>) -> bool {
 
 /// A key dict written inline, with its keyid computed when missing.
 fn inline_key(map: &Map<String, Value>) -> Result<KeyDict, String> {
+    let private = map
+        .get("keyval")
+        .and_then(|v| v.get("private"))
+        .and_then(Value::as_str);
+    if private.is_some_and(|p| !p.is_empty()) {
+        return Err("keyval.private holds a private key; layouts embed public keys only".into());
+    }
     let mut map = map.clone();
     if !map.contains_key("keyid") {
         let mut probe = map.clone();

@@ -396,3 +396,41 @@ fn signed_layouts_with_bad_rules_and_names_are_checked() {
     let err = check_signed(bad_type, NOW).unwrap_err().to_string();
     assert!(err.contains("signed.steps[0].threshold"), "{err}");
 }
+
+#[test]
+fn inline_keys_are_checked() {
+    let key = SigningKey::generate_ed25519();
+    let public = key.public_key().public_value().unwrap();
+    let yaml = |keyval: &str| {
+        format!(
+            "expires: 2030-01-01\nkeys:\n  k: {{keytype: ed25519, scheme: ed25519, keyval: {keyval}}}\nsteps: [{{name: a, functionaries: [k]}}]\n"
+        )
+    };
+    // Without a keyid, the modern one is computed.
+    let ok = compile(
+        Path::new("."),
+        &yaml(&format!("{{public: '{public}'}}")),
+        &[],
+    );
+    assert!(ok.findings.is_empty(), "{:#?}", ok.findings);
+    assert_eq!(ok.layout.steps[0].pubkeys, [key.keyid().unwrap()]);
+    let private = compile(
+        Path::new("."),
+        &yaml(&format!("{{public: '{public}', private: 'abcd'}}")),
+        &[],
+    );
+    assert_eq!(
+        codes(&private.findings),
+        ["invalid-key", "threshold-exceeds-keys"]
+    );
+    assert!(private.findings[0].message.contains("private key"));
+    let float = compile(
+        Path::new("."),
+        &yaml(&format!("{{public: '{public}', x: 1.5}}")),
+        &[],
+    );
+    assert_eq!(
+        codes(&float.findings),
+        ["invalid-key", "threshold-exceeds-keys"]
+    );
+}
