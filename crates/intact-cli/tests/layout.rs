@@ -462,3 +462,247 @@ fn unusable_input_exits_2() {
     }
     settings(d).bind(|| insta::assert_snapshot!("unusable_input", report));
 }
+
+/// The in-toto reference's python from `tests/interop/setup-venv.sh` (the
+/// last line it prints), or `None` to skip when the script is not in this
+/// checkout. A failing set-up fails the test.
+fn reference_python() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let script = root.join("tests/interop/setup-venv.sh");
+    if !script.exists() {
+        eprintln!("skipped: {} does not exist", script.display());
+        return None;
+    }
+    let out = Command::new("bash")
+        .arg(&script)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "setup-venv.sh failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    Some(root.join(last.trim()))
+}
+
+fn tool(dir: &Path, program: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    out
+}
+
+fn must(out: std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The classic demo, end to end: `intact layout build` writes the layout
+/// from layouts/demo.yaml, the reference's own in-toto-run/in-toto-record
+/// record the links, and the reference's in-toto-verify accepts the chain
+/// (and rejects a package with other content).
+#[test]
+fn demo_chain_verifies_with_in_toto_verify() {
+    let Some(python) = reference_python() else {
+        return;
+    };
+    let bin = python.parent().unwrap().to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // The owner's side: keys for everyone and the layout.
+    let owner = d.join("owner");
+    std::fs::create_dir_all(owner.join("keys")).unwrap();
+    for k in ["alice", "bob", "carl"] {
+        let r = intact(&owner, &["key", "generate", &format!("keys/{k}")]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../layouts/demo.yaml");
+    std::fs::copy(template, owner.join("demo.yaml")).unwrap();
+    let key = |k: &str| owner.join("keys").join(k).display().to_string();
+
+    // The project Bob clones: a local git repository.
+    let origin = d.join("origin/demo-project");
+    std::fs::create_dir_all(&origin).unwrap();
+    std::fs::write(origin.join("foo.py"), "VERSION = \"foo-v0\"\n").unwrap();
+    let git = Path::new("git");
+    must(tool(&origin, git, &["init", "-q"]), "git init");
+    must(tool(&origin, git, &["add", "foo.py"]), "git add");
+    must(
+        tool(
+            &origin,
+            git,
+            &[
+                "-c",
+                "user.name=Bob",
+                "-c",
+                "user.email=bob@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "v0",
+            ],
+        ),
+        "git commit",
+    );
+    let repo = origin.display().to_string();
+
+    for dsse in [false, true] {
+        let mut build = vec![
+            "layout",
+            "build",
+            "demo.yaml",
+            "--key",
+            "keys/alice.pem",
+            "-o",
+            "root.layout",
+        ];
+        let param = format!("REPO={repo}");
+        build.extend(["--param", &param]);
+        if dsse {
+            build.push("--dsse");
+        }
+        let r = intact(&owner, &build);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+        // The functionaries at work, with the reference's recorder.
+        let work = d.join(format!("work-{dsse}"));
+        std::fs::create_dir(&work).unwrap();
+        let use_dsse: &[&str] = if dsse { &["--use-dsse"] } else { &[] };
+        let (bob, carl) = (key("bob.pem"), key("carl.pem"));
+        let mut args = vec![
+            "--step-name",
+            "clone",
+            "--products",
+            "demo-project/foo.py",
+            "--signing-key",
+            &bob,
+        ];
+        args.extend(use_dsse);
+        args.extend(["--", "git", "clone", &repo]);
+        must(
+            tool(&work, &bin.join("in-toto-run"), &args),
+            "in-toto-run clone",
+        );
+        let mut args = vec![
+            "start",
+            "--step-name",
+            "update-version",
+            "--signing-key",
+            &bob,
+            "--materials",
+            "demo-project/foo.py",
+        ];
+        args.extend(use_dsse);
+        must(
+            tool(&work, &bin.join("in-toto-record"), &args),
+            "in-toto-record start",
+        );
+        std::fs::write(work.join("demo-project/foo.py"), "VERSION = \"foo-v1\"\n").unwrap();
+        let args = [
+            "stop",
+            "--step-name",
+            "update-version",
+            "--signing-key",
+            &bob,
+            "--products",
+            "demo-project/foo.py",
+        ];
+        must(
+            tool(&work, &bin.join("in-toto-record"), &args),
+            "in-toto-record stop",
+        );
+        let mut args = vec![
+            "--step-name",
+            "package",
+            "--materials",
+            "demo-project/foo.py",
+            "--products",
+            "demo-project.tar.gz",
+            "--signing-key",
+            &carl,
+        ];
+        args.extend(use_dsse);
+        args.extend([
+            "--",
+            "tar",
+            "--exclude",
+            ".git",
+            "-zcvf",
+            "demo-project.tar.gz",
+            "demo-project",
+        ]);
+        must(
+            tool(&work, &bin.join("in-toto-run"), &args),
+            "in-toto-run package",
+        );
+
+        // The verifier: layout, owner key, links and the final product.
+        let verify_in = |name: &str, tarball: &Path| {
+            let fin = d.join(format!("{name}-{dsse}"));
+            std::fs::create_dir(&fin).unwrap();
+            std::fs::copy(owner.join("root.layout"), fin.join("root.layout")).unwrap();
+            std::fs::copy(owner.join("keys/alice.pub"), fin.join("alice.pub")).unwrap();
+            let mut links = 0;
+            for entry in std::fs::read_dir(&work).unwrap() {
+                let p = entry.unwrap().path();
+                if p.extension().is_some_and(|e| e == "link") {
+                    std::fs::copy(&p, fin.join(p.file_name().unwrap())).unwrap();
+                    links += 1;
+                }
+            }
+            assert_eq!(links, 3);
+            std::fs::copy(tarball, fin.join("demo-project.tar.gz")).unwrap();
+            let args = [
+                "--layout",
+                "root.layout",
+                "--verification-keys",
+                "alice.pub",
+            ];
+            tool(&fin, &bin.join("in-toto-verify"), &args)
+        };
+        must(
+            verify_in("final", &work.join("demo-project.tar.gz")),
+            "in-toto-verify",
+        );
+
+        // A package whose foo.py is not the one Bob wrote is rejected.
+        let evil = d.join(format!("evil-{dsse}"));
+        std::fs::create_dir_all(evil.join("demo-project")).unwrap();
+        std::fs::write(evil.join("demo-project/foo.py"), "VERSION = \"evil\"\n").unwrap();
+        must(
+            tool(
+                &evil,
+                Path::new("tar"),
+                &["-zcf", "demo-project.tar.gz", "demo-project"],
+            ),
+            "tar",
+        );
+        let out = verify_in("tampered", &evil.join("demo-project.tar.gz"));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("untar"),
+            "the inspection's rules catch it: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
