@@ -1,1 +1,54 @@
-//! Helpers shared by the interop tests.
+//! Helpers shared by the interop tests: where the repository, the
+//! fixtures and the in-toto reference (a venv under target/) are.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A file under tests/fixtures.
+pub fn fixture(rel: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(rel)
+}
+
+/// The venv python with in-toto 3.1.0, created on first use by
+/// tests/interop/setup-venv.sh. Panics (fails the test) when it cannot be
+/// set up: an interop test that silently skips proves nothing.
+pub fn reference_python() -> &'static Path {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let script = repo_root().join("tests/interop/setup-venv.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed:\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
+    })
+}
+
+/// Run tests/interop/refcheck.py; returns (exit code, stderr).
+pub fn refcheck(args: &[&Path]) -> (i32, String) {
+    let out = Command::new(reference_python())
+        .arg(repo_root().join("tests/interop/refcheck.py"))
+        .args(args)
+        .output()
+        .expect("run refcheck.py");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -135,7 +135,7 @@ impl SigningKey {
     /// password is given — a form OpenSSL and pyca/cryptography both read.
     pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, CryptoError> {
         let doc = match &self.secret {
-            Secret::Ed25519(k) => k.to_pkcs8_der(),
+            Secret::Ed25519(k) => ed25519_pkcs8_v1(k),
             Secret::Rsa(k) => k.to_pkcs8_der(),
             Secret::P256(k) => k.to_pkcs8_der(),
             Secret::P384(k) => k.to_pkcs8_der(),
@@ -230,4 +230,15 @@ impl SigningKey {
         };
         Ok(sig)
     }
+}
+
+/// PKCS#8 v1 (RFC 8410 §7: the seed as an OCTET STRING, no public key).
+/// ed25519-dalek writes v2 with the public key attached, which
+/// pyca/cryptography (and so the reference) refuses to load.
+fn ed25519_pkcs8_v1(key: &ed25519_dalek::SigningKey) -> pkcs8::Result<pkcs8::SecretDocument> {
+    use pkcs8::der::Encode;
+    let seed = Zeroizing::new(key.to_bytes());
+    let inner = Zeroizing::new(pkcs8::der::asn1::OctetStringRef::new(seed.as_slice())?.to_der()?);
+    let info = pkcs8::PrivateKeyInfo::new(ed25519_dalek::pkcs8::ALGORITHM_ID, &inner);
+    Ok(pkcs8::SecretDocument::encode_msg(&info)?)
 }

@@ -90,6 +90,14 @@ fn pkcs8_round_trip_plain_and_encrypted() {
     let key = SigningKey::generate_ed25519();
     let plain = key.to_pkcs8_pem(None).unwrap();
     assert!(plain.starts_with("-----BEGIN PRIVATE KEY-----"));
+    // PKCS#8 v1, 48 bytes, like `openssl genpkey -algorithm ed25519`: the
+    // reference's loader refuses v2 with an attached public key.
+    let (_, der) = pkcs8::SecretDocument::from_pem(&plain).unwrap();
+    assert_eq!(der.as_bytes().len(), 48);
+    assert_eq!(
+        &der.as_bytes()[..16],
+        &hex::decode("302e020100300506032b657004220420").unwrap()[..]
+    );
     assert_eq!(
         SigningKey::from_pem(&plain, None).unwrap().keyid().unwrap(),
         key.keyid().unwrap()
