@@ -1,0 +1,353 @@
+//! The reference's queue algorithm (../shared/in-toto-spec.md §4.2-4.3).
+//!
+//! The queue holds the names of one side of an item's link; each rule
+//! removes what it consumes in one pass over the queue, with map lookups
+//! for the other side and the destination link, so the cost grows
+//! linearly with the number of artifacts. Diagnoses for a failure are
+//! computed only when one happens.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use intact_model::{Artifacts, DigestSet, Link, Rule, RuleKind, Side, StepName};
+
+use crate::Pattern;
+
+/// Why an item's artifacts break its rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{item}: {} rule {} `{rule}`: {kind} ({})", side_word(*.side), .rule_index + 1, names(.artifacts))]
+pub struct RuleViolation {
+    /// The step or inspection.
+    pub item: StepName,
+    /// Which side's rules failed.
+    pub side: Side,
+    /// Index of the failing rule in its list.
+    pub rule_index: usize,
+    /// The failing rule, in canonical form.
+    pub rule: String,
+    /// DISALLOW or REQUIRE.
+    pub kind: ViolationKind,
+    /// The artifacts involved.
+    pub artifacts: Vec<Offender>,
+}
+
+fn side_word(side: Side) -> &'static str {
+    match side {
+        Side::Materials => "material",
+        Side::Products => "product",
+    }
+}
+
+fn names(o: &[Offender]) -> String {
+    o.iter()
+        .map(|o| o.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Which kind of rule failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// A DISALLOW rule caught artifacts still in the queue.
+    Disallowed,
+    /// A REQUIRE rule did not find its artifact in the queue.
+    RequiredMissing,
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ViolationKind::Disallowed => "disallowed artifacts",
+            ViolationKind::RequiredMissing => "required artifact missing",
+        })
+    }
+}
+
+/// One artifact named in a violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offender {
+    /// The artifact name.
+    pub name: String,
+    /// Its digests in this item (None for a missing REQUIRE).
+    pub digests: Option<DigestSet>,
+    /// What the earlier rules make of it.
+    pub diagnosis: Diagnosis,
+}
+
+/// Why an artifact was not consumed, judged from the MATCH rules before
+/// the failing one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Diagnosis {
+    /// A MATCH rule found the name in the destination with other digests:
+    /// the artifact changed between the two items.
+    DigestMismatch {
+        /// The MATCH rule.
+        rule: String,
+        /// The destination item.
+        dest_item: String,
+        /// The destination's digests.
+        expected: DigestSet,
+    },
+    /// A MATCH rule looked for the name in the destination, which lacks it.
+    NotInDestination {
+        /// The MATCH rule.
+        rule: String,
+        /// The destination item.
+        dest_item: String,
+    },
+    /// A MATCH rule's destination has no link.
+    NoDestinationLink {
+        /// The MATCH rule.
+        rule: String,
+        /// The destination item.
+        dest_item: String,
+    },
+    /// No earlier MATCH rule's pattern covers it.
+    Unmatched,
+}
+
+/// Python's `os.path.join(a, b)` for the two-argument case (POSIX).
+fn join(a: &str, b: &str) -> String {
+    if b.starts_with('/') || a.is_empty() {
+        b.to_string()
+    } else if a.ends_with('/') {
+        format!("{a}{b}")
+    } else {
+        format!("{a}/{b}")
+    }
+}
+
+fn side_of(link: &Link, side: Side) -> &Artifacts {
+    match side {
+        Side::Materials => &link.materials,
+        Side::Products => &link.products,
+    }
+}
+
+/// A MATCH rule's view of one queued name.
+enum MatchOutcome<'a> {
+    /// The pattern does not cover the name (or its prefix is absent).
+    NotCovered,
+    /// Covered, and the destination holds it with equal digests.
+    Consumed,
+    NoDestinationLink,
+    NotInDestination,
+    Mismatch(&'a DigestSet),
+}
+
+struct CompiledMatch<'a> {
+    pattern: Pattern,
+    source_prefix: Option<String>,
+    dest_prefix: Option<&'a str>,
+    dest: Option<&'a Artifacts>,
+}
+
+impl<'a> CompiledMatch<'a> {
+    fn new(kind: &'a RuleKind, links: &'a BTreeMap<StepName, Link>) -> Option<Self> {
+        let RuleKind::Match {
+            pattern,
+            source_prefix,
+            dest_side,
+            dest_prefix,
+            dest_name,
+        } = kind
+        else {
+            return None;
+        };
+        // An empty prefix is "no prefix" (Python truthiness).
+        let source_prefix = source_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| join(p, "").replace('\\', "/"));
+        Some(CompiledMatch {
+            pattern: Pattern::new(pattern),
+            source_prefix,
+            dest_prefix: dest_prefix.as_deref().filter(|p| !p.is_empty()),
+            dest: links
+                .get(dest_name.as_str())
+                .map(|l| side_of(l, *dest_side)),
+        })
+    }
+
+    fn judge(&self, name: &str, source: &'a Artifacts) -> MatchOutcome<'a> {
+        let stripped = match &self.source_prefix {
+            Some(p) => match name.strip_prefix(p.as_str()) {
+                Some(s) => s,
+                None => return MatchOutcome::NotCovered,
+            },
+            None => name,
+        };
+        if !self.pattern.matches(stripped) {
+            return MatchOutcome::NotCovered;
+        }
+        let Some(dest) = self.dest else {
+            return MatchOutcome::NoDestinationLink;
+        };
+        // The reference rebuilds the source name from the prefix; it is the
+        // queued name except in backslash corner cases.
+        let full_source = match &self.source_prefix {
+            Some(_) => None,
+            None => Some(name),
+        };
+        let full_dest = match self.dest_prefix {
+            Some(p) => join(p, stripped).replace('\\', "/"),
+            None => stripped.to_string(),
+        };
+        let Some(theirs) = dest.get(full_dest.as_str()) else {
+            return MatchOutcome::NotInDestination;
+        };
+        let ours = full_source.map_or_else(|| source.get(name), |n| source.get(n));
+        match ours {
+            Some(ours) if ours == theirs => MatchOutcome::Consumed,
+            _ => MatchOutcome::Mismatch(theirs),
+        }
+    }
+}
+
+/// Check `rules` on `side` of `link` (the link of `item`), with `links`
+/// the links MATCH rules may refer to.
+pub fn verify_item_rules(
+    item: &StepName,
+    side: Side,
+    rules: &[Rule],
+    link: &Link,
+    links: &BTreeMap<StepName, Link>,
+) -> Result<(), RuleViolation> {
+    let source = side_of(link, side);
+    let (m, p) = (&link.materials, &link.products);
+    let mut queue: Vec<&str> = source.keys().map(|k| k.as_str()).collect();
+    for (index, rule) in rules.iter().enumerate() {
+        if queue.is_empty() && !matches!(rule.kind(), RuleKind::Require(_)) {
+            continue;
+        }
+        match rule.kind() {
+            RuleKind::Match { .. } => {
+                if let Some(cm) = CompiledMatch::new(rule.kind(), links) {
+                    if cm.dest.is_some() {
+                        queue.retain(|n| !matches!(cm.judge(n, source), MatchOutcome::Consumed));
+                    }
+                }
+            }
+            RuleKind::Create(pat) => {
+                let pat = Pattern::new(pat);
+                queue.retain(|n| !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n)));
+            }
+            RuleKind::Delete(pat) => {
+                let pat = Pattern::new(pat);
+                queue.retain(|n| !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n)));
+            }
+            RuleKind::Modify(pat) => {
+                let pat = Pattern::new(pat);
+                queue.retain(|n| {
+                    let changed = matches!((m.get(*n), p.get(*n)), (Some(a), Some(b)) if a != b);
+                    !(pat.matches(n) && changed)
+                });
+            }
+            RuleKind::Allow(pat) => {
+                let pat = Pattern::new(pat);
+                queue.retain(|n| !pat.matches(n));
+            }
+            RuleKind::Disallow(pat) => {
+                let pat = Pattern::new(pat);
+                let caught: Vec<&str> = queue.iter().copied().filter(|n| pat.matches(n)).collect();
+                if !caught.is_empty() {
+                    return Err(violation(
+                        item,
+                        side,
+                        rules,
+                        index,
+                        ViolationKind::Disallowed,
+                        &caught,
+                        source,
+                        links,
+                    ));
+                }
+            }
+            RuleKind::Require(name) => {
+                if !queue.contains(&name.as_str()) {
+                    return Err(violation(
+                        item,
+                        side,
+                        rules,
+                        index,
+                        ViolationKind::RequiredMissing,
+                        &[name.as_str()],
+                        source,
+                        links,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn violation(
+    item: &StepName,
+    side: Side,
+    rules: &[Rule],
+    index: usize,
+    kind: ViolationKind,
+    names: &[&str],
+    source: &Artifacts,
+    links: &BTreeMap<StepName, Link>,
+) -> RuleViolation {
+    let matchers: Vec<(&Rule, CompiledMatch<'_>)> = rules
+        .iter()
+        .take(index)
+        .filter_map(|r| CompiledMatch::new(r.kind(), links).map(|c| (r, c)))
+        .collect();
+    let artifacts = names
+        .iter()
+        .map(|name| {
+            let mut diagnosis = Diagnosis::Unmatched;
+            for (rule, cm) in &matchers {
+                let RuleKind::Match { dest_name, .. } = rule.kind() else {
+                    continue;
+                };
+                let (rule, dest_item) = (rule.to_string(), dest_name.clone());
+                let d = match cm.judge(name, source) {
+                    MatchOutcome::NotCovered | MatchOutcome::Consumed => continue,
+                    MatchOutcome::Mismatch(expected) => Diagnosis::DigestMismatch {
+                        rule,
+                        dest_item,
+                        expected: expected.clone(),
+                    },
+                    MatchOutcome::NotInDestination => {
+                        Diagnosis::NotInDestination { rule, dest_item }
+                    }
+                    MatchOutcome::NoDestinationLink => {
+                        Diagnosis::NoDestinationLink { rule, dest_item }
+                    }
+                };
+                // A digest mismatch is the most telling; keep looking for one.
+                let decisive = matches!(d, Diagnosis::DigestMismatch { .. });
+                if decisive || diagnosis == Diagnosis::Unmatched {
+                    diagnosis = d;
+                }
+                if decisive {
+                    break;
+                }
+            }
+            Offender {
+                name: (*name).to_string(),
+                digests: source.get(*name).cloned(),
+                diagnosis,
+            }
+        })
+        .collect();
+    RuleViolation {
+        item: item.clone(),
+        side,
+        rule_index: index,
+        rule: rules
+            .get(index)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        kind,
+        artifacts,
+    }
+}
