@@ -1,0 +1,33 @@
+//! The recorder: what a step consumed and produced, and what its command
+//! printed, as an unsigned in-toto link.
+//!
+//! Names, normalisation, excludes and symlink handling follow the reference
+//! (`in-toto-run`), so links from both tools chain under one layout; where
+//! the reference is unsafe (missing paths skipped silently, symlink loops,
+//! a 10-second default timeout) intact errs or waits instead.
+//!
+//! ```
+//! use intact_record::{record_artifacts, HashOptions};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("a.txt"), b"hello").unwrap();
+//! let opts = HashOptions { base_path: Some(dir.path().into()), ..HashOptions::default() };
+//! let artifacts = record_artifacts(&[".".into()], &opts).unwrap();
+//! let (name, digests) = artifacts.iter().next().unwrap();
+//! assert_eq!(name.as_str(), "a.txt");
+//! assert_eq!(digests.get("sha256").unwrap().as_str(),
+//!     "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+//! ```
+
+mod hash;
+mod normalize;
+mod recorder;
+mod run;
+
+pub use hash::{hash_file, record_artifacts, Algorithm, HashError, HashOptions, DEFAULT_EXCLUDES};
+pub use normalize::normpath;
+pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
+pub use run::{run_command, RunError, RunOptions, RunResult};
+
+#[cfg(test)]
+mod tests;

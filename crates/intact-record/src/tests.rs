@@ -1,0 +1,266 @@
+//! Recorder behaviour on real trees; the differential test against the
+//! reference is in tests/reference.rs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::*;
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("src/sub")).unwrap();
+    std::fs::write(d.join("src/a.py"), b"a").unwrap();
+    std::fs::write(d.join("src/sub/b.py"), b"b").unwrap();
+    std::fs::write(d.join("src/x.pyc"), b"c").unwrap();
+    std::fs::write(d.join("empty"), b"").unwrap();
+    std::fs::write(d.join("step.abcd.link"), b"{}").unwrap();
+    dir
+}
+
+fn names(paths: &[&str], opts: HashOptions) -> Result<Vec<String>, HashError> {
+    let args: Vec<String> = paths.iter().map(|s| s.to_string()).collect();
+    Ok(record_artifacts(&args, &opts)?
+        .keys()
+        .map(|k| k.to_string())
+        .collect())
+}
+
+fn at(dir: &Path) -> HashOptions {
+    HashOptions {
+        base_path: Some(dir.to_path_buf()),
+        ..HashOptions::default()
+    }
+}
+
+#[test]
+fn default_excludes_and_normalised_names() {
+    let dir = tree();
+    assert_eq!(
+        names(&["."], at(dir.path())).unwrap(),
+        ["empty", "src/a.py", "src/sub/b.py"]
+    );
+    assert_eq!(
+        names(&["./src//sub/../a.py"], at(dir.path())).unwrap(),
+        ["src/a.py"]
+    );
+    assert_eq!(
+        names(&["file:src/a.py"], at(dir.path())).unwrap(),
+        ["file:src/a.py"]
+    );
+}
+
+#[test]
+fn given_excludes_replace_the_defaults() {
+    let dir = tree();
+    let opts = HashOptions {
+        excludes: Some(vec!["sub/".into(), "/empty".into()]),
+        ..at(dir.path())
+    };
+    assert_eq!(
+        names(&["."], opts).unwrap(),
+        ["src/a.py", "src/x.pyc", "step.abcd.link"]
+    );
+    let anchored = HashOptions {
+        excludes: Some(vec!["src/*.py".into(), "*.link".into(), "!src/a.py".into()]),
+        ..at(dir.path())
+    };
+    assert_eq!(
+        names(&["."], anchored).unwrap(),
+        ["empty", "src/a.py", "src/sub/b.py", "src/x.pyc"]
+    );
+}
+
+#[test]
+fn lstrip_and_its_collisions() {
+    let dir = tree();
+    let opts = HashOptions {
+        lstrip_paths: vec!["src/".into()],
+        ..at(dir.path())
+    };
+    assert_eq!(names(&["src"], opts).unwrap(), ["a.py", "sub/b.py"]);
+    std::fs::write(dir.path().join("a.py"), b"x").unwrap();
+    let opts = HashOptions {
+        lstrip_paths: vec!["src/".into()],
+        ..at(dir.path())
+    };
+    assert!(matches!(
+        names(&["src", "a.py"], opts),
+        Err(HashError::Prefix(_))
+    ));
+    let overlap = HashOptions {
+        lstrip_paths: vec!["src".into(), "src/sub".into()],
+        ..at(dir.path())
+    };
+    assert!(matches!(
+        names(&["src"], overlap),
+        Err(HashError::Prefix(_))
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_loops_and_missing_paths_fail() {
+    let dir = tree();
+    let d = dir.path();
+    std::os::unix::fs::symlink("src", d.join("linkdir")).unwrap();
+    std::os::unix::fs::symlink("src/a.py", d.join("linkfile")).unwrap();
+    std::os::unix::fs::symlink("nowhere", d.join("broken")).unwrap();
+    let got = record_artifacts(&[".".into()], &at(d)).unwrap();
+    let keys: Vec<&str> = got.keys().map(|k| k.as_str()).collect();
+    assert!(
+        keys.contains(&"linkdir/sub/b.py") && keys.contains(&"linkfile"),
+        "{keys:?}"
+    );
+    assert!(!keys.contains(&"broken"));
+    assert_eq!(got.get("linkfile"), got.get("src/a.py"));
+    std::os::unix::fs::symlink("..", d.join("src/sub/up")).unwrap();
+    assert!(matches!(
+        record_artifacts(&[".".into()], &at(d)),
+        Err(HashError::SymlinkLoop(_))
+    ));
+    let missing = names(&["nope"], at(d)).unwrap_err().to_string();
+    assert!(
+        missing.contains("nope") && missing.contains("--allow-missing"),
+        "{missing}"
+    );
+    assert!(names(
+        &["nope"],
+        HashOptions {
+            allow_missing: true,
+            ..at(d)
+        }
+    )
+    .unwrap()
+    .is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_names_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(std::ffi::OsStr::from_bytes(b"bad\xff")),
+        b"x",
+    )
+    .unwrap();
+    let err = record_artifacts(&[".".into()], &at(dir.path())).unwrap_err();
+    assert!(matches!(err, HashError::NotUtf8(_)), "{err}");
+}
+
+#[test]
+fn sha512_on_request_and_crlf_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crlf"), b"a\r\nb").unwrap();
+    let opts = HashOptions {
+        algorithms: vec![Algorithm::Sha256, Algorithm::Sha512],
+        ..at(dir.path())
+    };
+    let got = record_artifacts(&["crlf".into()], &opts).unwrap();
+    let set = got.values().next().unwrap();
+    assert_eq!(set.len(), 2);
+    // sha256("a\r\nb"): line endings are hashed as they are.
+    assert_eq!(set.get("sha256").unwrap().as_str(), sha256_hex(b"a\r\nb"));
+    assert_ne!(sha256_hex(b"a\r\nb"), sha256_hex(b"a\nb"));
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+fn argv(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn commands_capture_output_and_return_values() {
+    let quiet = RunOptions {
+        passthrough: false,
+        ..RunOptions::default()
+    };
+    let r = run_command(
+        &argv(&["sh", "-c", "printf 'a\\r\\nb\\rc'; echo err >&2; exit 3"]),
+        &quiet,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str(), r.return_value),
+        ("a\nb\nc", "err\n", 3)
+    );
+    let bp = r.byproducts();
+    assert_eq!(
+        bp.keys().collect::<Vec<_>>(),
+        ["return-value", "stderr", "stdout"]
+    );
+    let killed = run_command(&argv(&["sh", "-c", "kill -9 $$"]), &quiet).unwrap();
+    assert_eq!(killed.return_value, -9);
+    assert!(matches!(
+        run_command(&argv(&["no-such-command-xyz"]), &quiet),
+        Err(RunError::NotFound(_))
+    ));
+}
+
+#[test]
+fn capture_is_capped_and_the_cut_reported() {
+    let opts = RunOptions {
+        passthrough: false,
+        capture_limit: 10,
+        ..RunOptions::default()
+    };
+    let r = run_command(&argv(&["sh", "-c", "printf 0123456789abcdef"]), &opts).unwrap();
+    assert_eq!(r.stdout, "0123456789");
+    assert_eq!(r.stdout_dropped, 6);
+    assert_eq!(r.byproducts()["stdout-truncated-bytes"], 6);
+}
+
+#[test]
+fn timeouts_kill_the_command() {
+    let opts = RunOptions {
+        passthrough: false,
+        timeout: Some(Duration::from_millis(200)),
+        ..RunOptions::default()
+    };
+    let err = run_command(&argv(&["sh", "-c", "sleep 5 & sleep 5"]), &opts).unwrap_err();
+    assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+}
+
+#[test]
+fn record_run_builds_the_link() {
+    let dir = tree();
+    let d = dir.path();
+    let hash = at(d);
+    let run = RunOptions {
+        passthrough: false,
+        cwd: Some(d.to_path_buf()),
+        ..RunOptions::default()
+    };
+    let cmd = argv(&["sh", "-c", "echo new > out.txt"]);
+    let (link, result) = record_run(
+        "build".parse().unwrap(),
+        &argv(&["src"]),
+        &argv(&["out.txt"]),
+        Some(&cmd),
+        &hash,
+        &run,
+    )
+    .unwrap();
+    assert_eq!(link.materials.len(), 2);
+    assert_eq!(
+        link.products.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+        ["out.txt"]
+    );
+    assert_eq!(link.command, cmd);
+    assert_eq!(result.unwrap().return_value, 0);
+    let (bare, none) = record_run("x".parse().unwrap(), &[], &[], None, &hash, &run).unwrap();
+    assert!(none.is_none() && bare.byproducts.is_empty() && bare.command.is_empty());
+    let env = environment(&["INTACT_SURELY_UNSET".into()]);
+    assert_eq!(
+        env["variables"],
+        serde_json::json!({"INTACT_SURELY_UNSET": null})
+    );
+}
