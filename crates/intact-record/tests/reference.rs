@@ -72,6 +72,9 @@ fn ours(
     serde_json::to_value(record_artifacts(&paths, &opts).unwrap()).unwrap()
 }
 
+/// Paths, exclude patterns (None: defaults), lstrip prefixes.
+type Case<'a> = (&'a [&'a str], Option<&'a [&'a str]>, &'a [&'a str]);
+
 #[test]
 fn recordings_equal_the_reference() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,7 +101,7 @@ fn recordings_equal_the_reference() {
         std::os::unix::fs::symlink("src/nested", d.join("linked-dir")).unwrap();
         std::os::unix::fs::symlink("docs/crlf.txt", d.join("linked-file")).unwrap();
     }
-    let cases: &[(&[&str], Option<&[&str]>, &[&str])] = &[
+    let cases: &[Case] = &[
         (&["."], None, &[]),
         (&["src", "docs/crlf.txt", "./linked-file"], None, &[]),
         (
