@@ -1,0 +1,75 @@
+//! Inspections: commands the verifier runs itself, recorded like the
+//! reference does (materials and products `.` of the work directory,
+//! default excludes, streams not kept, return value must be 0).
+
+use intact_model::{io::write_atomic, Container, Inspection, Link, Metadata};
+use intact_record::{record_run, HashOptions, RunOptions};
+use serde_json::Value;
+
+use crate::report::Stage;
+use crate::workflow::{fail, Ctx, Flow, Scope};
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<Link> {
+    let here = scope.of(insp.name.as_str());
+    if insp.run.is_empty() {
+        return Err(fail(
+            Stage::Inspections,
+            here,
+            "the inspection has no command to run".into(),
+            "give the inspection a `run` command in the layout",
+        ));
+    }
+    let hash = HashOptions {
+        base_path: Some(ctx.opts.workdir.clone()),
+        ..HashOptions::default()
+    };
+    let run = RunOptions {
+        timeout: ctx.opts.inspection_timeout,
+        passthrough: false,
+        cwd: Some(ctx.opts.workdir.clone()),
+        ..RunOptions::default()
+    };
+    let dot = [".".to_string()];
+    let (mut link, result) =
+        record_run(insp.name.clone(), &dot, &dot, Some(&insp.run), &hash, &run).map_err(|e| {
+            fail(
+                Stage::Inspections,
+                here.clone(),
+                format!("inspection {:?} could not run: {e}", insp.run.join(" ")),
+                "make the inspection's command available in the work directory (--workdir)",
+            )
+        })?;
+    let rv = result.as_ref().map_or(0, |r| r.return_value);
+    // The reference keeps no streams for inspections.
+    link.byproducts
+        .insert("stdout".into(), Value::String(String::new()));
+    link.byproducts
+        .insert("stderr".into(), Value::String(String::new()));
+    if ctx.opts.persist_inspection_links {
+        let path = ctx.opts.workdir.join(format!("{}.link", insp.name));
+        let md = Metadata::new(link.clone().into(), Container::Metablock)
+            .and_then(|m| m.to_bytes())
+            .and_then(|b| write_atomic(&path, &b, 0o644));
+        if let Err(e) = md {
+            ctx.warn(
+                Stage::Inspections,
+                here.clone(),
+                format!("could not write the inspection link: {e}"),
+            );
+        }
+    }
+    if rv != 0 {
+        return Err(fail(
+            Stage::Inspections,
+            here,
+            format!("inspection {:?} returned {rv}", insp.run.join(" ")),
+            "the final product did not pass the owner's inspection; do not use it",
+        ));
+    }
+    ctx.pass(
+        Stage::Inspections,
+        here,
+        format!("`{}` returned 0", insp.run.join(" ")),
+    );
+    Ok(link)
+}

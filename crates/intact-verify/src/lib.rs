@@ -1,0 +1,97 @@
+//! End-to-end in-toto verification, with reports people can act on.
+//!
+//! [`verify`] runs the reference's workflow in its order — layout
+//! signatures, expiry, parameters, links and thresholds, sublayouts,
+//! command alignment, threshold agreement, step rules, inspections,
+//! inspection rules — and is stricter where the reference is unsafe (see
+//! [`VerifyOptions::compat`]). A failed verification is a [`Report`] with
+//! `verified == false`, not an error: errors mean the inputs were unusable.
+//!
+//! ```no_run
+//! use std::collections::BTreeMap;
+//! use std::path::Path;
+//! use intact_verify::{verify, DirLinkSource, VerifyOptions};
+//!
+//! let layout = intact_model::Metadata::load(Path::new("root.layout")).unwrap();
+//! let owner = intact_crypto::load_public_key(Path::new("owner.pub")).unwrap();
+//! let keys = BTreeMap::from([(owner.keyid().unwrap(), owner)]);
+//! let report = verify(&layout, &keys, &DirLinkSource::new("."), &VerifyOptions::new()).unwrap();
+//! println!("{report}");
+//! assert!(report.verified);
+//! ```
+
+mod diff;
+mod inspect;
+mod options;
+mod report;
+mod rules;
+mod source;
+mod workflow;
+
+use std::collections::BTreeMap;
+
+use intact_crypto::PublicKey;
+use intact_model::{KeyId, Metadata};
+
+pub use options::VerifyOptions;
+pub use report::{
+    ArtifactIssue, ArtifactProblem, Failure, Report, Stage, StageResult, Status, Warning,
+    REPORT_SCHEMA,
+};
+pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
+
+/// Inputs that make verification impossible (as opposed to a chain that
+/// fails verification, which is a [`Report`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No layout key was given: nothing anchors trust.
+    #[error("at least one layout key is required")]
+    NoLayoutKeys,
+}
+
+/// Verify a supply chain: `layout` signed by every key in `keys`, links
+/// from `links`.
+pub fn verify(
+    layout: &Metadata,
+    keys: &BTreeMap<KeyId, PublicKey>,
+    links: &dyn LinkSource,
+    options: &VerifyOptions,
+) -> Result<Report, VerifyError> {
+    if keys.is_empty() {
+        return Err(VerifyError::NoLayoutKeys);
+    }
+    let mut ctx = workflow::Ctx {
+        opts: options,
+        stages: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let outcome = workflow::verify_level(
+        &mut ctx,
+        layout,
+        keys,
+        links,
+        &workflow::Scope::default(),
+        None,
+        0,
+    );
+    let failure = outcome.err().map(|f| *f);
+    if let Some(f) = &failure {
+        ctx.stages.push(StageResult {
+            stage: f.stage,
+            status: Status::Failed,
+            scope: f.scope.clone(),
+            message: f.message.clone(),
+        });
+    }
+    Ok(Report {
+        schema: REPORT_SCHEMA,
+        verified: failure.is_none(),
+        stages: ctx.stages,
+        warnings: ctx.warnings,
+        failure,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! How a verification run is configured.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+/// Options for [`crate::verify`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// Values for `{NAME}` parameters in the layout (applied after the
+    /// layout signatures are checked, as the reference does).
+    pub params: BTreeMap<String, String>,
+    /// Directory inspections run in and record (`.`); the reference uses
+    /// the current directory.
+    pub workdir: PathBuf,
+    /// Kill an inspection after this long (`None`: no limit).
+    pub inspection_timeout: Option<Duration>,
+    /// Write each inspection's link to `<workdir>/<name>.link`, as the
+    /// reference's CLI does.
+    pub persist_inspection_links: bool,
+    /// The instant expiry is judged at.
+    pub now: OffsetDateTime,
+    /// Relax intact's extra checks to what the reference accepts
+    /// (link names, duplicate keys and signatures, missing step keys);
+    /// see docs/verification.md.
+    pub compat: bool,
+    /// Deepest sublayout nesting accepted.
+    pub max_sublayout_depth: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            params: BTreeMap::new(),
+            workdir: PathBuf::from("."),
+            inspection_timeout: Some(Duration::from_secs(600)),
+            persist_inspection_links: true,
+            now: OffsetDateTime::now_utc(),
+            compat: false,
+            max_sublayout_depth: 8,
+        }
+    }
+}
+
+impl VerifyOptions {
+    /// Defaults: no parameters, inspections in `.` with a 10-minute limit,
+    /// persisted inspection links, strict checks, expiry judged now.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set parameter values.
+    pub fn params(mut self, params: BTreeMap<String, String>) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Set the inspection directory.
+    pub fn workdir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.workdir = dir.into();
+        self
+    }
+
+    /// Set the inspection timeout.
+    pub fn inspection_timeout(mut self, t: Option<Duration>) -> Self {
+        self.inspection_timeout = t;
+        self
+    }
+
+    /// Whether inspection links are written to the work directory.
+    pub fn persist_inspection_links(mut self, yes: bool) -> Self {
+        self.persist_inspection_links = yes;
+        self
+    }
+
+    /// Judge expiry at `now`.
+    pub fn now(mut self, now: OffsetDateTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Accept what the reference accepts where intact is stricter.
+    pub fn compat(mut self, yes: bool) -> Self {
+        self.compat = yes;
+        self
+    }
+}

@@ -1,0 +1,198 @@
+//! Step and inspection rules, evaluated by `intact-rules`, turned into
+//! report entries that say which artifact changed between which steps.
+
+use std::collections::BTreeMap;
+
+use intact_model::{Layout, Link, Rule, Side, StepName};
+use intact_rules::{verify_item_rules, Diagnosis, RuleViolation, ViolationKind};
+
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
+use crate::workflow::{Ctx, Flow, Scope};
+
+/// Material then product rules of every step, against step links only.
+pub(crate) fn check_steps(
+    ctx: &mut Ctx<'_>,
+    layout: &Layout,
+    links: &BTreeMap<StepName, Link>,
+    scope: &Scope,
+) -> Flow<()> {
+    for step in &layout.steps {
+        // A step without a link already failed at the threshold stage; the
+        // reference would fail here too (no link to check).
+        let Some(link) = links.get(&step.name) else {
+            continue;
+        };
+        check_item(
+            &step.name,
+            &step.expected_materials,
+            &step.expected_products,
+            link,
+            links,
+            scope,
+            Stage::StepRules,
+        )?;
+        ctx.pass(
+            Stage::StepRules,
+            scope.of(step.name.as_str()),
+            rule_summary(&step.expected_materials, &step.expected_products, link),
+        );
+    }
+    Ok(())
+}
+
+/// Material then product rules of every inspection, against step and
+/// inspection links.
+pub(crate) fn check_inspections(
+    ctx: &mut Ctx<'_>,
+    layout: &Layout,
+    links: &BTreeMap<StepName, Link>,
+    scope: &Scope,
+) -> Flow<()> {
+    for insp in &layout.inspect {
+        let Some(link) = links.get(&insp.name) else {
+            continue;
+        };
+        check_item(
+            &insp.name,
+            &insp.expected_materials,
+            &insp.expected_products,
+            link,
+            links,
+            scope,
+            Stage::InspectionRules,
+        )?;
+        ctx.pass(
+            Stage::InspectionRules,
+            scope.of(insp.name.as_str()),
+            rule_summary(&insp.expected_materials, &insp.expected_products, link),
+        );
+    }
+    Ok(())
+}
+
+fn rule_summary(m: &[Rule], p: &[Rule], link: &Link) -> String {
+    format!(
+        "{} material and {} product rule(s) hold for {} material(s) and {} product(s)",
+        m.len(),
+        p.len(),
+        link.materials.len(),
+        link.products.len()
+    )
+}
+
+fn check_item(
+    name: &StepName,
+    materials: &[Rule],
+    products: &[Rule],
+    link: &Link,
+    links: &BTreeMap<StepName, Link>,
+    scope: &Scope,
+    stage: Stage,
+) -> Flow<()> {
+    for (side, rules) in [(Side::Materials, materials), (Side::Products, products)] {
+        verify_item_rules(name, side, rules, link, links)
+            .map_err(|v| to_failure(&v, scope, stage))?;
+    }
+    Ok(())
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Materials => "material",
+        Side::Products => "product",
+    }
+}
+
+fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
+    let item = v.item.as_str();
+    let mut hints = Vec::new();
+    let artifacts: Vec<ArtifactIssue> = v
+        .artifacts
+        .iter()
+        .map(|o| {
+            let (problem, expected, note) = match &o.diagnosis {
+                Diagnosis::DigestMismatch {
+                    dest_item,
+                    expected,
+                    ..
+                } => {
+                    hints.push(format!(
+                        "artifact changed between steps {dest_item} and {item}"
+                    ));
+                    (
+                        ArtifactProblem::DigestMismatch,
+                        Some(expected.clone()),
+                        format!("differs from what {dest_item} recorded"),
+                    )
+                }
+                Diagnosis::NotInDestination { dest_item, .. } => {
+                    hints.push(format!(
+                        "{item} has artifacts that {dest_item} never recorded"
+                    ));
+                    (
+                        ArtifactProblem::NotInSource,
+                        None,
+                        format!("not among what {dest_item} recorded"),
+                    )
+                }
+                Diagnosis::NoDestinationLink { dest_item, .. } => {
+                    hints.push(format!("no link of {dest_item} to match against"));
+                    (
+                        ArtifactProblem::NotInSource,
+                        None,
+                        format!("{dest_item} has no link to match against"),
+                    )
+                }
+                _ => match v.kind {
+                    ViolationKind::RequiredMissing => {
+                        hints.push(format!("{item} must record this artifact"));
+                        (
+                            ArtifactProblem::Missing,
+                            None,
+                            "required but not recorded".to_string(),
+                        )
+                    }
+                    _ => {
+                        hints.push(format!(
+                            "no rule before this one allows these {}s of {item}",
+                            side_name(v.side)
+                        ));
+                        (
+                            ArtifactProblem::Unexpected,
+                            None,
+                            "no rule allowed it".to_string(),
+                        )
+                    }
+                },
+            };
+            ArtifactIssue {
+                name: o.name.clone(),
+                problem,
+                expected,
+                actual: o.digests.clone(),
+                note,
+            }
+        })
+        .collect();
+    hints.dedup();
+    let what = match v.kind {
+        ViolationKind::RequiredMissing => "a required artifact is missing",
+        _ => "artifacts are disallowed",
+    };
+    let mut f = Failure::new(
+        stage,
+        scope.of(item),
+        format!(
+            "{} rule {} failed: {what}",
+            side_name(v.side),
+            v.rule_index + 1
+        ),
+        hints
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "check the rule and the recorded artifacts".into()),
+    );
+    f.rule = Some(v.rule.clone());
+    f.artifacts = artifacts;
+    Box::new(f)
+}
