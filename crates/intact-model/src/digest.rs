@@ -60,14 +60,30 @@ impl fmt::Debug for Digest {
 }
 
 /// Algorithm name to digest, e.g. `{"sha256": "…"}`.
-#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DigestSet(BTreeMap<String, Digest>);
+///
+/// Stored as a vector sorted by algorithm: links hold one set per artifact
+/// and usually one algorithm, and a one-entry `BTreeMap` would allocate a
+/// whole B-tree node (about half a kilobyte) for each of them.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct DigestSet(Vec<(String, Digest)>);
+
+impl Serialize for DigestSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for DigestSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, Digest>::deserialize(d)?;
+        Ok(DigestSet(map.into_iter().collect()))
+    }
+}
 
 impl DigestSet {
     /// An empty set.
     pub fn new() -> Self {
-        DigestSet(BTreeMap::new())
+        DigestSet(Vec::new())
     }
 
     /// A set holding one digest.
@@ -79,12 +95,24 @@ impl DigestSet {
 
     /// Add or replace the digest for `algorithm`.
     pub fn insert(&mut self, algorithm: impl Into<String>, digest: Digest) {
-        self.0.insert(algorithm.into(), digest);
+        let algorithm = algorithm.into();
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&algorithm)) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = digest;
+                }
+            }
+            Err(i) => self.0.insert(i, (algorithm, digest)),
+        }
     }
 
     /// The digest for `algorithm`, if recorded.
     pub fn get(&self, algorithm: &str) -> Option<&Digest> {
-        self.0.get(algorithm)
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(algorithm))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, d)| d)
     }
 
     /// Algorithm/digest pairs in algorithm order.
@@ -105,7 +133,9 @@ impl DigestSet {
 
 impl fmt::Debug for DigestSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k, v)))
+            .finish()
     }
 }
 
@@ -133,6 +163,22 @@ mod tests {
         let mut c = a.clone();
         c.insert("sha512", Digest::new("cd").unwrap());
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn keeps_algorithms_sorted_and_unique() {
+        let mut s = DigestSet::new();
+        s.insert("sha512", Digest::new("02").unwrap());
+        s.insert("sha256", Digest::new("01").unwrap());
+        s.insert("sha512", Digest::new("03").unwrap());
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.get("sha512").unwrap().as_str(), "03");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"sha256":"01","sha512":"03"}"#
+        );
+        let back: DigestSet = serde_json::from_str(r#"{"sha512":"03","sha256":"01"}"#).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! artifact names, with which digests (../shared/in-toto-spec.md §6.2-6.3).
 //!
 //! Walking is sequential (it is cheap); hashing runs on all cores with
-//! fixed 64 KiB buffers, so memory does not grow with file sizes. Where
+//! fixed 256 KiB buffers, so memory does not grow with file sizes. Where
 //! the reference silently skips (missing paths) or hangs (symlink loops)
 //! we stop with an error naming the path.
 
@@ -131,6 +131,13 @@ impl Excludes {
         }
         self.0.matched_path_or_any_parents(rel, is_dir).is_ignore()
     }
+
+    /// As [`Excludes::excludes`] for a path met during a walk, whose parent
+    /// directories were already checked (excluded ones are pruned).
+    fn excludes_walked(&self, name: &str, is_dir: bool) -> bool {
+        let rel = name.trim_start_matches('/');
+        !rel.is_empty() && self.0.matched(rel, is_dir).is_ignore()
+    }
 }
 
 /// Record the artifacts `paths` name, as the reference would.
@@ -204,7 +211,7 @@ fn walk(
                 return true;
             }
             match name_of(e.path()) {
-                Ok(Some(n)) => !excludes.excludes(&n, true),
+                Ok(Some(n)) => !excludes.excludes_walked(&n, true),
                 _ => true,
             }
         });
@@ -240,7 +247,7 @@ fn walk(
         let Some(name) = name_of(entry.path())? else {
             continue;
         };
-        if excludes.excludes(&name, false) {
+        if excludes.excludes_walked(&name, false) {
             continue;
         }
         files.insert(format!("{scheme}{name}"), entry.path().to_path_buf());
@@ -312,7 +319,7 @@ pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, Has
     let mut file = File::open(path).map_err(|e| io(path, e))?;
     let mut s256 = algorithms.contains(&Algorithm::Sha256).then(Sha256::new);
     let mut s512 = algorithms.contains(&Algorithm::Sha512).then(Sha512::new);
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = file.read(&mut buf).map_err(|e| io(path, e))?;
         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
