@@ -263,3 +263,103 @@ fn record_stop_refuses_another_key_or_an_altered_handover() {
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     assert!(!unfinished.exists());
 }
+
+#[test]
+fn steps_recorded_by_both_tools_chain_under_one_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for k in ["owner", "ref", "us"] {
+        assert!(intact(d, &["key", "generate", k]).status.success());
+    }
+    let layout = r#"
+expires: 30d
+keys:
+  ref: ref.pub
+  us: us.pub
+steps:
+  - name: write
+    functionaries: [ref]
+    expected_command: sh -c "echo v1 > src/a.txt"
+    expected_materials: [DISALLOW *]
+    expected_products: [CREATE src/a.txt, DISALLOW *]
+  - name: pack
+    functionaries: [us]
+    expected_command: tar -cf out.tar src
+    expected_materials: [MATCH src/* WITH PRODUCTS FROM write, DISALLOW *]
+    expected_products: [MATCH src/* WITH PRODUCTS FROM write, CREATE out.tar, DISALLOW *]
+inspect: []
+"#;
+    std::fs::write(d.join("layout.yaml"), layout).unwrap();
+    let built = intact(
+        d,
+        &[
+            "layout",
+            "build",
+            "layout.yaml",
+            "--key",
+            "owner.pem",
+            "-o",
+            "root.layout",
+        ],
+    );
+    assert!(built.status.success(), "{}", text(&built));
+    let work = d.join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    // Step 1 by the reference's in-toto-run.
+    let run = Command::new(reference_bin("in-toto-run"))
+        .args([
+            "-n",
+            "write",
+            "--signing-key",
+            "../ref.pem",
+            "-p",
+            "src",
+            "--",
+            "sh",
+            "-c",
+            "echo v1 > src/a.txt",
+        ])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run));
+    // Step 2 by intact, in a DSSE envelope for good measure.
+    let ours = intact(
+        &work,
+        &[
+            "run",
+            "--step",
+            "pack",
+            "--key",
+            "../us.pem",
+            "--dsse",
+            "-m",
+            "src",
+            "-p",
+            "src",
+            "out.tar",
+            "--",
+            "tar",
+            "-cf",
+            "out.tar",
+            "src",
+        ],
+    );
+    assert!(ours.status.success(), "{}", text(&ours));
+    let theirs = Command::new(reference_bin("in-toto-verify"))
+        .args([
+            "--layout",
+            "../root.layout",
+            "--verification-keys",
+            "../owner.pub",
+        ])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert_eq!(theirs.status.code(), Some(0), "{}", text(&theirs));
+    let v = intact(
+        &work,
+        &["verify", "-l", "../root.layout", "-k", "../owner.pub"],
+    );
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Recorder benchmark: intact's hashing engine against the in-toto 3.1.0
+# reference (runlib.record_artifacts_as_dict with in-toto-run's default
+# excludes and symlink following, i.e. what in-toto-run does) on
+# 10,000 x 4 KiB files, 100,000 x 1 KiB files and one 1 GiB file, with
+# single-core `openssl speed -evp sha256` as the hardware reference.
+# Prints the median wall time of RUNS runs, the ratio and peak RSS.
+#
+#   bash crates/intact-record/benches/bench.sh        (RUNS=3 by default)
+#
+# The page cache is warm for both tools (files were just written or read).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$root"
+runs="${RUNS:-3}"
+data="$root/target/bench-data"
+python="$(bash tests/interop/setup-venv.sh | tail -n 1)"
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+cargo build -q --release -p intact-record --example hash_tree
+bin="$root/target/release/examples/hash_tree"
+
+make_tree() { # dir count size
+  [ -f "$1/.done" ] && return
+  rm -rf "$1"; mkdir -p "$1"
+  "$python" - "$1" "$2" "$3" <<'PY'
+import os, sys
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    sub = os.path.join(d, "d%03d" % (i % 100))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%06d" % i), "wb") as f:
+        f.write(os.urandom(size))
+PY
+  touch "$1/.done"
+}
+make_tree "$data/small-4k" 10000 4096
+make_tree "$data/small-1k" 100000 1024
+if [ ! -f "$data/big/.done" ]; then
+  mkdir -p "$data/big"; head -c 1073741824 /dev/urandom > "$data/big/one-gib"; touch "$data/big/.done"
+fi
+
+# median of "seconds rss_kib" lines
+measure() { # label cmd...
+  shift
+  local out=()
+  for _ in $(seq "$runs"); do
+    out+=("$( { /usr/bin/time -f "%e %M" "$@" >/dev/null; } 2>&1 | tail -n 1 )")
+  done
+  printf '%s\n' "${out[@]}" | sort -n | awk -v n="$runs" 'NR==int((n+1)/2){print $1, $2}'
+}
+
+reference() { "$python" -c 'import sys
+from in_toto.runlib import record_artifacts_as_dict
+record_artifacts_as_dict([sys.argv[1]], follow_symlink_dirs=True)' "$1"; }
+export -f reference; export python
+
+printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s reference_s ratio intact_MiB reference_MiB
+for set in small-4k small-1k big; do
+  read -r ti ri < <(measure "$set" "$bin" "$data/$set")
+  read -r tr rr < <(measure "$set" bash -c 'reference "$0"' "$data/$set")
+  ratio=$(awk -v a="$tr" -v b="$ti" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "inf" }')
+  printf '%-28s %12s %12s %8s %12.1f %12.1f\n' "$set" "$ti" "$tr" "${ratio}x" "$(awk -v k="$ri" 'BEGIN{print k/1024}')" "$(awk -v k="$rr" 'BEGIN{print k/1024}')"
+done
+echo
+echo "1 GiB through intact: $(awk -v t="$(measure big "$bin" "$data/big" | cut -d' ' -f1)" 'BEGIN{printf "%.0f MB/s", 1073.741824/t}')"
+echo "openssl speed -evp sha256 (1 core, 16 KiB blocks): $(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256|^SHA256/{print $NF}')"
