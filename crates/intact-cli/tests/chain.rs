@@ -22,24 +22,7 @@ fn text(o: &Output) -> String {
 }
 
 fn reference_bin(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("tests/interop/setup-venv.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let python = PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim(),
-    );
-    python.with_file_name(name)
+    intact_tests::reference_python().with_file_name(name)
 }
 
 /// A consumer directory holding the layout, the owner key and a package.

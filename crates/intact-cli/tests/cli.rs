@@ -27,8 +27,8 @@ fn intact(dir: &Path, args: &[&str]) -> Run {
 fn settings(dir: &Path) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.add_filter(&regex_escape(&dir.display().to_string()), "[TMP]");
-    s.add_filter(r"\b[0-9a-f]{64}\b", "[KEYID]");
-    s.add_filter(r"\b[0-9a-f]{8}\b", "[ID8]");
+    s.add_filter(r"'?\b[0-9a-f]{64}\b'?", "[KEYID]");
+    s.add_filter(r"'?\b[0-9a-f]{8}\b'?", "[ID8]");
     s
 }
 

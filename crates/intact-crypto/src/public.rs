@@ -169,16 +169,7 @@ impl PublicKey {
         } else {
             PublicKey::from_spki_pem(public)?
         };
-        let compatible = matches!(
-            (scheme, &key.material),
-            (Scheme::Ed25519, KeyMaterial::Ed25519(_))
-                | (
-                    Scheme::RsaPss(_) | Scheme::RsaPkcs1v15(_),
-                    KeyMaterial::Rsa(_)
-                )
-                | (Scheme::EcdsaP256, KeyMaterial::P256(_))
-                | (Scheme::EcdsaP384, KeyMaterial::P384(_))
-        );
+        let compatible = fits(scheme, &key.material);
         if !compatible {
             return Err(invalid(format!(
                 "scheme {scheme_name:?} does not fit the key in keyval.public"
@@ -192,17 +183,7 @@ impl PublicKey {
 
     /// Use another scheme for the same key (e.g. `rsa-pkcs1v15-sha256`).
     pub fn with_scheme(mut self, scheme: Scheme) -> Result<Self, CryptoError> {
-        let fits = matches!(
-            (scheme, &self.material),
-            (Scheme::Ed25519, KeyMaterial::Ed25519(_))
-                | (
-                    Scheme::RsaPss(_) | Scheme::RsaPkcs1v15(_),
-                    KeyMaterial::Rsa(_)
-                )
-                | (Scheme::EcdsaP256, KeyMaterial::P256(_))
-                | (Scheme::EcdsaP384, KeyMaterial::P384(_))
-        );
-        if !fits {
+        if !fits(scheme, &self.material) {
             return Err(invalid(format!(
                 "scheme {:?} does not fit this key",
                 scheme.names().1
@@ -285,6 +266,20 @@ impl PublicKey {
             _ => false,
         }
     }
+}
+
+/// Whether `scheme` can be used with key `material`.
+fn fits(scheme: Scheme, material: &KeyMaterial) -> bool {
+    matches!(
+        (scheme, material),
+        (Scheme::Ed25519, KeyMaterial::Ed25519(_))
+            | (
+                Scheme::RsaPss(_) | Scheme::RsaPkcs1v15(_),
+                KeyMaterial::Rsa(_)
+            )
+            | (Scheme::EcdsaP256, KeyMaterial::P256(_))
+            | (Scheme::EcdsaP384, KeyMaterial::P384(_))
+    )
 }
 
 fn verify_pkcs1v15(key: &rsa::RsaPublicKey, hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use intact_crypto::{write_key_pair, SigningKey};
 use intact_layout::{sign_layout, substitute_parameters, BuildOptions, Source};
@@ -23,35 +22,9 @@ fn repo_root() -> PathBuf {
         .unwrap()
 }
 
-/// The reference's python, created on first use; a missing or failing set-up fails the test.
-fn python() -> Option<PathBuf> {
-    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let root = repo_root();
-            let script = root.join("tests/interop/setup-venv.sh");
-            // An interop test that skips proves nothing: a missing script fails.
-            assert!(script.exists(), "{} does not exist", script.display());
-            let out = Command::new("bash")
-                .arg(&script)
-                .current_dir(&root)
-                .output()
-                .expect("run setup-venv.sh");
-            assert!(
-                out.status.success(),
-                "setup-venv.sh failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let last = stdout
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .expect("setup-venv.sh prints the python path last");
-            Some(root.join(last.trim()))
-        })
-        .clone()
+/// The reference's python (set up on first use; a failing set-up fails the test).
+fn python() -> PathBuf {
+    intact_tests::reference_python().to_path_buf()
 }
 
 fn script(name: &str) -> PathBuf {
@@ -155,7 +128,7 @@ fn compile_template(name: &str, dir: &Path, options: &BuildOptions) -> (Layout, 
 
 #[test]
 fn reference_loads_and_verifies_built_layouts() {
-    let Some(python) = python() else { return };
+    let python = python();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let owners = [key_pair(d, "owner1"), key_pair(d, "owner2")];
@@ -213,7 +186,7 @@ fn reference_loads_and_verifies_built_layouts() {
 
 #[test]
 fn reference_signs_to_the_same_bytes() {
-    let Some(python) = python() else { return };
+    let python = python();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let owners = [key_pair(d, "owner1"), key_pair(d, "owner2")];
@@ -288,7 +261,7 @@ fn substitution_matches_the_reference() {
             "{EMPTY}x"
         ]
     );
-    let Some(python) = python() else { return };
+    let python = python();
     let unsigned = Metadata::new(layout.clone().into(), Container::Metablock).unwrap();
     let path = d.join("template.layout");
     unsigned.save(&path).unwrap();

@@ -7,23 +7,7 @@ use std::process::Command;
 use intact_record::{record_artifacts, HashOptions};
 
 fn reference_python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("tests/interop/setup-venv.sh"))
-        .output()
-        .expect("run setup-venv.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim(),
-    )
+    intact_tests::reference_python().to_path_buf()
 }
 
 const SCRIPT: &str = r#"
