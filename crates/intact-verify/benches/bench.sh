@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Verifier benchmark: `intact verify` against the reference's `in-toto-verify`
+# on a 3-step chain whose links carry N artifacts (10,000 and 50,000 by
+# default), with `MATCH * WITH PRODUCTS FROM <previous>` and `DISALLOW *`.
+# Prints the median wall time of RUNS runs (default 3) and the ratio.
+#
+#   bash crates/intact-verify/benches/bench.sh [N...]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$root"
+runs="${RUNS:-3}"
+python="$(bash tests/interop/setup-venv.sh | tail -n 1)"
+bindir="$(dirname "$python")"
+cargo build -q --release -p intact-cli
+intact="$root/target/release/intact"
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 50000)
+
+median() { # cmd...; prints the median wall time in seconds
+  local t; t="$(mktemp)"
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e" -o "$t" "$@" >/dev/null 2>&1 || true
+    cat "$t"
+  done | sort -n | awk -v n="$runs" 'NR==int((n+1)/2)'
+}
+
+printf '%-10s %10s %14s %8s\n' artifacts intact_s in-toto_s ratio
+for n in "${sizes[@]}"; do
+  dir="$root/target/bench-data/verify-$n"
+  [ -f "$dir/root.layout" ] || "$python" crates/intact-verify/benches/make_chain.py "$dir" "$n"
+  cd "$dir"
+  "$intact" verify -l root.layout -k owner.pub >/dev/null       # must pass
+  "$bindir/in-toto-verify" -l root.layout --verification-keys owner.pub >/dev/null 2>&1
+  ti=$(median "$intact" verify -l root.layout -k owner.pub)
+  tr=$(median "$bindir/in-toto-verify" -l root.layout --verification-keys owner.pub)
+  cd "$root"
+  printf '%-10s %10s %14s %7sx\n' "$n" "$ti" "$tr" "$(awk -v a="$tr" -v b="$ti" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "inf" }')"
+done
