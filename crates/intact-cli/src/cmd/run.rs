@@ -63,6 +63,21 @@ impl Common {
     fn key(&self) -> Result<SigningKey> {
         super::load_signing_key(&self.key, self.prompt)
     }
+
+    /// Record the environment in the link, only when asked to.
+    fn add_environment(&self, link: &mut Link) {
+        if !self.record_env.is_empty() {
+            link.environment = environment(&self.record_env);
+        }
+    }
+}
+
+fn container(dsse: bool) -> Container {
+    if dsse {
+        Container::Envelope
+    } else {
+        Container::Metablock
+    }
 }
 
 #[derive(Args)]
@@ -125,14 +140,8 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
         &a.common.hash_options(),
         &run,
     )?;
-    if !a.common.record_env.is_empty() {
-        link.environment = environment(&a.common.record_env);
-    }
-    let container = if a.dsse {
-        Container::Envelope
-    } else {
-        Container::Metablock
-    };
+    a.common.add_environment(&mut link);
+    let container = container(a.dsse);
     let path = write_signed(link, container, &key, a.metadata_directory.as_deref())?;
     eprintln!("intact: wrote {}", path.display());
     // Like in-toto-run: the link is written, then the command's failure
@@ -183,14 +192,8 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
             let key = a.common.key()?;
             let step = a.common.step()?;
             let mut link = record_start(step.clone(), &a.materials, &a.common.hash_options())?;
-            if !a.common.record_env.is_empty() {
-                link.environment = environment(&a.common.record_env);
-            }
-            let container = if a.dsse {
-                Container::Envelope
-            } else {
-                Container::Metablock
-            };
+            a.common.add_environment(&mut link);
+            let container = container(a.dsse);
             let mut md = Metadata::new(link.into(), container)?;
             let keyid = sign_metadata(&mut md, &key)?;
             let path = PathBuf::from(step.unfinished_link_file_name(&keyid));
