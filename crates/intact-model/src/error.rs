@@ -34,6 +34,10 @@ pub enum ModelError {
         /// Which token or shape is wrong.
         reason: String,
     },
+    /// An inspection carries a git policy that does not parse or could
+    /// not prove anything.
+    #[error("git policy: {0}")]
+    GitPolicy(String),
     /// Reading or writing a file failed.
     #[error("{path}: {cause}")]
     Io {

@@ -22,6 +22,7 @@
 mod digest;
 mod envelope;
 mod error;
+pub mod git;
 pub mod io;
 pub mod json;
 mod layout;
@@ -37,6 +38,7 @@ mod tag;
 pub use digest::{Digest, DigestSet};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;
+pub use git::GitPolicy;
 pub use layout::{Expires, Inspection, KeyDict, Layout, Step};
 pub use link::{Artifacts, Link};
 pub use metablock::{Metablock, Signature, SignatureValue};

@@ -62,6 +62,16 @@ impl Default for HashOptions {
     }
 }
 
+impl HashOptions {
+    /// The exclude patterns in effect: the given ones or the defaults.
+    pub fn exclude_patterns(&self) -> Vec<String> {
+        match &self.excludes {
+            Some(p) => p.clone(),
+            None => DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 /// Why recording failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -103,10 +113,15 @@ fn io(path: &Path, cause: std::io::Error) -> HashError {
     }
 }
 
-struct Excludes(Gitignore);
+/// Compiled gitignore-style exclude patterns, matched as the recorder
+/// matches them; public so that other checks (git provenance) exclude
+/// exactly what recording excluded.
+#[derive(Debug)]
+pub struct Excludes(Gitignore);
 
 impl Excludes {
-    fn new(patterns: &[String]) -> Result<Self, HashError> {
+    /// Compile `patterns` (gitignore syntax, anchored at the recording root).
+    pub fn new(patterns: &[String]) -> Result<Self, HashError> {
         let mut b = GitignoreBuilder::new("");
         for p in patterns {
             b.add_line(None, p).map_err(|e| HashError::BadExclude {
@@ -124,7 +139,7 @@ impl Excludes {
     /// Whether the recorded (normalised) name is excluded. Patterns are
     /// anchored at the recording root; absolute names are matched without
     /// their leading slash.
-    fn excludes(&self, name: &str, is_dir: bool) -> bool {
+    pub fn excludes(&self, name: &str, is_dir: bool) -> bool {
         let rel = name.trim_start_matches('/');
         if rel.is_empty() || rel == "." {
             return false;
@@ -143,11 +158,7 @@ impl Excludes {
 /// Record the artifacts `paths` name, as the reference would.
 pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifacts, HashError> {
     check_lstrip(&opts.lstrip_paths)?;
-    let patterns: Vec<String> = match &opts.excludes {
-        Some(p) => p.clone(),
-        None => DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
-    };
-    let excludes = Excludes::new(&patterns)?;
+    let excludes = Excludes::new(&opts.exclude_patterns())?;
     let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
     // name -> file on disk; later arguments overwrite earlier ones.
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();

@@ -24,7 +24,9 @@ mod normalize;
 mod recorder;
 mod run;
 
-pub use hash::{hash_file, record_artifacts, Algorithm, HashError, HashOptions, DEFAULT_EXCLUDES};
+pub use hash::{
+    hash_file, record_artifacts, Algorithm, Excludes, HashError, HashOptions, DEFAULT_EXCLUDES,
+};
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
 pub use run::{run_command, RunError, RunOptions, RunResult};

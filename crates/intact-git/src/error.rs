@@ -1,0 +1,47 @@
+//! Errors that make a git check impossible to run (unusable input), as
+//! opposed to [`crate::Failure`]s, which are verdicts.
+
+use std::path::PathBuf;
+
+/// Why git facts could not be recorded or a policy could not be applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GitError {
+    /// The work tree has changes that are not in the commit.
+    #[error(
+        "{workdir}: the git work tree has uncommitted changes ({paths}); commit them, \
+         or pass --allow-dirty (the link then says dirty: true) or --no-git"
+    )]
+    Dirty {
+        /// The work tree.
+        workdir: PathBuf,
+        /// The first changed paths, comma-separated.
+        paths: String,
+    },
+    /// libgit2 failed on something it should have been able to read.
+    #[error("{path}: {what}: {cause}")]
+    Git {
+        /// The repository or path involved.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// libgit2's message.
+        cause: git2::Error,
+    },
+    /// The policy is malformed (an allowed signer that does not parse).
+    #[error("git policy: {0}")]
+    Policy(String),
+    /// The exclude patterns do not compile.
+    #[error(transparent)]
+    Excludes(#[from] intact_record::HashError),
+}
+
+impl GitError {
+    pub(crate) fn git(path: impl Into<PathBuf>, what: &'static str, cause: git2::Error) -> Self {
+        GitError::Git {
+            path: path.into(),
+            what,
+            cause,
+        }
+    }
+}

