@@ -42,6 +42,9 @@ enum Command {
     Record(cmd::run::RecordCommand),
     /// Verify a supply chain against its signed layout.
     Verify(cmd::verify::VerifyArgs),
+    /// Git commit provenance (what a layout's git inspection runs).
+    #[command(subcommand)]
+    Git(cmd::git::GitCommand),
     /// Run an end-to-end demo supply chain: keys, layout, steps, verification, tampering.
     Demo(cmd::demo::DemoArgs),
 }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Record(c) => cmd::run::record(c),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Git(c) => cmd::git::run(c),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match result {

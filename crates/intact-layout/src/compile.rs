@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use intact_crypto::PublicKey;
-use intact_model::{Expires, Inspection, KeyDict, KeyId, Layout, Rule, Step, StepName};
+use intact_model::{
+    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Side, Step, StepName,
+};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -15,7 +17,7 @@ use crate::params::{
     bind_parameters, for_each_string, is_valid_parameter_name, parse_template, placeholders,
     template_errors_at, ParamError, Part, Piece, StringAt,
 };
-use crate::spec::{key, path_string, Command, KeySpec, Seg, Source};
+use crate::spec::{key, path_string, Command, GitSpec, KeySpec, Seg, Source};
 use crate::{parse_expires, LayoutError};
 
 /// What a build or check needs besides the YAML.
@@ -154,6 +156,83 @@ fn inline_key(map: &Map<String, Value>) -> Result<KeyDict, String> {
 }
 
 impl Compiler<'_> {
+    /// The `git:` section as the inspection that carries it.
+    fn git_inspection(&mut self, g: &GitSpec, layout: &Layout) -> Option<Inspection> {
+        let at = || At::path(vec![key("git")]);
+        match self.git_policy(g, layout) {
+            Ok(policy) => {
+                let name = g
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| intact_model::git::DEFAULT_INSPECTION_NAME.to_string());
+                match StepName::new(name) {
+                    Ok(name) => Some(Inspection::new(name, policy.to_run())),
+                    Err(e) => {
+                        self.report(Severity::Error, codes::INVALID_NAME, e, at());
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.report(Severity::Error, codes::GIT_POLICY, e, at());
+                None
+            }
+        }
+    }
+
+    fn git_policy(&self, g: &GitSpec, layout: &Layout) -> Result<GitPolicy, String> {
+        let step = StepName::new(g.step.clone())?;
+        if !layout.steps.iter().any(|s| s.name == step) {
+            return Err(format!(
+                "git.step {:?} is not a step of this layout",
+                g.step
+            ));
+        }
+        let mut policy = GitPolicy::new(step);
+        policy.side = match g.side.as_deref() {
+            None | Some("products") => Side::Products,
+            Some("materials") => Side::Materials,
+            Some(other) => {
+                return Err(format!(
+                    "git.side must be products or materials, not {other:?}"
+                ))
+            }
+        };
+        policy.path = g.path.clone();
+        policy.protected_ref = g.protected_ref.clone();
+        policy.tag = g.tag.clone();
+        policy.gpg_fingerprints = g.gpg_fingerprints.clone();
+        for line in &g.signers {
+            policy.signers.push(self.signer_line(line)?);
+        }
+        if let Some(file) = &g.signers_file {
+            let path = self.src.base_dir().join(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("git.signers_file {}: {e}", path.display()))?;
+            policy.signers.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+        policy.validate().map_err(|e| e.to_string())?;
+        Ok(policy)
+    }
+
+    /// `principal key.pub` reads the key file; anything else is taken as
+    /// an `allowed_signers` line.
+    fn signer_line(&self, line: &str) -> Result<String, String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [principal, file] = words.as_slice() {
+            let path = self.src.base_dir().join(file);
+            let key = std::fs::read_to_string(&path)
+                .map_err(|e| format!("git signer {line:?}: {}: {e}", path.display()))?;
+            return Ok(format!("{principal} {}", key.trim()));
+        }
+        Ok(line.to_string())
+    }
+
     fn report(&mut self, severity: Severity, code: &'static str, message: String, at: At) {
         self.found.push((severity, code, message, at));
     }
@@ -403,6 +482,12 @@ impl Compiler<'_> {
                 .insert((ItemKind::Inspection, ci, Part::Products), po);
             self.origins.inspect.push(yi);
             layout.inspect.push(insp);
+        }
+        if let Some(g) = &spec.git {
+            if let Some(insp) = self.git_inspection(g, &layout) {
+                self.origins.inspect.push(spec.inspect.len());
+                layout.inspect.push(insp);
+            }
         }
         layout.keys = std::mem::take(&mut self.keys);
 

@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use intact_model::{split_like_python, KeyId, Layout, Rule};
+use intact_model::git::DEFAULT_INSPECTION_NAME;
+use intact_model::{split_like_python, GitPolicy, Inspection, KeyId, Layout, Rule, Side};
 
 use crate::params::{is_valid_parameter_name, placeholders};
-use crate::spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
+use crate::spec::{Command, GitSpec, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
 use crate::LayoutError;
 
 /// Quote a token so that `split_like_python` gives it back unchanged;
@@ -70,6 +71,7 @@ fn key_names(layout: &Layout) -> BTreeMap<KeyId, String> {
 /// The authoring form of a layout. Keys become inline key dictionaries
 /// named by short keyid; placeholders are declared with no value.
 pub fn to_spec(layout: &Layout) -> LayoutSpec {
+    let (git, inspections) = split_git(layout);
     let names = key_names(layout);
     let functionary = |id: &KeyId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let params: Vec<String> = placeholders(layout)
@@ -96,8 +98,7 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                 expected_products: s.expected_products.iter().map(rule_text).collect(),
             })
             .collect(),
-        inspect: layout
-            .inspect
+        inspect: inspections
             .iter()
             .map(|i| InspectionSpec {
                 name: i.name.to_string(),
@@ -118,7 +119,34 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                 })
                 .collect(),
         ),
+        git,
     }
+}
+
+/// The git policy inspection becomes the `git:` section again when it is
+/// where `build` puts it (last, without rules), so that build -> export ->
+/// build gives the same bytes; anywhere else it stays a plain inspection.
+fn split_git(layout: &Layout) -> (Option<GitSpec>, &[Inspection]) {
+    let Some((last, rest)) = layout.inspect.split_last() else {
+        return (None, &layout.inspect);
+    };
+    let policy = match GitPolicy::from_run(&last.run) {
+        Some(Ok(p)) if last.expected_materials.is_empty() && last.expected_products.is_empty() => p,
+        _ => return (None, &layout.inspect),
+    };
+    let name = (last.name.as_str() != DEFAULT_INSPECTION_NAME).then(|| last.name.to_string());
+    let spec = GitSpec {
+        name,
+        step: policy.step.to_string(),
+        side: (policy.side == Side::Materials).then(|| "materials".to_string()),
+        path: policy.path,
+        protected_ref: policy.protected_ref,
+        tag: policy.tag,
+        signers: policy.signers,
+        signers_file: None,
+        gpg_fingerprints: policy.gpg_fingerprints,
+    };
+    (Some(spec), rest)
 }
 
 /// The layout as YAML in the authoring format (see [`to_spec`]).

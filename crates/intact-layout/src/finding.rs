@@ -68,6 +68,8 @@ pub mod codes {
     pub const INVALID_COMMAND: &str = "invalid-command";
     /// A signed layout without any signature.
     pub const UNSIGNED: &str = "unsigned";
+    /// The git section does not make a usable policy.
+    pub const GIT_POLICY: &str = "git-policy";
 }
 
 /// Steps or inspections.

@@ -41,6 +41,44 @@ pub struct LayoutSpec {
     /// Functionary keys by name.
     #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
     pub keys: NamedMap<KeySpec>,
+    /// Git provenance of the source (docs/git-provenance.md), compiled
+    /// into an inspection that runs `intact git verify-source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSpec>,
+}
+
+/// The git provenance policy as authors write it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSpec {
+    /// The inspection's name (default `git-provenance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The step whose recorded files must be the commit's tree.
+    pub step: String,
+    /// `products` (default) or `materials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
+    /// Artifact-name prefix of the repository root; default: what the
+    /// recorder wrote in the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The protected ref the commit must be reachable from.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub protected_ref: Option<String>,
+    /// A release tag pattern (`v*`): a signed tag must point at the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Allowed signers: `allowed_signers` lines, or `principal key.pub`
+    /// naming an OpenSSH public key file relative to the YAML file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<String>,
+    /// An OpenSSH `allowed_signers` file, relative to the YAML file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers_file: Option<String>,
+    /// Fingerprints of GPG keys allowed to sign.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpg_fingerprints: Vec<String>,
 }
 
 /// A step as authors write it.

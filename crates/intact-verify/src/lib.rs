@@ -21,6 +21,7 @@
 //! ```
 
 mod diff;
+mod git;
 mod inspect;
 mod options;
 mod report;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use intact_git::GpgVerifier;
 use time::OffsetDateTime;
 
 /// Options for [`crate::verify`].
@@ -29,6 +30,12 @@ pub struct VerifyOptions {
     pub compat: bool,
     /// Deepest sublayout nesting accepted.
     pub max_sublayout_depth: usize,
+    /// The repository a layout's git provenance policy is checked
+    /// against (`--git-repo`).
+    pub git_repo: Option<PathBuf>,
+    /// Verify GPG-signed commits with this `gpg` keyring; without it they
+    /// fail as unverified.
+    pub gpg: Option<GpgVerifier>,
 }
 
 impl Default for VerifyOptions {
@@ -41,6 +48,8 @@ impl Default for VerifyOptions {
             now: OffsetDateTime::now_utc(),
             compat: false,
             max_sublayout_depth: 8,
+            git_repo: None,
+            gpg: None,
         }
     }
 }
@@ -79,6 +88,18 @@ impl VerifyOptions {
     /// Judge expiry at `now`.
     pub fn now(mut self, now: OffsetDateTime) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Check git provenance against this repository.
+    pub fn git_repo(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.git_repo = Some(dir.into());
+        self
+    }
+
+    /// Verify GPG commit signatures with this verifier.
+    pub fn gpg(mut self, gpg: GpgVerifier) -> Self {
+        self.gpg = Some(gpg);
         self
     }
 

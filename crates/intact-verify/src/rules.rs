@@ -96,6 +96,12 @@ fn check_item(
     Ok(())
 }
 
+/// The material intact's recorder adds for a git source.
+fn is_git_material(name: &str, digests: Option<&intact_model::DigestSet>) -> bool {
+    name.starts_with(intact_model::git::GIT_MATERIAL_PREFIX)
+        && digests.is_some_and(|d| d.get(intact_model::git::GIT_COMMIT_DIGEST).is_some())
+}
+
 fn side_name(side: Side) -> &'static str {
     match side {
         Side::Materials => "material",
@@ -150,6 +156,19 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
                             ArtifactProblem::Missing,
                             None,
                             "required but not recorded".to_string(),
+                        )
+                    }
+                    _ if is_git_material(&o.name, o.digests.as_ref()) => {
+                        hints.push(format!(
+                            "{} is the source commit intact records for steps run in a git \
+                             work tree: allow it (ALLOW git+*) before this rule, or record \
+                             {item} with --no-git",
+                            o.name
+                        ));
+                        (
+                            ArtifactProblem::Unexpected,
+                            None,
+                            "no rule allowed it".to_string(),
                         )
                     }
                     _ => {

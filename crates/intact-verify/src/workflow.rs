@@ -283,7 +283,10 @@ pub(crate) fn verify_level(
     if !layout.inspect.is_empty() {
         let mut all = chosen.clone();
         for insp in &layout.inspect {
-            let link = inspect::run(ctx, insp, scope)?;
+            let link = match intact_model::GitPolicy::from_run(&insp.run) {
+                Some(policy) => crate::git::run(ctx, insp, policy, &chosen, scope)?,
+                None => inspect::run(ctx, insp, scope)?,
+            };
             all.insert(insp.name.clone(), link);
         }
         rules::check_inspections(ctx, &layout, &all, scope)?;

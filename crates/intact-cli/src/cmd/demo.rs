@@ -150,7 +150,7 @@ fn demo(root: &Path) -> Result<Outcome> {
         ..RunOptions::default()
     };
     let clone_cmd = vec!["git".to_string(), "clone".into(), repo.clone()];
-    let (link, _) = record_run(
+    let (mut link, _) = record_run(
         "clone".parse().map_err(anyhow::Error::msg)?,
         &[],
         &["demo-project".into()],
@@ -158,6 +158,16 @@ fn demo(root: &Path) -> Result<Outcome> {
         &hash,
         &quiet,
     )?;
+    // The clone is a git work tree: its link names the commit, as
+    // `intact run` does (docs/git-provenance.md).
+    let git = intact_git::CaptureOptions {
+        base_path: Some(work.clone()),
+        excludes: hash.exclude_patterns(),
+        ..intact_git::CaptureOptions::default()
+    };
+    if let Some(facts) = intact_git::capture(&["demo-project".into()], &git)? {
+        facts.attach(&mut link)?;
+    }
     let f = save_link(link, &bob, &work)?;
     say(&format!("$ intact run --step clone --key keys/bob.pem --products demo-project -- git clone <repo>   -> {f}"));
 
@@ -169,9 +179,9 @@ fn demo(root: &Path) -> Result<Outcome> {
     std::fs::write(work.join("demo-project/foo.py"), "VERSION = \"foo-v1\"\n")?;
     let link = record_stop(start, &["demo-project".into()], &hash)?;
     let f = save_link(link, &bob, &work)?;
-    say("$ intact record start --step update-version --key keys/bob.pem --materials demo-project");
+    say("$ intact record start --step update-version --key keys/bob.pem --no-git --materials demo-project");
     say("  (Bob edits demo-project/foo.py: foo-v0 -> foo-v1)");
-    say(&format!("$ intact record stop --step update-version --key keys/bob.pem --products demo-project   -> {f}"));
+    say(&format!("$ intact record stop --step update-version --key keys/bob.pem --no-git --products demo-project   -> {f}"));
 
     let tar_cmd: Vec<String> = "tar --exclude .git -zcvf demo-project.tar.gz demo-project"
         .split(' ')
@@ -189,7 +199,7 @@ fn demo(root: &Path) -> Result<Outcome> {
         bail!("tar failed in {}", work.display());
     }
     let f = save_link(link, &carl, &work)?;
-    say(&format!("$ intact run --step package --key keys/carl.pem --materials demo-project --products demo-project.tar.gz -- {}   -> {f}", tar_cmd.join(" ")));
+    say(&format!("$ intact run --step package --key keys/carl.pem --no-git --materials demo-project --products demo-project.tar.gz -- {}   -> {f}", tar_cmd.join(" ")));
 
     say("\n== 4. A consumer verifies the package (in final/)");
     let good = consumer_dir(root, "final", &work.join("demo-project.tar.gz"))?;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod git;
 pub mod key;
 pub mod layout;
 pub mod run;

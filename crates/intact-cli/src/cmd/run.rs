@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use intact_crypto::{sign_metadata, verify_metadata, SigningKey};
+use intact_git::{capture, CaptureOptions, GitFacts};
 use intact_model::{Container, Link, Metadata, Payload, StepName};
 use intact_record::{environment, record_run, record_start, record_stop, HashOptions, RunOptions};
 
@@ -40,6 +41,17 @@ pub struct Common {
     /// Record these environment variables' values in the link.
     #[arg(long, num_args = 1..)]
     record_env: Vec<String>,
+    /// Record the git facts of this repository (default: of the work
+    /// tree the materials, else the products, lie in).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_git")]
+    git: Option<PathBuf>,
+    /// Record no git facts.
+    #[arg(long)]
+    no_git: bool,
+    /// Record a work tree with uncommitted changes (the link says
+    /// `dirty: true`) instead of refusing.
+    #[arg(long)]
+    allow_dirty: bool,
 }
 
 impl Common {
@@ -62,6 +74,21 @@ impl Common {
 
     fn key(&self) -> Result<SigningKey> {
         super::load_signing_key(&self.key, self.prompt)
+    }
+
+    /// The git facts of the work tree `paths` lie in (or of `--git`).
+    fn capture_git(&self, paths: &[String]) -> Result<Option<GitFacts>> {
+        if self.no_git {
+            return Ok(None);
+        }
+        let opts = CaptureOptions {
+            base_path: self.base_path.clone(),
+            excludes: self.hash_options().exclude_patterns(),
+            lstrip_paths: self.lstrip_paths.clone(),
+            allow_dirty: self.allow_dirty,
+            repo: self.git.clone(),
+        };
+        Ok(capture(paths, &opts)?)
     }
 
     /// Record the environment in the link, only when asked to.
@@ -132,6 +159,9 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
         ..RunOptions::default()
     };
     let command = (!a.no_command).then_some(a.command.as_slice());
+    // Git facts describe the inputs: taken before the command runs when
+    // the materials lie in a work tree, after it (a clone) otherwise.
+    let early = a.common.capture_git(&a.materials)?;
     let (mut link, result) = record_run(
         step,
         &a.materials,
@@ -141,6 +171,13 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
         &run,
     )?;
     a.common.add_environment(&mut link);
+    let facts = match early {
+        Some(f) => Some(f),
+        None => a.common.capture_git(&a.products)?,
+    };
+    if let Some(f) = facts {
+        f.attach(&mut link)?;
+    }
     let container = container(a.dsse);
     let path = write_signed(link, container, &key, a.metadata_directory.as_deref())?;
     eprintln!("intact: wrote {}", path.display());
@@ -191,8 +228,12 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
         RecordCommand::Start(a) => {
             let key = a.common.key()?;
             let step = a.common.step()?;
+            let facts = a.common.capture_git(&a.materials)?;
             let mut link = record_start(step.clone(), &a.materials, &a.common.hash_options())?;
             a.common.add_environment(&mut link);
+            if let Some(f) = facts {
+                f.attach(&mut link)?;
+            }
             let container = container(a.dsse);
             let mut md = Metadata::new(link.into(), container)?;
             let keyid = sign_metadata(&mut md, &key)?;
@@ -226,7 +267,16 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
                     start.name.as_str()
                 );
             }
-            let link = record_stop(start, &a.products, &a.common.hash_options())?;
+            let has_git = intact_git::RecordedGit::from_link(&start)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| unfinished.display().to_string())?
+                .is_some();
+            let mut link = record_stop(start, &a.products, &a.common.hash_options())?;
+            if !has_git {
+                if let Some(f) = a.common.capture_git(&a.products)? {
+                    f.attach(&mut link)?;
+                }
+            }
             let path = write_signed(link, md.container(), &key, a.metadata_directory.as_deref())?;
             std::fs::remove_file(&unfinished)
                 .with_context(|| format!("removing {}", unfinished.display()))?;

@@ -47,6 +47,13 @@ pub struct VerifyArgs {
     /// (see docs/verification.md).
     #[arg(long)]
     compat: bool,
+    /// The project's git repository, for a layout with git provenance.
+    #[arg(long, value_name = "DIR")]
+    git_repo: Option<PathBuf>,
+    /// Verify GPG-signed commits with the keyring in this directory
+    /// (without it they fail as unverified).
+    #[arg(long, value_name = "DIR")]
+    gpg_home: Option<PathBuf>,
 }
 
 pub fn run(a: VerifyArgs) -> Result<Outcome> {
@@ -63,11 +70,17 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         };
         params.insert(name.to_string(), value.to_string());
     }
-    let opts = VerifyOptions::new()
+    let mut opts = VerifyOptions::new()
         .params(params)
         .workdir(&a.workdir)
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat);
+    if let Some(repo) = &a.git_repo {
+        opts = opts.git_repo(repo);
+    }
+    if let Some(home) = &a.gpg_home {
+        opts = opts.gpg(intact_git::GpgVerifier::new(home));
+    }
     let report = verify(&layout, &keys, &DirLinkSource::new(&a.link_dir), &opts)?;
     match a.format {
         Format::Text => println!("{report}"),
