@@ -495,3 +495,49 @@ fn gpg_signatures_are_reported_never_accepted_unchecked() {
     let r = verify_source(&f.checkout(), &policy, &[&link], &opts).expect("ok");
     assert_eq!(failure_names(&r), ["signer-not-allowed"]);
 }
+
+#[test]
+fn a_commit_built_with_git2_and_signed_by_ssh_keygen_verifies() {
+    // No git CLI for the upstream: libgit2 writes the commit buffer,
+    // `ssh-keygen -Y sign -n git` signs it, libgit2 stores it signed.
+    let f = Fixture::new();
+    let up = f.root.join("upstream");
+    let repo = git2::Repository::init(&up).expect("init");
+    std::fs::write(up.join("README.md"), "built with git2\n").expect("write");
+    let mut index = repo.index().expect("index");
+    index.add_path(Path::new("README.md")).expect("add");
+    let tree_id = index.write_tree().expect("tree");
+    let tree = repo.find_tree(tree_id).expect("find tree");
+    let who = git2::Signature::new(
+        "Alice",
+        "alice@example.com",
+        &git2::Time::new(1_767_225_600, 0),
+    )
+    .expect("signature");
+    let buf = repo
+        .commit_create_buffer(&who, &who, "signed by libgit2 + ssh-keygen", &tree, &[])
+        .expect("buffer");
+    let data = f.root.join("commit.txt");
+    std::fs::write(&data, &*buf).expect("write");
+    let st = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "git", "-q", "-f"])
+        .arg(f.root.join("alice"))
+        .arg(&data)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(st.success());
+    let sig = std::fs::read_to_string(f.root.join("commit.txt.sig")).expect("sig");
+    let body = std::str::from_utf8(&buf).expect("utf-8");
+    let id = repo.commit_signed(body, &sig, None).expect("commit");
+    repo.reference("refs/heads/main", id, true, "signed")
+        .expect("ref");
+    repo.set_head("refs/heads/main").expect("head");
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .expect("checkout");
+
+    let link = f.record_clone(&up, &[]);
+    let r = f.verify(&f.policy("alice"), &link);
+    assert!(r.passed(), "{}", text(&r, &f.root));
+    let r = f.verify(&f.policy("mallory"), &link);
+    assert_eq!(failure_names(&r), ["signer-not-allowed"]);
+}
