@@ -6,6 +6,8 @@
 //! (a missing or malformed file, a wrong key, a usage error).
 
 mod cmd;
+#[cfg(test)]
+mod doc_commands;
 mod password;
 
 use std::process::ExitCode;
