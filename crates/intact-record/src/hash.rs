@@ -1,8 +1,8 @@
 //! The hashing engine: which files an argument list names, under which
 //! artifact names, with which digests (../shared/in-toto-spec.md §6.2-6.3).
 //!
-//! Walking is sequential (it is cheap); hashing runs on all cores with
-//! fixed 256 KiB buffers, so memory does not grow with file sizes. Where
+//! Walking and hashing run together on all cores (see `walk.rs`), with
+//! one 256 KiB buffer per thread, so memory does not grow with file sizes. Where
 //! the reference silently skips (missing paths) or hangs (symlink loops)
 //! we stop with an error naming the path.
 
@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use intact_model::{ArtifactName, Artifacts, Digest, DigestSet};
-use rayon::prelude::*;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::normalize::normpath;
+use crate::walk::Walk;
 
 /// The reference's default exclude patterns.
 pub const DEFAULT_EXCLUDES: [&str; 4] = ["*.link*", ".git", "*.pyc", "*~"];
@@ -149,7 +149,7 @@ impl Excludes {
 
     /// As [`Excludes::excludes`] for a path met during a walk, whose parent
     /// directories were already checked (excluded ones are pruned).
-    fn excludes_walked(&self, name: &str, is_dir: bool) -> bool {
+    pub(crate) fn excludes_walked(&self, name: &str, is_dir: bool) -> bool {
         let rel = name.trim_start_matches('/');
         !rel.is_empty() && self.0.matched(rel, is_dir).is_ignore()
     }
@@ -160,8 +160,18 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     check_lstrip(&opts.lstrip_paths)?;
     let excludes = Excludes::new(&opts.exclude_patterns())?;
     let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
-    // name -> file on disk; later arguments overwrite earlier ones.
-    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("hashing");
+        b
+    });
+    let walk = Walk {
+        excludes: &excludes,
+        algorithms: &opts.algorithms,
+        progress: bar.as_ref(),
+    };
+    // name -> digests; later arguments overwrite earlier ones.
+    let mut recorded: BTreeMap<String, DigestSet> = BTreeMap::new();
     for arg in paths {
         let (scheme, path) = match arg.strip_prefix("file:") {
             Some(rest) => ("file:", rest),
@@ -183,87 +193,26 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
             continue;
         }
         if meta.is_file() {
-            files.insert(format!("{scheme}{norm}"), fs_path);
+            let digests = hash_file(&fs_path, &opts.algorithms)?;
+            recorded.insert(format!("{scheme}{norm}"), digests);
         } else if meta.is_dir() {
-            walk(&fs_path, &norm, scheme, &excludes, &mut files)?;
+            let prefix = if norm == "." { "" } else { norm.as_str() };
+            for (name, digests) in walk.run(&fs_path, prefix)? {
+                recorded.insert(format!("{scheme}{name}"), digests);
+            }
         }
     }
-    let named = apply_lstrip(files, &opts.lstrip_paths)?;
-    hash_all(named, opts)
-}
-
-fn walk(
-    root: &Path,
-    norm: &str,
-    scheme: &str,
-    excludes: &Excludes,
-    files: &mut BTreeMap<String, PathBuf>,
-) -> Result<(), HashError> {
-    let name_of = |p: &Path| -> Result<Option<String>, HashError> {
-        let rel = p.strip_prefix(root).unwrap_or(p);
-        let rel = rel
-            .to_str()
-            .ok_or_else(|| HashError::NotUtf8(p.display().to_string()))?;
-        if rel.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(if norm == "." {
-            normpath(rel)
-        } else {
-            normpath(&format!("{norm}/{rel}"))
-        }))
-    };
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    apply_lstrip(recorded, &opts.lstrip_paths)?
         .into_iter()
-        .filter_entry(|e| {
-            if e.depth() == 0 || !e.file_type().is_dir() {
-                return true;
-            }
-            match name_of(e.path()) {
-                Ok(Some(n)) => !excludes.excludes_walked(&n, true),
-                _ => true,
-            }
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                if e.loop_ancestor().is_some() {
-                    return Err(HashError::SymlinkLoop(path));
-                }
-                // A broken symbolic link: the reference skips it.
-                if let Some(p) = e.path() {
-                    if p.symlink_metadata()
-                        .is_ok_and(|m| m.file_type().is_symlink())
-                        && !p.exists()
-                    {
-                        continue;
-                    }
-                }
-                let cause = e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("walk failed"));
-                return Err(HashError::Io { path, cause });
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue; // directories, FIFOs, sockets, devices
-        }
-        let Some(name) = name_of(entry.path())? else {
-            continue;
-        };
-        if excludes.excludes_walked(&name, false) {
-            continue;
-        }
-        files.insert(format!("{scheme}{name}"), entry.path().to_path_buf());
-    }
-    Ok(())
+        .map(|(name, digests)| {
+            ArtifactName::new(name.clone())
+                .map(|n| (n, digests))
+                .map_err(|_| HashError::Prefix(format!("{name:?}: empty artifact name")))
+        })
+        .collect()
 }
 
 fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
@@ -279,14 +228,14 @@ fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
     Ok(())
 }
 
-fn apply_lstrip(
-    files: BTreeMap<String, PathBuf>,
+fn apply_lstrip<T>(
+    files: BTreeMap<String, T>,
     prefixes: &[String],
-) -> Result<Vec<(String, PathBuf)>, HashError> {
+) -> Result<Vec<(String, T)>, HashError> {
     if prefixes.is_empty() {
         return Ok(files.into_iter().collect());
     }
-    let mut out: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut out: BTreeMap<String, T> = BTreeMap::new();
     for (name, path) in files {
         let name = name.replace('\\', "/");
         let stripped = prefixes
@@ -303,26 +252,10 @@ fn apply_lstrip(
     Ok(out.into_iter().collect())
 }
 
-fn hash_all(files: Vec<(String, PathBuf)>, opts: &HashOptions) -> Result<Artifacts, HashError> {
-    let bar = (opts.progress && files.len() > 1000 && std::io::stderr().is_terminal())
-        .then(|| indicatif::ProgressBar::new(files.len() as u64));
-    let hashed: Result<Vec<(ArtifactName, DigestSet)>, HashError> = files
-        .into_par_iter()
-        .map(|(name, path)| {
-            let digests = hash_file(&path, &opts.algorithms)?;
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-            let name = ArtifactName::new(name.clone()).map_err(|_| {
-                HashError::Prefix(format!("{}: empty artifact name", path.display()))
-            })?;
-            Ok((name, digests))
-        })
-        .collect();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok(hashed?.into_iter().collect())
+thread_local! {
+    /// One read buffer per hashing thread: allocating 256 KiB per file
+    /// would mmap and unmap it for every one of 100,000 small files.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
 }
 
 /// Digests of one file, streamed through a fixed buffer.
@@ -330,19 +263,20 @@ pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, Has
     let mut file = File::open(path).map_err(|e| io(path, e))?;
     let mut s256 = algorithms.contains(&Algorithm::Sha256).then(Sha256::new);
     let mut s512 = algorithms.contains(&Algorithm::Sha512).then(Sha512::new);
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| io(path, e))?;
-        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-            break;
-        };
-        if let Some(h) = &mut s256 {
-            h.update(chunk);
+    BUFFER.with_borrow_mut(|buf| -> Result<(), HashError> {
+        loop {
+            let n = file.read(buf).map_err(|e| io(path, e))?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                return Ok(());
+            };
+            if let Some(h) = &mut s256 {
+                h.update(chunk);
+            }
+            if let Some(h) = &mut s512 {
+                h.update(chunk);
+            }
         }
-        if let Some(h) = &mut s512 {
-            h.update(chunk);
-        }
-    }
+    })?;
     let mut set = DigestSet::new();
     if let Some(h) = s256 {
         set.insert("sha256", Digest::from_bytes(&h.finalize()));

@@ -23,6 +23,7 @@ mod hash;
 mod normalize;
 mod recorder;
 mod run;
+mod walk;
 
 pub use hash::{
     hash_file, record_artifacts, Algorithm, Excludes, HashError, HashOptions, DEFAULT_EXCLUDES,
