@@ -15,9 +15,14 @@ cd "$root"
 runs="${RUNS:-3}"
 data="$root/target/bench-data"
 python="$(bash tests/interop/setup-venv.sh | tail -n 1)"
+bindir="$(dirname "$python")"
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
 cargo build -q --release -p intact-record --example hash_tree
+cargo build -q --release -p intact-cli
 bin="$root/target/release/examples/hash_tree"
+intact="$root/target/release/intact"
+key="$root/tests/fixtures/keys/ed25519.pem"
+links="$(mktemp -d)"; trap 'rm -rf "$links"' EXIT
 
 make_tree() { # dir count size
   [ -f "$1/.done" ] && return
@@ -54,6 +59,22 @@ from in_toto.runlib import record_artifacts_as_dict
 record_artifacts_as_dict([sys.argv[1]], follow_symlink_dirs=True)' "$1"; }
 export -f reference; export python
 
+row() { # label intact_result reference_result
+  local ti ri tr rr ratio
+  read -r ti ri <<<"$2"; read -r tr rr <<<"$3"
+  ratio=$(awk -v a="$tr" -v b="$ti" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "inf" }')
+  printf '%-28s %12s %12s %8s %12.1f %12.1f\n' "$1" "$ti" "$tr" "${ratio}x" "$(awk -v k="$ri" 'BEGIN{print k/1024}')" "$(awk -v k="$rr" 'BEGIN{print k/1024}')"
+}
+
+echo "Whole commands: intact run vs in-toto-run (record, sign, write the link; -x, materials only)"
+printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s in-toto_s ratio intact_MiB in-toto_MiB
+for set in small-4k small-1k big; do
+  i=$(cd "$links" && measure "$set" "$intact" run --step s --key "$key" --no-git --base-path "$data/$set" -m . -x)
+  r=$(cd "$links" && measure "$set" "$bindir/in-toto-run" -n s --signing-key "$key" --base-path "$data/$set" -m . -x)
+  row "$set" "$i" "$r"
+done
+echo
+echo "Hashing engines: record_artifacts vs runlib.record_artifacts_as_dict"
 printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s reference_s ratio intact_MiB reference_MiB
 for set in small-4k small-1k big; do
   read -r ti ri < <(measure "$set" "$bin" "$data/$set")
