@@ -338,7 +338,10 @@ fn a_missing_repository_is_named() {
     .expect("policy ok");
     assert_eq!(failure_names(&r), ["repository-not-found"]);
     let shown = text(&r, &f.root);
-    let shown = shown.split(": could not find repository").next().unwrap_or_default();
+    let shown = shown
+        .split(": could not find repository")
+        .next()
+        .unwrap_or_default();
     insta::assert_snapshot!(shown);
 }
 
