@@ -17,12 +17,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::writer::{self, Format};
 use crate::ModelError;
-
-/// Maximum nesting depth we accept, also bounding recursion in the writers.
-/// serde_json enforces 128 while parsing; values built in memory are checked
-/// by the writers against the same bound.
-const MAX_DEPTH: usize = 128;
 
 /// Parse JSON, rejecting duplicate keys, floats and trailing garbage.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, ModelError> {
@@ -94,85 +90,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-/// Object members sorted by key, whatever order the map keeps them in.
-fn sorted(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut members: Vec<_> = map.iter().collect();
-    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    members
-}
-
-fn too_deep() -> ModelError {
-    ModelError::Canonical(format!("nesting deeper than {MAX_DEPTH} levels"))
-}
-
 /// securesystemslib canonical JSON of a value (UTF-8 bytes).
 ///
 /// Strings escape only `\` and `"`; everything else (control characters,
 /// non-ASCII) is emitted raw. Floats are an error.
 pub fn canonical(value: &Value) -> Result<Vec<u8>, ModelError> {
-    let mut out = Vec::with_capacity(256);
-    write_canonical(value, &mut out, 0)?;
-    Ok(out)
+    canonical_of(value)
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), ModelError> {
-    if depth > MAX_DEPTH {
-        return Err(too_deep());
-    }
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_integer(n, out)
-            .ok_or_else(|| ModelError::Canonical(format!("float {n} is not allowed")))?,
-        Value::String(s) => write_canonical_str(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out, depth + 1)?;
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (k, v)) in sorted(map).into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical_str(k, out);
-                out.push(b':');
-                write_canonical(v, out, depth + 1)?;
-            }
-            out.push(b'}');
-        }
-    }
-    Ok(())
-}
-
-fn write_integer(n: &serde_json::Number, out: &mut Vec<u8>) -> Option<()> {
-    if let Some(i) = n.as_i64() {
-        out.extend_from_slice(i.to_string().as_bytes());
-    } else if let Some(u) = n.as_u64() {
-        out.extend_from_slice(u.to_string().as_bytes());
-    } else {
-        return None;
-    }
-    Some(())
-}
-
-fn write_canonical_str(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    for b in s.bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            _ => out.push(b),
-        }
-    }
-    out.push(b'"');
+/// Canonical JSON of any serialisable value, typed or not, without an
+/// intermediate `Value`.
+pub fn canonical_of<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ModelError> {
+    writer::write(value, Format::Canonical)
 }
 
 /// The whitespace layouts of Python's `json.dumps` that in-toto uses.
@@ -192,89 +121,15 @@ pub enum PyStyle {
 /// Fails only for floats or excessive depth, which strict parsing and the
 /// typed model never produce.
 pub fn to_python_json(value: &Value, style: PyStyle) -> Result<Vec<u8>, ModelError> {
-    let mut out = Vec::with_capacity(512);
-    write_python(value, style, 0, &mut out)?;
-    Ok(out)
+    python_json_of(value, style)
 }
 
-fn newline_indent(style: PyStyle, depth: usize, out: &mut Vec<u8>) {
-    if style == PyStyle::Pretty {
-        out.push(b'\n');
-        out.extend(std::iter::repeat_n(b' ', depth));
-    }
-}
-
-fn write_python(
-    value: &Value,
+/// As [`to_python_json`], for any serialisable value.
+pub fn python_json_of<T: serde::Serialize + ?Sized>(
+    value: &T,
     style: PyStyle,
-    depth: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), ModelError> {
-    if depth > MAX_DEPTH {
-        return Err(too_deep());
-    }
-    let (item_sep, key_sep): (&[u8], &[u8]) = match style {
-        PyStyle::Pretty => (b",", b": "),
-        PyStyle::OneLine => (b", ", b": "),
-        PyStyle::Compact => (b",", b":"),
-    };
-    match value {
-        Value::Array(items) if !items.is_empty() => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(item_sep);
-                }
-                newline_indent(style, depth + 1, out);
-                write_python(item, style, depth + 1, out)?;
-            }
-            newline_indent(style, depth, out);
-            out.push(b']');
-        }
-        Value::Object(map) if !map.is_empty() => {
-            out.push(b'{');
-            for (i, (k, v)) in sorted(map).into_iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(item_sep);
-                }
-                newline_indent(style, depth + 1, out);
-                write_ascii_str(k, out);
-                out.extend_from_slice(key_sep);
-                write_python(v, style, depth + 1, out)?;
-            }
-            newline_indent(style, depth, out);
-            out.push(b'}');
-        }
-        Value::Array(_) => out.extend_from_slice(b"[]"),
-        Value::Object(_) => out.extend_from_slice(b"{}"),
-        Value::String(s) => write_ascii_str(s, out),
-        other => write_canonical(other, out, depth)?,
-    }
-    Ok(())
-}
-
-/// A JSON string with Python's `ensure_ascii` escaping.
-fn write_ascii_str(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            ' '..='~' => out.push(c as u8),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
-                }
-            }
-        }
-    }
-    out.push(b'"');
+) -> Result<Vec<u8>, ModelError> {
+    writer::write(value, Format::Python(style))
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod payload;
 mod rule;
 mod statement;
 mod tag;
+mod writer;
 
 pub use digest::{Digest, DigestSet};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};

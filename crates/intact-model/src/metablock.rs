@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::json::{to_python_json, PyStyle};
+use crate::json::{python_json_of, PyStyle};
 use crate::{KeyId, ModelError, Payload};
 
 /// A signature in a Metablock.
@@ -155,9 +155,19 @@ impl Metablock {
         Ok(Value::Object(m))
     }
 
-    /// The file bytes the reference's CLI tools write (pretty, indent 1).
+    /// The file bytes the reference's CLI tools write (pretty, indent 1),
+    /// written from the typed payload without an intermediate `Value`.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        to_python_json(&self.to_value()?, PyStyle::Pretty)
+        #[derive(serde::Serialize)]
+        struct File<'a> {
+            signed: &'a Payload,
+            signatures: Vec<Value>,
+        }
+        let file = File {
+            signed: &self.signed,
+            signatures: self.signatures.iter().map(Signature::to_value).collect(),
+        };
+        python_json_of(&file, PyStyle::Pretty)
     }
 
     /// The first signature by `keyid` (the only one the reference tries).

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::error::from_path_error;
-use crate::json::{canonical, to_python_json, PyStyle};
+use crate::json::{canonical_of, python_json_of, PyStyle};
 use crate::{Layout, Link, ModelError};
 
 /// The signed content of a Metablock or DSSE envelope.
@@ -57,12 +57,12 @@ impl Payload {
 
     /// The bytes a Metablock signature covers.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        canonical(&self.to_value()?)
+        canonical_of(self)
     }
 
     /// The bytes the reference puts in a DSSE envelope's payload.
     pub fn dsse_payload_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        to_python_json(&self.to_value()?, PyStyle::OneLine)
+        python_json_of(self, PyStyle::OneLine)
     }
 
     /// `"link"` or `"layout"`.
@@ -86,6 +86,16 @@ impl Payload {
         match self {
             Payload::Layout(l) => Some(l),
             Payload::Link(_) => None,
+        }
+    }
+}
+
+/// The payload's own JSON object (no wrapper), as the reference writes it.
+impl serde::Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Payload::Link(l) => l.serialize(s),
+            Payload::Layout(l) => l.serialize(s),
         }
     }
 }

@@ -2,7 +2,8 @@
 # Recorder benchmark: intact's hashing engine against the in-toto 3.1.0
 # reference (runlib.record_artifacts_as_dict with in-toto-run's default
 # excludes and symlink following, i.e. what in-toto-run does) on
-# 10,000 x 4 KiB files, 100,000 x 1 KiB files and one 1 GiB file, with
+# 10,000 x 4 KiB files, 100,000 x 1 KiB files, one 1 GiB file and four
+# 256 MiB files, with
 # single-core `openssl speed -evp sha256` as the hardware reference.
 # Prints the median wall time of RUNS runs, the ratio and peak RSS.
 #
@@ -40,6 +41,11 @@ PY
 }
 make_tree "$data/small-4k" 10000 4096
 make_tree "$data/small-1k" 100000 1024
+if [ ! -f "$data/big4/.done" ]; then
+  mkdir -p "$data/big4"
+  for i in 1 2 3 4; do head -c 268435456 /dev/urandom > "$data/big4/quarter-$i"; done
+  touch "$data/big4/.done"
+fi
 if [ ! -f "$data/big/.done" ]; then
   mkdir -p "$data/big"; head -c 1073741824 /dev/urandom > "$data/big/one-gib"; touch "$data/big/.done"
 fi
@@ -68,7 +74,7 @@ row() { # label intact_result reference_result
 
 echo "Whole commands: intact run vs in-toto-run (record, sign, write the link; -x, materials only)"
 printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s in-toto_s ratio intact_MiB in-toto_MiB
-for set in small-4k small-1k big; do
+for set in small-4k small-1k big big4; do
   i=$(cd "$links" && measure "$set" "$intact" run --step s --key "$key" --no-git --base-path "$data/$set" -m . -x)
   r=$(cd "$links" && measure "$set" "$bindir/in-toto-run" -n s --signing-key "$key" --base-path "$data/$set" -m . -x)
   row "$set" "$i" "$r"
@@ -76,7 +82,7 @@ done
 echo
 echo "Hashing engines: record_artifacts vs runlib.record_artifacts_as_dict"
 printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s reference_s ratio intact_MiB reference_MiB
-for set in small-4k small-1k big; do
+for set in small-4k small-1k big big4; do
   read -r ti ri < <(measure "$set" "$bin" "$data/$set")
   read -r tr rr < <(measure "$set" bash -c 'reference "$0"' "$data/$set")
   ratio=$(awk -v a="$tr" -v b="$ti" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "inf" }')
@@ -84,4 +90,6 @@ for set in small-4k small-1k big; do
 done
 echo
 echo "1 GiB through intact: $(awk -v t="$(measure big "$bin" "$data/big" | cut -d' ' -f1)" 'BEGIN{printf "%.0f MB/s", 1073.741824/t}')"
+echo "4 x 256 MiB through intact (spread over the cores): $(awk -v t="$(measure big4 "$bin" "$data/big4" | cut -d' ' -f1)" 'BEGIN{printf "%.0f MB/s", 1073.741824/t}')"
+echo "openssl dgst -sha256 on the 1 GiB file: $(measure big openssl dgst -sha256 "$data/big/one-gib" | cut -d' ' -f1) s"
 echo "openssl speed -evp sha256 (1 core, 16 KiB blocks): $(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256|^SHA256/{print $NF}')"

@@ -140,9 +140,10 @@ fn write_signed(
     key: &SigningKey,
     dir: Option<&Path>,
 ) -> Result<PathBuf> {
-    let mut md = Metadata::new(link.clone().into(), container)?;
+    let step = link.name.clone();
+    let mut md = Metadata::new(link.into(), container)?;
     let keyid = sign_metadata(&mut md, key)?;
-    let name = link.name.link_file_name(&keyid);
+    let name = step.link_file_name(&keyid);
     let path = dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name));
     md.save(&path)?;
     Ok(path)

@@ -1,0 +1,602 @@
+//! One serde `Serializer` for every JSON byte layout in-toto needs:
+//! securesystemslib canonical JSON and Python's `json.dumps(sort_keys=True,
+//! ensure_ascii=True)` in its three whitespace styles.
+//!
+//! It writes typed values (a `Link` with 100,000 artifacts) straight to
+//! bytes, with no intermediate `serde_json::Value`: building that tree cost
+//! more time and memory than hashing the files it describes. Object members
+//! are written as they come, then put in key order (by code point, which is
+//! UTF-8 byte order) when the object closes, so any map or struct field
+//! order gives the same bytes. `serde_json::Value` goes through the same
+//! code, so there is one implementation of each format.
+
+use serde::ser::{self, Serialize};
+
+use crate::json::PyStyle;
+use crate::ModelError;
+
+/// Maximum nesting depth written (the parser's bound too).
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Which bytes to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// securesystemslib `encode_canonical`.
+    Canonical,
+    /// Python `json.dumps` in a style.
+    Python(PyStyle),
+}
+
+/// Serialise `value` in `format`.
+pub(crate) fn write<T: Serialize + ?Sized>(
+    value: &T,
+    format: Format,
+) -> Result<Vec<u8>, ModelError> {
+    let mut w = Writer {
+        out: Vec::with_capacity(4096),
+        format,
+        depth: 0,
+    };
+    value.serialize(&mut w)?;
+    Ok(w.out)
+}
+
+struct Writer {
+    out: Vec<u8>,
+    format: Format,
+    depth: usize,
+}
+
+impl ser::Error for ModelError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        ModelError::Canonical(msg.to_string())
+    }
+}
+
+impl Writer {
+    fn item_sep(&self) -> &'static [u8] {
+        match self.format {
+            Format::Canonical | Format::Python(PyStyle::Pretty | PyStyle::Compact) => b",",
+            Format::Python(PyStyle::OneLine) => b", ",
+        }
+    }
+
+    fn key_sep(&self) -> &'static [u8] {
+        match self.format {
+            Format::Canonical | Format::Python(PyStyle::Compact) => b":",
+            Format::Python(_) => b": ",
+        }
+    }
+
+    fn newline_indent(&mut self, depth: usize) {
+        if self.format == Format::Python(PyStyle::Pretty) {
+            self.out.push(b'\n');
+            self.out.extend(std::iter::repeat_n(b' ', depth));
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), ModelError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ModelError::Canonical(format!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &str) {
+        match self.format {
+            Format::Canonical => canonical_str(s, &mut self.out),
+            Format::Python(_) => ascii_str(s, &mut self.out),
+        }
+    }
+
+    fn integer(&mut self, n: impl itoa::Integer) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+}
+
+/// Canonical strings escape only `\` and `"`.
+fn canonical_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' || b == b'\\' {
+            out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+            out.push(b'\\');
+            out.push(b);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// Python's `ensure_ascii` escaping.
+fn ascii_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            ' '..='~' => out.push(c as u8),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                }
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+fn unsupported(what: &str) -> ModelError {
+    ModelError::Canonical(format!("{what} cannot be encoded"))
+}
+
+/// An array being written.
+pub(crate) struct Seq<'a> {
+    w: &'a mut Writer,
+    count: usize,
+}
+
+/// An object being written. Members are written in arrival order with
+/// their separators; if they did not arrive in key order (struct fields
+/// do not), the object is rebuilt from the members' byte ranges at the end.
+pub(crate) struct Obj<'a> {
+    w: &'a mut Writer,
+    start: usize,
+    members: Vec<(String, usize, usize)>,
+    sorted: bool,
+    key: Option<String>,
+}
+
+impl<'a> ser::Serializer for &'a mut Writer {
+    type Ok = ();
+    type Error = ModelError;
+    type SerializeSeq = Seq<'a>;
+    type SerializeTuple = Seq<'a>;
+    type SerializeTupleStruct = Seq<'a>;
+    type SerializeTupleVariant = ser::Impossible<(), ModelError>;
+    type SerializeMap = Obj<'a>;
+    type SerializeStruct = Obj<'a>;
+    type SerializeStructVariant = ser::Impossible<(), ModelError>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), ModelError> {
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), ModelError> {
+        self.integer(v);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), ModelError> {
+        Err(ModelError::Canonical(format!("float {v} is not allowed")))
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), ModelError> {
+        Err(ModelError::Canonical(format!("float {v} is not allowed")))
+    }
+    fn serialize_char(self, v: char) -> Result<(), ModelError> {
+        self.string(v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), ModelError> {
+        self.string(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), ModelError> {
+        Err(unsupported("raw bytes"))
+    }
+    fn serialize_none(self) -> Result<(), ModelError> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), ModelError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), ModelError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), ModelError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), ModelError> {
+        self.string(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), ModelError> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), ModelError> {
+        Err(unsupported("an enum variant with data"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>, ModelError> {
+        self.enter()?;
+        self.out.push(b'[');
+        Ok(Seq { w: self, count: 0 })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, ModelError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, ModelError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ModelError> {
+        Err(unsupported("an enum variant with data"))
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Obj<'a>, ModelError> {
+        self.enter()?;
+        self.out.push(b'{');
+        let start = self.out.len();
+        Ok(Obj {
+            w: self,
+            start,
+            members: Vec::with_capacity(len.unwrap_or(0)),
+            sorted: true,
+            key: None,
+        })
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Obj<'a>, ModelError> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ModelError> {
+        Err(unsupported("an enum variant with data"))
+    }
+}
+
+impl Seq<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
+        if self.count > 0 {
+            let sep = self.w.item_sep();
+            self.w.out.extend_from_slice(sep);
+        }
+        self.count += 1;
+        let depth = self.w.depth;
+        self.w.newline_indent(depth);
+        v.serialize(&mut *self.w)
+    }
+
+    fn finish(self) -> Result<(), ModelError> {
+        self.w.depth -= 1;
+        if self.count > 0 {
+            let depth = self.w.depth;
+            self.w.newline_indent(depth);
+        }
+        self.w.out.push(b']');
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Seq<'_> {
+    type Ok = ();
+    type Error = ModelError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), ModelError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Seq<'_> {
+    type Ok = ();
+    type Error = ModelError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), ModelError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Seq<'_> {
+    type Ok = ();
+    type Error = ModelError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), ModelError> {
+        self.finish()
+    }
+}
+
+impl Obj<'_> {
+    fn member<V: Serialize + ?Sized>(&mut self, key: String, v: &V) -> Result<(), ModelError> {
+        if let Some((last, _, _)) = self.members.last() {
+            let sep = self.w.item_sep();
+            self.w.out.extend_from_slice(sep);
+            match last.as_str().cmp(key.as_str()) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Greater => self.sorted = false,
+                std::cmp::Ordering::Equal => {
+                    return Err(ModelError::Canonical(format!(
+                        "an object with the key {key:?} twice"
+                    )))
+                }
+            }
+        }
+        let depth = self.w.depth;
+        self.w.newline_indent(depth);
+        let begin = self.w.out.len();
+        self.w.string(&key);
+        let sep = self.w.key_sep();
+        self.w.out.extend_from_slice(sep);
+        v.serialize(&mut *self.w)?;
+        self.members.push((key, begin, self.w.out.len()));
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), ModelError> {
+        let Obj {
+            w,
+            start,
+            mut members,
+            sorted,
+            ..
+        } = self;
+        let depth = w.depth;
+        w.depth -= 1;
+        if !sorted {
+            let body = w.out.split_off(start);
+            members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if members
+                .windows(2)
+                .any(|p| matches!(p, [a, b] if a.0 == b.0))
+            {
+                return Err(ModelError::Canonical(
+                    "an object with a duplicate key".into(),
+                ));
+            }
+            for (i, (_, begin, end)) in members.iter().enumerate() {
+                if i > 0 {
+                    let sep = w.item_sep();
+                    w.out.extend_from_slice(sep);
+                }
+                w.newline_indent(depth);
+                let bytes = body
+                    .get(begin - start..end - start)
+                    .ok_or_else(|| ModelError::Canonical("object member out of range".into()))?;
+                w.out.extend_from_slice(bytes);
+            }
+        }
+        if !members.is_empty() {
+            w.newline_indent(depth - 1);
+        }
+        w.out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Captures a map key, which JSON requires to be a string.
+struct KeyCapture;
+
+impl ser::Serializer for KeyCapture {
+    type Ok = String;
+    type Error = ModelError;
+    type SerializeSeq = ser::Impossible<String, ModelError>;
+    type SerializeTuple = ser::Impossible<String, ModelError>;
+    type SerializeTupleStruct = ser::Impossible<String, ModelError>;
+    type SerializeTupleVariant = ser::Impossible<String, ModelError>;
+    type SerializeMap = ser::Impossible<String, ModelError>;
+    type SerializeStruct = ser::Impossible<String, ModelError>;
+    type SerializeStructVariant = ser::Impossible<String, ModelError>;
+
+    fn serialize_str(self, v: &str) -> Result<String, ModelError> {
+        Ok(v.to_string())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<String, ModelError> {
+        v.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_i8(self, _: i8) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_i16(self, _: i16) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_i32(self, _: i32) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_i64(self, _: i64) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_u8(self, _: u8) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_u16(self, _: u16) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_u32(self, _: u32) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_u64(self, _: u64) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_char(self, v: char) -> Result<String, ModelError> {
+        Ok(v.to_string())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_none(self) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_unit(self) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<String, ModelError> {
+        Ok(variant.to_string())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ModelError> {
+        Err(unsupported("a non-string key"))
+    }
+}
+
+impl ser::SerializeMap for Obj<'_> {
+    type Ok = ();
+    type Error = ModelError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ModelError> {
+        self.key = Some(key.serialize(KeyCapture)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| ModelError::Canonical("a map value without a key".into()))?;
+        self.member(key, v)
+    }
+    fn end(self) -> Result<(), ModelError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Obj<'_> {
+    type Ok = ();
+    type Error = ModelError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), ModelError> {
+        self.member(key.to_string(), v)
+    }
+    fn end(self) -> Result<(), ModelError> {
+        self.finish()
+    }
+}
