@@ -9,17 +9,49 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A hex digest string (`^[0-9a-fA-F]+$`, the reference's schema).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest(String);
+
+/// Written as its text, without the copy `#[serde(into)]` would make for
+/// every one of a link's artifacts.
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Digest;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a hex digest string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Digest, E> {
+                check_hex(v).map_err(E::custom)?;
+                Ok(Digest(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Digest, E> {
+                Digest::new(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+fn check_hex(hex: &str) -> Result<(), String> {
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("digest {hex:?} is not a hex string"));
+    }
+    Ok(())
+}
 
 impl Digest {
     /// Validate a hex digest.
     pub fn new(hex: impl Into<String>) -> Result<Self, String> {
         let hex = hex.into();
-        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("digest {hex:?} is not a hex string"));
-        }
+        check_hex(&hex)?;
         Ok(Digest(hex))
     }
 
@@ -75,7 +107,7 @@ impl Serialize for DigestSet {
 
 impl<'de> Deserialize<'de> for DigestSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, Digest>::deserialize(d)?;
+        let map: BTreeMap<String, Digest> = crate::json::strict_btree(d)?;
         Ok(DigestSet(map.into_iter().collect()))
     }
 }

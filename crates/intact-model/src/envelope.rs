@@ -168,6 +168,10 @@ impl Envelope {
     /// Parse the payload as in-toto metadata (after verification, as the
     /// reference does; errors are reported under `payload`).
     pub fn parse_payload(&self) -> Result<Payload, ModelError> {
+        // Links straight into the typed model (see `Metadata::from_slice`).
+        if let Ok(link) = serde_json::from_slice::<crate::Link>(&self.payload) {
+            return Ok(Payload::Link(link));
+        }
         let value =
             parse_strict(&self.payload).map_err(|e| ModelError::field("payload", e.to_string()))?;
         Payload::from_value(value).map_err(|e| e.under("payload"))

@@ -28,7 +28,10 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, ModelError> {
     Ok(value.0)
 }
 
-struct StrictValue(Value);
+/// A `Value` parsed strictly (no duplicate keys, no floats), usable as a
+/// field type so that typed parsing keeps the strict rules inside opaque
+/// members.
+pub(crate) struct StrictValue(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -87,6 +90,67 @@ impl<'de> Visitor<'de> for StrictVisitor {
             out.insert(key, v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// `deserialize_with` for opaque object members (`byproducts`,
+/// `environment`): a strict JSON object.
+pub(crate) fn strict_object<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Map<String, Value>, D::Error> {
+    match StrictValue::deserialize(d)?.0 {
+        Value::Object(m) => Ok(m),
+        _ => Err(de::Error::custom("expected a JSON object")),
+    }
+}
+
+/// `deserialize_with` for maps with typed keys and values that must not
+/// repeat a key (serde's own map impls keep the last duplicate).
+pub(crate) fn strict_btree<'de, D, K, V>(d: D) -> Result<std::collections::BTreeMap<K, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de> + Ord + fmt::Debug,
+    V: Deserialize<'de>,
+{
+    struct V2<K, V>(std::marker::PhantomData<(K, V)>);
+    impl<'de, K, V> Visitor<'de> for V2<K, V>
+    where
+        K: Deserialize<'de> + Ord + fmt::Debug,
+        V: Deserialize<'de>,
+    {
+        type Value = std::collections::BTreeMap<K, V>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = std::collections::BTreeMap::new();
+            while let Some(k) = map.next_key::<K>()? {
+                let v = map.next_value::<V>()?;
+                if let Some((k, _)) = out.insert_entry_or_dup(k, v) {
+                    return Err(de::Error::custom(format_args!("duplicate key {k:?}")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(V2(std::marker::PhantomData))
+}
+
+/// Insert, or hand back the key when it is already present.
+trait InsertOrDup<K, V> {
+    fn insert_entry_or_dup(&mut self, k: K, v: V) -> Option<(K, V)>;
+}
+
+impl<K: Ord, V> InsertOrDup<K, V> for std::collections::BTreeMap<K, V> {
+    fn insert_entry_or_dup(&mut self, k: K, v: V) -> Option<(K, V)> {
+        use std::collections::btree_map::Entry;
+        match self.entry(k) {
+            Entry::Vacant(e) => {
+                e.insert(v);
+                None
+            }
+            Entry::Occupied(e) => Some((e.remove_entry().0, v)),
+        }
     }
 }
 

@@ -27,16 +27,16 @@ pub struct Link {
     #[serde(default)]
     pub command: Vec<String>,
     /// Artifacts before the command ran.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::strict_btree")]
     pub materials: Artifacts,
     /// Artifacts after the command ran.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::strict_btree")]
     pub products: Artifacts,
     /// Opaque: `stdout`, `stderr`, `return-value` in practice.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub byproducts: Map<String, Value>,
     /// Opaque information about the environment of the run.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub environment: Map<String, Value>,
 }
 

@@ -41,7 +41,7 @@ impl Signature {
         }
     }
 
-    fn from_value(v: Value, at: &str) -> Result<Self, ModelError> {
+    pub(crate) fn from_value(v: Value, at: &str) -> Result<Self, ModelError> {
         let Value::Object(mut m) = v else {
             return Err(ModelError::field(at, "a signature must be an object"));
         };

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::envelope::{EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 use crate::io::{read_file, write_atomic};
-use crate::json::parse_strict;
+use crate::json::{parse_strict, StrictValue};
 use crate::metablock::{Signature, SignatureValue};
 use crate::{Envelope, KeyId, Metablock, ModelError, Payload};
 
@@ -53,8 +53,39 @@ impl Metadata {
     /// (../shared/in-toto-spec.md §1.6): `payload` means envelope (and then
     /// the type must be in-toto's), else `signed` means Metablock.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ModelError> {
+        if let Some(md) = Self::link_metablock(bytes) {
+            return Ok(md);
+        }
         let value = parse_strict(bytes)?;
         Self::from_value(value)
+    }
+
+    /// Links are most of what a verifier reads, and the largest files: a
+    /// link Metablock is parsed straight into the typed model, without a
+    /// `Value` tree. It accepts a subset of what the strict path accepts
+    /// (duplicate keys, floats and unknown members are refused member by
+    /// member); anything else, and every error, takes the strict path,
+    /// which gives the message.
+    fn link_metablock(bytes: &[u8]) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            signed: crate::Link,
+            #[serde(default)]
+            signatures: Vec<StrictValue>,
+        }
+        let file: File = serde_json::from_slice(bytes).ok()?;
+        let signatures = file
+            .signatures
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Signature::from_value(s.0, &format!("signatures[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        Some(Metadata::Metablock(Metablock {
+            signed: Payload::Link(file.signed),
+            signatures,
+        }))
     }
 
     /// As [`Metadata::from_slice`], from a parsed value.

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// A named collection of link files.
-pub trait LinkSource {
+/// A named collection of link files. `Sync`, because the links of all
+/// steps are read and checked in parallel.
+pub trait LinkSource: Sync {
     /// The bytes of `file_name`, `Ok(None)` if it does not exist.
     fn read(&self, file_name: &str) -> std::io::Result<Option<Vec<u8>>>;
     /// The source for a sublayout's links (`<step>.<keyid8>`).

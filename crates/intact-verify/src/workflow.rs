@@ -7,6 +7,8 @@ use intact_crypto::{verify_metadata, PublicKey};
 use intact_model::{KeyId, Layout, Link, Metadata, Payload, Step, StepName};
 
 use crate::report::{Failure, Stage, StageResult, Status, Warning};
+use rayon::prelude::*;
+
 use crate::{inspect, rules, LinkSource, VerifyOptions};
 
 pub(crate) type Flow<T> = Result<T, Box<Failure>>;
@@ -171,8 +173,15 @@ pub(crate) fn verify_level(
     // 5-6. Load links, check signatures, count distinct authorised keys.
     let mut chosen: BTreeMap<StepName, Link> = BTreeMap::new();
     let mut evidence_by_step: Vec<(&Step, Vec<Evidence>)> = Vec::new();
-    for step in &layout.steps {
-        let found = load_step_links(ctx, step, links, scope)?;
+    // Reading, parsing and signature checks of every link run on all cores
+    // up front; the decisions below stay sequential, in the reference's order.
+    let preloaded: Vec<Vec<Loaded>> = layout
+        .steps
+        .par_iter()
+        .map(|step| preload(step, links, &layout_keys))
+        .collect();
+    for (step, loaded) in layout.steps.iter().zip(preloaded) {
+        let found = load_step_links(ctx, step, loaded, links, scope)?;
         let valid = check_link_signatures(ctx, step, found, &layout_keys, scope)?;
         evidence_by_step.push((step, valid));
     }
@@ -386,41 +395,89 @@ fn check_layout(
     Ok(keys)
 }
 
-/// Load the link files of one step; only missing files are skipped.
+/// One link file of a step, read, parsed and (when its key is usable)
+/// signature-checked, with the payload of a verified file.
+pub(crate) struct Loaded {
+    keyid: KeyId,
+    file: String,
+    read: Result<Option<Result<Metadata, String>>, String>,
+    verified: Option<Result<Payload, Rejected>>,
+}
+
+/// Why a link file is not evidence.
+pub(crate) enum Rejected {
+    /// Its signature does not verify with the key: ignored, like the reference.
+    Signature(String),
+    /// Signed, but the payload is malformed: verification fails.
+    Payload(String),
+}
+
+/// Check a link file's signature, then parse its payload.
+fn check_link(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<Payload, Rejected> {
+    verify_metadata(md, keyid, key).map_err(|e| Rejected::Signature(e.to_string()))?;
+    md.payload().map_err(|e| Rejected::Payload(e.to_string()))
+}
+
+/// The work on one step's links that needs no report: done in parallel.
+fn preload(step: &Step, links: &dyn LinkSource, keys: &BTreeMap<KeyId, PublicKey>) -> Vec<Loaded> {
+    let mut seen = BTreeSet::new();
+    step.pubkeys
+        .iter()
+        .filter(|k| seen.insert(*k))
+        .map(|keyid| {
+            let file = step.name.link_file_name(keyid);
+            let read = links
+                .read(&file)
+                .map(|bytes| bytes.map(|b| Metadata::from_slice(&b).map_err(|e| e.to_string())))
+                .map_err(|e| e.to_string());
+            let verified = match (&read, keys.get(keyid)) {
+                (Ok(Some(Ok(md))), Some(key)) => Some(check_link(md, keyid, key)),
+                _ => None,
+            };
+            Loaded {
+                keyid: keyid.clone(),
+                file,
+                read,
+                verified,
+            }
+        })
+        .collect()
+}
+
+/// A link file that exists and parses, with its preloaded check.
+type Found = (KeyId, String, Metadata, Option<Result<Payload, Rejected>>);
+
+/// Account for the link files of one step; only missing files are skipped.
 fn load_step_links(
     ctx: &mut Ctx<'_>,
     step: &Step,
+    loaded: Vec<Loaded>,
     links: &dyn LinkSource,
     scope: &Scope,
-) -> Flow<Vec<(KeyId, String, Metadata)>> {
+) -> Flow<Vec<Found>> {
     let here = scope.of(step.name.as_str());
     let mut found = Vec::new();
     let mut expected = Vec::new();
-    let mut seen = BTreeSet::new();
-    for keyid in &step.pubkeys {
-        if !seen.insert(keyid) {
-            continue;
-        }
-        let file = step.name.link_file_name(keyid);
-        expected.push(links.describe(&file));
-        let bytes = links.read(&file).map_err(|e| {
+    for l in loaded {
+        expected.push(links.describe(&l.file));
+        let read = l.read.map_err(|e| {
             fail(
                 Stage::Links,
                 here.clone(),
-                format!("{}: {e}", links.describe(&file)),
+                format!("{}: {e}", links.describe(&l.file)),
                 "make the link directory readable",
             )
         })?;
-        let Some(bytes) = bytes else { continue };
-        let md = Metadata::from_slice(&bytes).map_err(|e| {
+        let Some(parsed) = read else { continue };
+        let md = parsed.map_err(|e| {
             fail(
                 Stage::Links,
                 here.clone(),
-                format!("{}: {e}", links.describe(&file)),
+                format!("{}: {e}", links.describe(&l.file)),
                 "the link file is malformed; record the step again",
             )
         })?;
-        found.push((keyid.clone(), file, md));
+        found.push((l.keyid, l.file, md, l.verified));
     }
     let need = usize::try_from(step.threshold).unwrap_or(usize::MAX);
     if found.len() < need {
@@ -444,7 +501,7 @@ fn load_step_links(
 fn check_link_signatures(
     ctx: &mut Ctx<'_>,
     step: &Step,
-    found: Vec<(KeyId, String, Metadata)>,
+    found: Vec<Found>,
     keys: &BTreeMap<KeyId, PublicKey>,
     scope: &Scope,
 ) -> Flow<Vec<Evidence>> {
@@ -453,7 +510,7 @@ fn check_link_signatures(
     let mut valid = Vec::new();
     let mut signers: Vec<&PublicKey> = Vec::new();
     let mut dropped = Vec::new();
-    for (keyid, file, md) in found {
+    for (keyid, file, md, verified) in found {
         let Some(key) = keys.get(&keyid) else {
             dropped.push(format!("{file}: key {keyid} is not usable in this layout"));
             continue;
@@ -467,13 +524,14 @@ fn check_link_signatures(
                 "a link must be signed once per key; re-sign it (or pass --compat)",
             ));
         }
-        if let Err(e) = verify_metadata(&md, &keyid, key) {
-            dropped.push(format!("{file}: {e}"));
-            continue;
-        }
-        let payload = match md.payload() {
+        let checked = verified.unwrap_or_else(|| check_link(&md, &keyid, key));
+        let payload = match checked {
             Ok(p) => p,
-            Err(e) => {
+            Err(Rejected::Signature(e)) => {
+                dropped.push(format!("{file}: {e}"));
+                continue;
+            }
+            Err(Rejected::Payload(e)) => {
                 return Err(fail(
                     Stage::LinkSignatures,
                     here,
