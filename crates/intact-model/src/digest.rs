@@ -3,8 +3,10 @@
 //! The reference compares digest sets as whole dictionaries, case-sensitive,
 //! so we keep the hex text exactly as read and never normalise it.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
+
+use smallvec::SmallVec;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,42 +95,102 @@ impl fmt::Debug for Digest {
 
 /// Algorithm name to digest, e.g. `{"sha256": "…"}`.
 ///
-/// Stored as a vector sorted by algorithm: links hold one set per artifact
-/// and usually one algorithm, and a one-entry `BTreeMap` would allocate a
-/// whole B-tree node (about half a kilobyte) for each of them.
+/// Stored inline, sorted by algorithm, with the common algorithm names as
+/// static strings: a link holds one set per artifact, usually with one
+/// digest, and every allocation per artifact costs time and memory on
+/// links with 100,000 of them (a one-entry `BTreeMap` would even allocate
+/// a whole B-tree node).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct DigestSet(Vec<(String, Digest)>);
+pub struct DigestSet(SmallVec<[(Algorithm, Digest); 1]>);
+
+/// An algorithm name; the usual ones are not allocated.
+type Algorithm = Cow<'static, str>;
+
+fn algorithm(name: &str) -> Algorithm {
+    match name {
+        "sha256" => Cow::Borrowed("sha256"),
+        "sha512" => Cow::Borrowed("sha512"),
+        "sha384" => Cow::Borrowed("sha384"),
+        "sha1" => Cow::Borrowed("sha1"),
+        "gitCommit" => Cow::Borrowed("gitCommit"),
+        other => Cow::Owned(other.to_string()),
+    }
+}
 
 impl Serialize for DigestSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        s.collect_map(self.0.iter().map(|(k, v)| (k.as_ref(), v)))
     }
 }
 
 impl<'de> Deserialize<'de> for DigestSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map: BTreeMap<String, Digest> = crate::json::strict_btree(d)?;
-        Ok(DigestSet(map.into_iter().collect()))
+        struct Key(Algorithm);
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("an algorithm name")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                        Ok(Key(algorithm(v)))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DigestSet;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of algorithm names to hex digests")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DigestSet, A::Error> {
+                let mut set = DigestSet::new();
+                while let Some(Key(alg)) = map.next_key()? {
+                    let digest: Digest = map.next_value()?;
+                    if set.get(&alg).is_some() {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate key {alg:?}"
+                        )));
+                    }
+                    set.insert_algorithm(alg, digest);
+                }
+                Ok(set)
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
 impl DigestSet {
     /// An empty set.
     pub fn new() -> Self {
-        DigestSet(Vec::new())
+        DigestSet(SmallVec::new())
     }
 
     /// A set holding one digest.
-    pub fn single(algorithm: impl Into<String>, digest: Digest) -> Self {
+    pub fn single(algorithm: impl AsRef<str>, digest: Digest) -> Self {
         let mut set = DigestSet::new();
         set.insert(algorithm, digest);
         set
     }
 
     /// Add or replace the digest for `algorithm`.
-    pub fn insert(&mut self, algorithm: impl Into<String>, digest: Digest) {
-        let algorithm = algorithm.into();
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&algorithm)) {
+    pub fn insert(&mut self, name: impl AsRef<str>, digest: Digest) {
+        self.insert_algorithm(algorithm(name.as_ref()), digest);
+    }
+
+    fn insert_algorithm(&mut self, algorithm: Algorithm, digest: Digest) {
+        match self
+            .0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(algorithm.as_ref()))
+        {
             Ok(i) => {
                 if let Some(slot) = self.0.get_mut(i) {
                     slot.1 = digest;
@@ -141,7 +203,7 @@ impl DigestSet {
     /// The digest for `algorithm`, if recorded.
     pub fn get(&self, algorithm: &str) -> Option<&Digest> {
         self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(algorithm))
+            .binary_search_by(|(k, _)| k.as_ref().cmp(algorithm))
             .ok()
             .and_then(|i| self.0.get(i))
             .map(|(_, d)| d)
@@ -149,7 +211,7 @@ impl DigestSet {
 
     /// Algorithm/digest pairs in algorithm order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Digest)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Number of algorithms recorded.
