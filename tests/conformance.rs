@@ -1,0 +1,174 @@
+//! Verifier conformance: every scenario tests/conformance/gen_conformance.py
+//! wrote with the in-toto 3.1.0 APIs gets the same verdict from intact as
+//! from the reference, which is run again here (not only read from the
+//! stored verdict). A failure must name the step, rule or stage the
+//! scenario was built to break, and the text report is pinned.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use intact_crypto::load_public_key;
+use intact_model::Metadata;
+use intact_verify::{verify, DirLinkSource, Report, VerifyOptions};
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read scenario") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// intact's verdict: 0 verified, 1 failed (with the report), 2 unusable.
+fn intact_verdict(dir: &Path, scenario: &Value) -> (i32, Option<Report>, String) {
+    let layout = match Metadata::load(&dir.join("root.layout")) {
+        Ok(md) => md,
+        Err(e) => return (2, None, e.to_string()),
+    };
+    let mut keys = BTreeMap::new();
+    for k in scenario["layout_keys"].as_array().expect("layout_keys") {
+        let key = load_public_key(&dir.join(k.as_str().expect("path"))).expect("layout key");
+        keys.insert(key.keyid().expect("keyid"), key);
+    }
+    let params: BTreeMap<String, String> = scenario["params"]
+        .as_object()
+        .expect("params")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string").to_string()))
+        .collect();
+    let opts = VerifyOptions::new().params(params).workdir(dir);
+    match verify(&layout, &keys, &DirLinkSource::new(dir), &opts) {
+        Ok(report) => {
+            let text = report.to_string();
+            (i32::from(!report.verified), Some(report), text)
+        }
+        Err(e) => (2, None, e.to_string()),
+    }
+}
+
+fn reference_verdict(dir: &Path) -> i32 {
+    let script = intact_tests::repo_root().join("tests/conformance/ref_verify.py");
+    let out = Command::new(intact_tests::reference_python())
+        .arg(script)
+        .arg(dir)
+        .output()
+        .expect("the reference runs");
+    out.status.code().expect("exit code")
+}
+
+/// Keys, digests and dates in the fixtures are fixed; only the temp path
+/// changes from run to run.
+fn stable(text: &str, dir: &Path) -> String {
+    text.replace(&dir.display().to_string(), "[DIR]")
+}
+
+fn check(name: &str) {
+    let src = intact_tests::fixture(&format!("conformance/{name}"));
+    let scenario: Value =
+        serde_json::from_slice(&std::fs::read(src.join("scenario.json")).expect("scenario.json"))
+            .expect("scenario json");
+    let expected = scenario["reference"]["exit"].as_i64().expect("exit");
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let ours: PathBuf = tmp.path().join("intact");
+    copy_dir(&src, &ours);
+    let (code, report, text) = intact_verdict(&ours, &scenario);
+    assert_eq!(
+        i64::from(code),
+        expected,
+        "{name}: intact says {code}, in-toto-verify said {expected} ({})\n{text}",
+        scenario["reference"]["message"]
+    );
+
+    let theirs = tmp.path().join("reference");
+    copy_dir(&src, &theirs);
+    assert_eq!(
+        i64::from(reference_verdict(&theirs)),
+        expected,
+        "{name}: in-toto-verify no longer gives the stored verdict; regenerate the fixtures"
+    );
+
+    if let Some(want) = scenario["failure"].as_object() {
+        let failure = report
+            .as_ref()
+            .and_then(|r| r.failure.as_ref())
+            .unwrap_or_else(|| panic!("{name}: no failure in the report\n{text}"));
+        if let Some(step) = want.get("step").and_then(Value::as_str) {
+            assert_eq!(
+                failure.scope.as_deref(),
+                Some(step),
+                "{name}: wrong step\n{text}"
+            );
+        }
+        if let Some(rule) = want.get("rule").and_then(Value::as_str) {
+            assert_eq!(
+                failure.rule.as_deref(),
+                Some(rule),
+                "{name}: wrong rule\n{text}"
+            );
+        }
+        if let Some(stage) = want.get("stage").and_then(Value::as_str) {
+            let got = serde_json::to_value(failure.stage).expect("stage");
+            assert_eq!(got, stage, "{name}: wrong stage\n{text}");
+        }
+    }
+    insta::assert_snapshot!(name, stable(&text, &ours));
+}
+
+macro_rules! scenarios {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check($name);
+            }
+        )*
+
+        #[test]
+        fn every_generated_scenario_has_a_test() {
+            let listed = [$($name),*];
+            let dir = intact_tests::fixture("conformance");
+            let mut found: Vec<String> = std::fs::read_dir(dir)
+                .expect("fixtures")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            found.sort();
+            let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+            listed.sort();
+            assert_eq!(found, listed);
+        }
+    };
+}
+
+scenarios! {
+    valid_metablock => "valid-metablock",
+    valid_dsse => "valid-dsse",
+    mixed_containers => "mixed-containers",
+    tampered_artifact => "tampered-artifact",
+    expired_layout => "expired-layout",
+    unauthorised_key => "unauthorised-key",
+    threshold_not_met => "threshold-not-met",
+    threshold_met => "threshold-met",
+    sublayout => "sublayout",
+    sublayout_tampered => "sublayout-tampered",
+    rsa_keys => "rsa-keys",
+    ecdsa_keys => "ecdsa-keys",
+    disallow => "disallow",
+    layout_altered => "layout-altered",
+    match_in_prefixes => "match-in-prefixes",
+    match_in_prefixes_tampered => "match-in-prefixes-tampered",
+    parameters => "parameters",
+    parameter_missing => "parameter-missing",
+    inspection_passes => "inspection-passes",
+    inspection_finds_a_swapped_file => "inspection-finds-a-swapped-file",
+    failing_inspection => "failing-inspection",
+    wrong_layout_key => "wrong-layout-key",
+    missing_link => "missing-link",
+}
