@@ -19,25 +19,27 @@ pub type Artifacts = BTreeMap<ArtifactName, DigestSet>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
+    // Fields in key order: the writer then emits them as they come, with
+    // no reordering copy of a body that can be megabytes long.
     #[serde(rename = "_type", default)]
     tag: LinkTag,
-    /// The step or inspection this link is evidence for.
-    pub name: StepName,
-    /// The command as executed (argv), empty when none was run.
-    #[serde(default)]
-    pub command: Vec<String>,
-    /// Artifacts before the command ran.
-    #[serde(default, deserialize_with = "crate::json::strict_btree")]
-    pub materials: Artifacts,
-    /// Artifacts after the command ran.
-    #[serde(default, deserialize_with = "crate::json::strict_btree")]
-    pub products: Artifacts,
     /// Opaque: `stdout`, `stderr`, `return-value` in practice.
     #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub byproducts: Map<String, Value>,
+    /// The command as executed (argv), empty when none was run.
+    #[serde(default)]
+    pub command: Vec<String>,
     /// Opaque information about the environment of the run.
     #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub environment: Map<String, Value>,
+    /// Artifacts before the command ran.
+    #[serde(default, deserialize_with = "crate::json::strict_btree")]
+    pub materials: Artifacts,
+    /// The step or inspection this link is evidence for.
+    pub name: StepName,
+    /// Artifacts after the command ran.
+    #[serde(default, deserialize_with = "crate::json::strict_btree")]
+    pub products: Artifacts,
 }
 
 impl Link {

@@ -160,12 +160,13 @@ impl Metablock {
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         #[derive(serde::Serialize)]
         struct File<'a> {
-            signed: &'a Payload,
+            // In key order, so the writer needs no reordering copy.
             signatures: Vec<Value>,
+            signed: &'a Payload,
         }
         let file = File {
-            signed: &self.signed,
             signatures: self.signatures.iter().map(Signature::to_value).collect(),
+            signed: &self.signed,
         };
         python_json_of(&file, PyStyle::Pretty)
     }
