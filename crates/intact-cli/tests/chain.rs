@@ -14,11 +14,7 @@ fn intact(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    intact_tests::output_text(o)
 }
 
 fn reference_bin(name: &str) -> PathBuf {

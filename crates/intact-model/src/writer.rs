@@ -160,6 +160,25 @@ pub(crate) struct Obj<'a> {
     key: Option<String>,
 }
 
+/// `serialize_<int>` methods that write the integer.
+macro_rules! integers {
+    ($($method:ident: $ty:ty),*) => {
+        $(fn $method(self, v: $ty) -> Result<(), ModelError> {
+            self.integer(v);
+            Ok(())
+        })*
+    };
+}
+
+/// `serialize_<scalar>` methods of the key serializer: JSON keys are strings.
+macro_rules! not_string_keys {
+    ($($method:ident: $ty:ty),*) => {
+        $(fn $method(self, _: $ty) -> Result<String, ModelError> {
+            Err(unsupported("a non-string key"))
+        })*
+    };
+}
+
 impl<'a> ser::Serializer for &'a mut Writer {
     type Ok = ();
     type Error = ModelError;
@@ -176,38 +195,16 @@ impl<'a> ser::Serializer for &'a mut Writer {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), ModelError> {
-        self.integer(v);
-        Ok(())
-    }
+    integers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64
+    );
     fn serialize_f32(self, v: f32) -> Result<(), ModelError> {
         Err(ModelError::Canonical(format!("float {v} is not allowed")))
     }
@@ -456,39 +453,19 @@ impl ser::Serializer for KeyCapture {
     ) -> Result<String, ModelError> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, ModelError> {
-        Err(unsupported("a non-string key"))
-    }
+    not_string_keys!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_f32: f32,
+        serialize_f64: f64
+    );
     fn serialize_char(self, v: char) -> Result<String, ModelError> {
         Ok(v.to_string())
     }
@@ -598,5 +575,53 @@ impl ser::SerializeStruct for Obj<'_> {
     }
     fn end(self) -> Result<(), ModelError> {
         self.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct Unsorted {
+        zeta: Vec<u8>,
+        alpha: std::collections::BTreeMap<&'static str, &'static str>,
+        #[serde(rename = "_type")]
+        tag: &'static str,
+    }
+
+    #[test]
+    fn typed_values_come_out_in_key_order_in_every_format() {
+        let v = Unsorted {
+            zeta: vec![1, 2],
+            alpha: [("b", "é"), ("a", "\"")].into_iter().collect(),
+            tag: "x",
+        };
+        let via_value = serde_json::to_value(&v).expect("value");
+        assert_eq!(
+            write(&v, Format::Canonical).expect("canonical"),
+            "{\"_type\":\"x\",\"alpha\":{\"a\":\"\\\"\",\"b\":\"é\"},\"zeta\":[1,2]}".as_bytes()
+        );
+        for style in [PyStyle::Pretty, PyStyle::OneLine, PyStyle::Compact] {
+            assert_eq!(
+                write(&v, Format::Python(style)).expect("typed"),
+                write(&via_value, Format::Python(style)).expect("value"),
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_written_twice_is_refused() {
+        use serde::ser::{SerializeMap, Serializer};
+        struct Twice;
+        impl serde::Serialize for Twice {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("k", &1)?;
+                m.serialize_entry("k", &2)?;
+                m.end()
+            }
+        }
+        assert!(write(&Twice, Format::Canonical).is_err());
     }
 }
