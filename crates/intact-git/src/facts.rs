@@ -159,6 +159,11 @@ pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFact
     let Some(repo) = repo else {
         return Ok(None);
     };
+    // A repository without a commit yet has nothing to claim; only an
+    // explicit --git makes that an error.
+    if opts.repo.is_none() && repo.head().is_err() {
+        return Ok(None);
+    }
     facts(&repo, &base, opts).map(Some)
 }
 

@@ -547,3 +547,24 @@ fn a_commit_built_with_git2_and_signed_by_ssh_keygen_verifies() {
     let r = f.verify(&f.policy("mallory"), &link);
     assert_eq!(failure_names(&r), ["signer-not-allowed"]);
 }
+
+#[test]
+fn a_repository_without_commits_gives_no_facts_unless_named() {
+    let f = Fixture::new();
+    let dir = f.root.join("fresh");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    f.git(&dir, &["init", "-q"]);
+    std::fs::write(dir.join("a.txt"), "a").expect("write");
+    let opts = CaptureOptions {
+        base_path: Some(f.root.clone()),
+        ..CaptureOptions::default()
+    };
+    assert!(capture(&["fresh".to_string()], &opts)
+        .expect("no error")
+        .is_none());
+    let named = CaptureOptions {
+        repo: Some(dir.clone()),
+        ..opts
+    };
+    assert!(capture(&["fresh".to_string()], &named).is_err());
+}
