@@ -121,6 +121,22 @@ fn compile_template(name: &str, dir: &Path, options: &BuildOptions) -> (Layout, 
             pubs.push(dir.join(rel));
         }
     }
+    // `principal keys/x.pub` git signers name OpenSSH public key files.
+    for line in Source::load(&file)
+        .unwrap()
+        .spec()
+        .git
+        .iter()
+        .flat_map(|g| g.signers.iter())
+    {
+        if let [_, rel] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            std::fs::write(
+                dir.join(rel),
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIARMDqJGytSxdsEDAT0M2kpolsN7fVEFW8QTA8XTneZf m\n",
+            )
+            .unwrap();
+        }
+    }
     let compiled = Source::load(&file).unwrap().compile(options).unwrap();
     assert!(!compiled.has_errors(), "{:#?}", compiled.findings);
     (compiled.layout, pubs)

@@ -31,8 +31,19 @@ fn install(template: &Path, dir: &Path) -> PathBuf {
         let key = SigningKey::generate_ed25519();
         std::fs::write(&path, key.public_key().to_spki_pem().unwrap()).unwrap();
     }
+    // `principal keys/x.pub` git signers name OpenSSH public key files.
+    for line in source.spec().git.iter().flat_map(|g| g.signers.iter()) {
+        if let [_, rel] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, format!("{SSH_KEY} maintainer\n")).unwrap();
+        }
+    }
     target
 }
+
+const SSH_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIARMDqJGytSxdsEDAT0M2kpolsN7fVEFW8QTA8XTneZf";
 
 #[test]
 fn every_template_builds_and_checks_clean() {
