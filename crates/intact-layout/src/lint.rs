@@ -190,6 +190,28 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
         }
     }
 
+    // An inspection that carries a git policy must carry a usable one:
+    // the verifier refuses it otherwise.
+    for (i, insp) in layout.inspect.iter().enumerate() {
+        let problem = match intact_model::GitPolicy::from_run(&insp.run) {
+            None => None,
+            Some(Err(e)) => Some(e.to_string()),
+            Some(Ok(p)) if !layout.steps.iter().any(|s| s.name == p.step) => Some(format!(
+                "git policy: step {:?} is not a step of this layout",
+                p.step.as_str()
+            )),
+            Some(Ok(_)) => None,
+        };
+        if let Some(message) = problem {
+            push(
+                Severity::Error,
+                codes::GIT_POLICY,
+                message,
+                Spot::Item(ItemKind::Inspection, i, ItemField::Whole),
+            );
+        }
+    }
+
     for (i, step) in layout.steps.iter().enumerate() {
         check_functionaries(layout, i, hints, &mut push);
         for (part, rules) in [

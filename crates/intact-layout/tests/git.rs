@@ -107,3 +107,27 @@ fn unusable_git_sections_are_errors_with_a_code() {
         assert!(compiled.has_errors());
     }
 }
+
+#[test]
+fn a_hand_written_policy_inspection_is_linted_too() {
+    let dir = dir_with_bob();
+    for (run, why) in [
+        ("[intact, git, verify-source, --step, clone, --ref, main]", "signer"),
+        (
+            "[intact, git, verify-source, --step, deploy, --ref, main, --signer, 'a ssh-ed25519 AAAA']",
+            "not a step",
+        ),
+    ] {
+        let yaml = layout(&format!("inspect:\n  - name: provenance\n    run: {run}\n"));
+        let compiled = Source::parse(yaml, dir.path())
+            .expect("parses")
+            .compile(&BuildOptions::default())
+            .expect("compiles with findings");
+        let finding = compiled
+            .findings
+            .iter()
+            .find(|f| f.code == "git-policy")
+            .unwrap_or_else(|| panic!("no git-policy finding: {:?}", compiled.findings));
+        assert!(finding.message.contains(why), "{}", finding.message);
+    }
+}
