@@ -160,9 +160,15 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     check_lstrip(&opts.lstrip_paths)?;
     let excludes = Excludes::new(&opts.exclude_patterns())?;
     let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
+    // Hidden until the run proves long (see `walk.rs`), so short runs
+    // print nothing at all.
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_message("hashing");
+        let b =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {human_pos} files hashed")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
         b
     });
     let walk = Walk {

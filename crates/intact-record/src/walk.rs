@@ -17,6 +17,9 @@ use rayon::prelude::*;
 
 use crate::hash::{hash_file, Algorithm, Excludes, HashError};
 
+/// Files hashed before a progress display appears (on a terminal only).
+const SHOW_PROGRESS_AFTER: u64 = 1000;
+
 /// Identity of a directory, to recognise it again through a symlink.
 #[cfg(unix)]
 fn dir_id(meta: &fs::Metadata, _path: &Path) -> (u64, u64) {
@@ -118,6 +121,9 @@ impl Walk<'_> {
                         let digests = hash_file(&path, self.algorithms)?;
                         if let Some(b) = self.progress {
                             b.inc(1);
+                            if b.position() == SHOW_PROGRESS_AFTER {
+                                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                            }
                         }
                         Ok((name, digests))
                     })
