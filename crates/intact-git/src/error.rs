@@ -31,6 +31,10 @@ pub enum GitError {
     /// The policy is malformed (an allowed signer that does not parse).
     #[error("git policy: {0}")]
     Policy(String),
+    /// The repository's facts cannot be recorded (a bare repository, a
+    /// path that does not resolve, a commit id the model refuses).
+    #[error("recording git facts: {0}")]
+    Facts(String),
     /// The exclude patterns do not compile.
     #[error(transparent)]
     Excludes(#[from] intact_record::HashError),

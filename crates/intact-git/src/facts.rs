@@ -106,13 +106,13 @@ impl GitFacts {
     /// Add the material and `environment.git` to `link`.
     pub fn attach(&self, link: &mut Link) -> Result<(), GitError> {
         let digest = Digest::new(self.recorded.commit.clone())
-            .map_err(|e| GitError::Policy(format!("commit id: {e}")))?;
+            .map_err(|e| GitError::Facts(format!("commit id: {e}")))?;
         let name = ArtifactName::new(self.material_name())
-            .map_err(|e| GitError::Policy(format!("material name: {e}")))?;
+            .map_err(|e| GitError::Facts(format!("material name: {e}")))?;
         link.materials
             .insert(name, DigestSet::single(GIT_COMMIT_DIGEST, digest));
         let env = serde_json::to_value(&self.recorded)
-            .map_err(|e| GitError::Policy(format!("environment.git: {e}")))?;
+            .map_err(|e| GitError::Facts(format!("environment.git: {e}")))?;
         link.environment.insert("git".into(), env);
         Ok(())
     }
@@ -172,7 +172,7 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
     let workdir = repo
         .workdir()
         .ok_or_else(|| {
-            GitError::Policy(format!(
+            GitError::Facts(format!(
                 "{}: a bare repository has no work tree",
                 path.display()
             ))
@@ -256,7 +256,7 @@ fn changed_paths(
 fn placement(workdir: &Path, base: &Path, lstrip: &[String]) -> Result<(String, String), GitError> {
     let canon = |p: &Path| {
         p.canonicalize()
-            .map_err(|e| GitError::Policy(format!("{}: {e}", p.display())))
+            .map_err(|e| GitError::Facts(format!("{}: {e}", p.display())))
     };
     let (workdir, base) = (canon(workdir)?, canon(base)?);
     let as_dir = |p: &Path| {
