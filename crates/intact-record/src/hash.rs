@@ -90,6 +90,10 @@ pub enum HashError {
     /// Following symbolic links leads back to an ancestor directory.
     #[error("{0}: symbolic link loop")]
     SymlinkLoop(String),
+    /// Directories nest deeper than the walk goes (each level is a stack
+    /// frame of the parallel walk).
+    #[error("{0}: directories nest deeper than {max} levels", max = crate::walk::MAX_DEPTH)]
+    TooDeep(String),
     /// A name that is not UTF-8 cannot be an artifact name.
     #[error("{0}: file name is not valid UTF-8")]
     NotUtf8(String),

@@ -264,3 +264,21 @@ fn record_run_builds_the_link() {
         serde_json::json!({"INTACT_SURELY_UNSET": null})
     );
 }
+
+#[test]
+fn a_tree_nested_too_deep_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut p = dir.path().join("t");
+    for _ in 0..600 {
+        p.push("d");
+    }
+    std::fs::create_dir_all(&p).expect("deep dirs");
+    std::fs::write(p.join("f"), "x").expect("write");
+    let opts = HashOptions {
+        base_path: Some(dir.path().to_path_buf()),
+        ..HashOptions::default()
+    };
+    let err = record_artifacts(&["t".to_string()], &opts).expect_err("too deep");
+    assert!(matches!(err, HashError::TooDeep(_)), "{err}");
+    assert!(err.to_string().contains("deeper than 512"), "{err}");
+}

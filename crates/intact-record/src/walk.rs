@@ -17,6 +17,15 @@ use rayon::prelude::*;
 
 use crate::hash::{hash_file, Algorithm, Excludes, HashError};
 
+/// Deepest directory nesting walked. The walk recurses (one rayon task per
+/// directory), so an adversarial tree must not exhaust the stack; in-toto's
+/// own recursive walk stops near Python's recursion limit of 1,000.
+pub(crate) const MAX_DEPTH: usize = 512;
+
+/// Stack of each walking thread: room for [`MAX_DEPTH`] levels even in
+/// unoptimised builds.
+const WALK_STACK: usize = 64 << 20;
+
 /// Files hashed before a progress display appears (on a terminal only).
 const SHOW_PROGRESS_AFTER: u64 = 1000;
 
@@ -63,9 +72,17 @@ fn child_name(prefix: &str, name: &str) -> String {
 
 impl Walk<'_> {
     /// Names (`prefix/…`) and digests of every file under `root`.
+    ///
+    /// Runs on a pool whose threads have stacks deep enough for
+    /// [`MAX_DEPTH`] levels of recursion (address space, not memory: pages
+    /// are only touched as deep as the tree goes).
     pub fn run(&self, root: &Path, prefix: &str) -> Result<Vec<(String, DigestSet)>, HashError> {
         let meta = fs::metadata(root).map_err(|e| io(root, e))?;
-        self.dir(root, prefix, &[dir_id(&meta, root)])
+        let pool = rayon::ThreadPoolBuilder::new()
+            .stack_size(WALK_STACK)
+            .build()
+            .map_err(|e| io(root, std::io::Error::other(e.to_string())))?;
+        pool.install(|| self.dir(root, prefix, &[dir_id(&meta, root)]))
     }
 
     fn dir(
@@ -74,6 +91,9 @@ impl Walk<'_> {
         prefix: &str,
         ancestors: &[DirId],
     ) -> Result<Vec<(String, DigestSet)>, HashError> {
+        if ancestors.len() > MAX_DEPTH {
+            return Err(HashError::TooDeep(dir.display().to_string()));
+        }
         let mut files: Vec<(String, PathBuf)> = Vec::new();
         let mut dirs: Vec<(String, PathBuf, DirId)> = Vec::new();
         for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
