@@ -157,6 +157,18 @@ impl Metadata {
         }
     }
 
+    /// The link of a Metablock, moved out without a copy; anything else
+    /// (a layout, an envelope) comes back unchanged.
+    pub fn into_link(self) -> Result<crate::Link, Box<Self>> {
+        match self {
+            Metadata::Metablock(Metablock {
+                signed: Payload::Link(link),
+                ..
+            }) => Ok(link),
+            other => Err(Box::new(other)),
+        }
+    }
+
     /// The exact bytes signatures cover: canonical JSON of the re-built
     /// payload, or the DSSE PAE of the payload as received.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, ModelError> {

@@ -78,7 +78,8 @@ impl Scope {
 pub(crate) struct Evidence {
     pub keyid: KeyId,
     pub file: String,
-    pub md: Metadata,
+    /// The file, kept for sublayouts (whose own signatures are checked).
+    pub md: Option<Metadata>,
     pub payload: Payload,
 }
 
@@ -210,9 +211,17 @@ pub(crate) fn verify_level(
                 sub_keys.insert(ev.keyid.clone(), k.clone());
             }
             let dir = ev.file.trim_end_matches(".link").to_string();
+            let Some(sub_md) = ev.md.as_ref() else {
+                return Err(fail(
+                    Stage::Sublayouts,
+                    scope.of(step.name.as_str()),
+                    format!("{}: the sublayout file was not kept", ev.file),
+                    "report this as a bug in intact",
+                ));
+            };
             let summary = verify_level(
                 ctx,
-                &ev.md,
+                sub_md,
                 &sub_keys,
                 links.subdir(&dir).as_ref(),
                 &scope.child(step.name.as_str()),
@@ -400,8 +409,16 @@ fn check_layout(
 pub(crate) struct Loaded {
     keyid: KeyId,
     file: String,
-    read: Result<Option<Result<Metadata, String>>, String>,
+    read: Result<Option<Result<Parsed, String>>, String>,
     verified: Option<Result<Payload, Rejected>>,
+}
+
+/// A parsed link file: how often the step's key signed it, and the file
+/// itself unless its link payload was moved out into the evidence (a
+/// link with 100,000 artifacts is not worth a copy).
+pub(crate) struct Parsed {
+    signatures_by_key: usize,
+    md: Option<Metadata>,
 }
 
 /// Why a link file is not evidence.
@@ -430,9 +447,40 @@ fn preload(step: &Step, links: &dyn LinkSource, keys: &BTreeMap<KeyId, PublicKey
                 .read(&file)
                 .map(|bytes| bytes.map(|b| Metadata::from_slice(&b).map_err(|e| e.to_string())))
                 .map_err(|e| e.to_string());
-            let verified = match (&read, keys.get(keyid)) {
-                (Ok(Some(Ok(md))), Some(key)) => Some(check_link(md, keyid, key)),
-                _ => None,
+            let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
+            let (read, verified) = match (read, keys.get(keyid)) {
+                (Ok(Some(Ok(md))), Some(key)) => {
+                    let signatures_by_key = count(&md);
+                    let (md, verified) = match verify_metadata(&md, keyid, key) {
+                        Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
+                        Ok(()) => match md.into_link() {
+                            Ok(link) => (None, Ok(Payload::Link(link))),
+                            Err(md) => {
+                                let payload =
+                                    md.payload().map_err(|e| Rejected::Payload(e.to_string()));
+                                (Some(*md), payload)
+                            }
+                        },
+                    };
+                    (
+                        Ok(Some(Ok(Parsed {
+                            signatures_by_key,
+                            md,
+                        }))),
+                        Some(verified),
+                    )
+                }
+                (read, _) => (
+                    read.map(|o| {
+                        o.map(|r| {
+                            r.map(|md| Parsed {
+                                signatures_by_key: count(&md),
+                                md: Some(md),
+                            })
+                        })
+                    }),
+                    None,
+                ),
             };
             Loaded {
                 keyid: keyid.clone(),
@@ -445,7 +493,7 @@ fn preload(step: &Step, links: &dyn LinkSource, keys: &BTreeMap<KeyId, PublicKey
 }
 
 /// A link file that exists and parses, with its preloaded check.
-type Found = (KeyId, String, Metadata, Option<Result<Payload, Rejected>>);
+type Found = (KeyId, String, Parsed, Option<Result<Payload, Rejected>>);
 
 /// Account for the link files of one step; only missing files are skipped.
 fn load_step_links(
@@ -510,12 +558,13 @@ fn check_link_signatures(
     let mut valid = Vec::new();
     let mut signers: Vec<&PublicKey> = Vec::new();
     let mut dropped = Vec::new();
-    for (keyid, file, md, verified) in found {
+    for (keyid, file, parsed, verified) in found {
         let Some(key) = keys.get(&keyid) else {
             dropped.push(format!("{file}: key {keyid} is not usable in this layout"));
             continue;
         };
-        let by_this_key = md.signatures().iter().filter(|s| s.keyid == &keyid).count();
+        let by_this_key = parsed.signatures_by_key;
+        let md = parsed.md;
         if by_this_key > 1 && strict {
             return Err(fail(
                 Stage::LinkSignatures,
@@ -524,7 +573,10 @@ fn check_link_signatures(
                 "a link must be signed once per key; re-sign it (or pass --compat)",
             ));
         }
-        let checked = verified.unwrap_or_else(|| check_link(&md, &keyid, key));
+        let checked = verified.unwrap_or_else(|| match &md {
+            Some(md) => check_link(md, &keyid, key),
+            None => Err(Rejected::Payload("the link was not kept".into())),
+        });
         let payload = match checked {
             Ok(p) => p,
             Err(Rejected::Signature(e)) => {
