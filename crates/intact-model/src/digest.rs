@@ -6,19 +6,30 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use arrayvec::ArrayString;
 use smallvec::SmallVec;
 
 use serde::{Deserialize, Serialize};
 
 /// A hex digest string (`^[0-9a-fA-F]+$`, the reference's schema).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Digest(String);
+///
+/// Digests up to 64 characters (sha256, sha1, git commits) are stored
+/// inline: a verifier reads one per artifact, hundreds of thousands per
+/// run, and an allocation each cost more than checking the hex.
+#[derive(Clone)]
+pub struct Digest(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline(ArrayString<64>),
+    Heap(Box<str>),
+}
 
 /// Written as its text, without the copy `#[serde(into)]` would make for
 /// every one of a link's artifacts.
 impl Serialize for Digest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -31,10 +42,6 @@ impl<'de> Deserialize<'de> for Digest {
                 f.write_str("a hex digest string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Digest, E> {
-                check_hex(v).map_err(E::custom)?;
-                Ok(Digest(v.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Digest, E> {
                 Digest::new(v).map_err(E::custom)
             }
         }
@@ -43,7 +50,12 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 fn check_hex(hex: &str) -> Result<(), String> {
-    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // A fold without early exit, so the loop vectorises: this runs once
+    // per artifact of every link read.
+    let all_hex = hex.bytes().fold(true, |ok, b| {
+        ok & (b.wrapping_sub(b'0') < 10 || (b | 0x20).wrapping_sub(b'a') < 6)
+    });
+    if hex.is_empty() || !all_hex {
         return Err(format!("digest {hex:?} is not a hex string"));
     }
     Ok(())
@@ -51,20 +63,53 @@ fn check_hex(hex: &str) -> Result<(), String> {
 
 impl Digest {
     /// Validate a hex digest.
-    pub fn new(hex: impl Into<String>) -> Result<Self, String> {
-        let hex = hex.into();
-        check_hex(&hex)?;
-        Ok(Digest(hex))
+    pub fn new(hex: impl AsRef<str>) -> Result<Self, String> {
+        let hex = hex.as_ref();
+        check_hex(hex)?;
+        Ok(Digest(match ArrayString::from(hex) {
+            Ok(inline) => Repr::Inline(inline),
+            Err(_) => Repr::Heap(hex.into()),
+        }))
     }
 
     /// Lowercase hex of raw digest bytes.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        Digest(hex::encode(bytes))
+        let hex = hex::encode(bytes);
+        Digest(match ArrayString::from(&hex) {
+            Ok(inline) => Repr::Inline(inline),
+            Err(_) => Repr::Heap(hex.into()),
+        })
     }
 
     /// The hex text as recorded.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Inline(s) => s.as_str(),
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+// Comparisons are on the text, whichever way it is stored.
+impl PartialEq for Digest {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for Digest {}
+impl PartialOrd for Digest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Digest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
@@ -77,19 +122,19 @@ impl TryFrom<String> for Digest {
 
 impl From<Digest> for String {
     fn from(d: Digest) -> String {
-        d.0
+        d.as_str().to_string()
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -273,6 +318,19 @@ mod tests {
         );
         let back: DigestSet = serde_json::from_str(r#"{"sha512":"03","sha256":"01"}"#).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn long_and_short_digests_keep_their_text() {
+        let short = "Ab".repeat(32);
+        let long = "cd".repeat(64);
+        for hex in [short.as_str(), long.as_str(), "0"] {
+            let d: Digest = serde_json::from_str(&format!("{hex:?}")).unwrap();
+            assert_eq!(d.as_str(), hex);
+            assert_eq!(d, Digest::new(hex).unwrap());
+        }
+        assert!(Digest::new(&short).unwrap() < Digest::new(&long).unwrap());
+        assert_eq!(Digest::from_bytes(&[0xab; 64]).as_str(), "ab".repeat(64));
     }
 
     #[test]

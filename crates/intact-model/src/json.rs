@@ -123,12 +123,29 @@ where
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // Files written with sorted keys (the reference's and ours) are
+            // collected in order and built in one pass; the first key out
+            // of order switches to inserting, which finds duplicates.
+            let mut sorted: Vec<(K, V)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
             let mut out = std::collections::BTreeMap::new();
             while let Some(k) = map.next_key::<K>()? {
                 let v = map.next_value::<V>()?;
+                let in_order = out.is_empty() && sorted.last().is_none_or(|(last, _)| *last < k);
+                if in_order {
+                    sorted.push((k, v));
+                    continue;
+                }
+                if out.is_empty() {
+                    out.extend(sorted.drain(..));
+                }
                 if let Some((k, _)) = out.insert_entry_or_dup(k, v) {
                     return Err(de::Error::custom(format_args!("duplicate key {k:?}")));
                 }
+            }
+            if out.is_empty() {
+                // Strictly increasing keys: `from_iter` sees one sorted run
+                // and bulk-builds the tree.
+                return Ok(sorted.into_iter().collect());
             }
             Ok(out)
         }
@@ -205,6 +222,33 @@ mod tests {
         let err = parse_strict(br#"{"a": {"b": 1, "b": 2}}"#).unwrap_err();
         assert!(err.to_string().contains("duplicate key \"b\""), "{err}");
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn typed_maps_refuse_duplicates_in_and_out_of_order() {
+        #[derive(serde::Deserialize, Debug)]
+        struct M(
+            #[serde(deserialize_with = "strict_btree")] std::collections::BTreeMap<String, u8>,
+        );
+        let parse =
+            |s: &str| serde_json::from_str::<M>(s).map(|m| m.0.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            parse(r#"{"a": 1, "b": 2, "c": 3}"#).unwrap(),
+            [("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]
+        );
+        assert_eq!(
+            parse(r#"{"b": 2, "c": 3, "a": 1}"#).unwrap(),
+            [("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]
+        );
+        for dup in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": 1, "b": 2, "b": 3}"#,
+            r#"{"b": 1, "a": 2, "b": 3}"#,
+            r#"{"b": 1, "c": 2, "a": 3, "c": 4}"#,
+        ] {
+            let err = parse(dup).unwrap_err().to_string();
+            assert!(err.contains("duplicate key"), "{dup}: {err}");
+        }
     }
 
     #[test]

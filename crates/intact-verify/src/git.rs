@@ -101,7 +101,7 @@ fn summary(f: &GitFailure) -> String {
 }
 
 fn sha(hex: &str) -> Option<DigestSet> {
-    Digest::new(hex.to_string())
+    Digest::new(hex)
         .ok()
         .map(|d| DigestSet::single("sha256", d))
 }
