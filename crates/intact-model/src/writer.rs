@@ -36,6 +36,8 @@ pub(crate) fn write<T: Serialize + ?Sized>(
         out: Vec::with_capacity(4096),
         format,
         depth: 0,
+        keys: String::new(),
+        members: Vec::new(),
     };
     value.serialize(&mut w)?;
     Ok(w.out)
@@ -45,6 +47,20 @@ struct Writer {
     out: Vec<u8>,
     format: Format,
     depth: usize,
+    /// The keys of every object being written, as a stack: an object
+    /// appends its keys and truncates back when it closes, so a link's
+    /// 100,000 keys cost no allocation each.
+    keys: String,
+    /// The members of every object being written, stacked the same way.
+    members: Vec<Member>,
+}
+
+/// One written member: its key in `Writer::keys`, its bytes in `out`.
+#[derive(Clone, Copy)]
+struct Member {
+    key: (usize, usize),
+    begin: usize,
+    end: usize,
 }
 
 impl ser::Error for ModelError {
@@ -86,12 +102,22 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str) {
-        match self.format {
-            Format::Canonical => canonical_str(s, &mut self.out),
-            Format::Python(_) => ascii_str(s, &mut self.out),
-        }
+        write_str(self.format, s, &mut self.out);
     }
 
+    fn key(&self, (from, to): (usize, usize)) -> &str {
+        self.keys.get(from..to).unwrap_or_default()
+    }
+}
+
+fn write_str(format: Format, s: &str, out: &mut Vec<u8>) {
+    match format {
+        Format::Canonical => canonical_str(s, out),
+        Format::Python(_) => ascii_str(s, out),
+    }
+}
+
+impl Writer {
     fn integer(&mut self, n: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -102,6 +128,16 @@ impl Writer {
 fn canonical_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Names and digests almost never need escaping: a check without early
+    // exit vectorises, then the string is copied whole.
+    let plain = bytes
+        .iter()
+        .fold(true, |plain, &b| plain & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'"' || b == b'\\' {
@@ -150,14 +186,16 @@ pub(crate) struct Seq<'a> {
 }
 
 /// An object being written. Members are written in arrival order with
-/// their separators; if they did not arrive in key order (struct fields
-/// do not), the object is rebuilt from the members' byte ranges at the end.
+/// their separators; if they did not arrive in key order, the object is
+/// rebuilt from the members' byte ranges at the end.
 pub(crate) struct Obj<'a> {
     w: &'a mut Writer,
     start: usize,
-    members: Vec<(String, usize, usize)>,
+    /// Where this object's keys and members begin on the writer's stacks.
+    keys_mark: usize,
+    members_mark: usize,
     sorted: bool,
-    key: Option<String>,
+    key: Option<(usize, usize)>,
 }
 
 /// `serialize_<int>` methods that write the integer.
@@ -173,7 +211,7 @@ macro_rules! integers {
 /// `serialize_<scalar>` methods of the key serializer: JSON keys are strings.
 macro_rules! not_string_keys {
     ($($method:ident: $ty:ty),*) => {
-        $(fn $method(self, _: $ty) -> Result<String, ModelError> {
+        $(fn $method(self, _: $ty) -> Result<(), ModelError> {
             Err(unsupported("a non-string key"))
         })*
     };
@@ -280,14 +318,14 @@ impl<'a> ser::Serializer for &'a mut Writer {
     ) -> Result<Self::SerializeTupleVariant, ModelError> {
         Err(unsupported("an enum variant with data"))
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<Obj<'a>, ModelError> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Obj<'a>, ModelError> {
         self.enter()?;
         self.out.push(b'{');
-        let start = self.out.len();
         Ok(Obj {
+            start: self.out.len(),
+            keys_mark: self.keys.len(),
+            members_mark: self.members.len(),
             w: self,
-            start,
-            members: Vec::with_capacity(len.unwrap_or(0)),
             sorted: true,
             key: None,
         })
@@ -363,28 +401,48 @@ impl ser::SerializeTupleStruct for Seq<'_> {
 }
 
 impl Obj<'_> {
-    fn member<V: Serialize + ?Sized>(&mut self, key: String, v: &V) -> Result<(), ModelError> {
-        if let Some((last, _, _)) = self.members.last() {
-            let sep = self.w.item_sep();
-            self.w.out.extend_from_slice(sep);
-            match last.as_str().cmp(key.as_str()) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Greater => self.sorted = false,
-                std::cmp::Ordering::Equal => {
-                    return Err(ModelError::Canonical(format!(
-                        "an object with the key {key:?} twice"
-                    )))
+    /// Push `key` onto the writer's key stack.
+    fn push_key(&mut self, key: &str) -> (usize, usize) {
+        let from = self.w.keys.len();
+        self.w.keys.push_str(key);
+        (from, self.w.keys.len())
+    }
+
+    fn member<V: Serialize + ?Sized>(
+        &mut self,
+        key: (usize, usize),
+        v: &V,
+    ) -> Result<(), ModelError> {
+        if self.w.members.len() > self.members_mark {
+            if let Some(last) = self.w.members.last() {
+                match self.w.key(last.key).cmp(self.w.key(key)) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Greater => self.sorted = false,
+                    std::cmp::Ordering::Equal => {
+                        return Err(ModelError::Canonical(format!(
+                            "an object with the key {:?} twice",
+                            self.w.key(key)
+                        )))
+                    }
                 }
             }
+            let sep = self.w.item_sep();
+            self.w.out.extend_from_slice(sep);
         }
         let depth = self.w.depth;
         self.w.newline_indent(depth);
         let begin = self.w.out.len();
-        self.w.string(&key);
+        let w = &mut *self.w;
+        write_str(
+            w.format,
+            w.keys.get(key.0..key.1).unwrap_or_default(),
+            &mut w.out,
+        );
         let sep = self.w.key_sep();
         self.w.out.extend_from_slice(sep);
         v.serialize(&mut *self.w)?;
-        self.members.push((key, begin, self.w.out.len()));
+        let end = self.w.out.len();
+        self.w.members.push(Member { key, begin, end });
         Ok(())
     }
 
@@ -392,65 +450,76 @@ impl Obj<'_> {
         let Obj {
             w,
             start,
-            mut members,
+            keys_mark,
+            members_mark,
             sorted,
             ..
         } = self;
         let depth = w.depth;
         w.depth -= 1;
+        let count = w.members.len().saturating_sub(members_mark);
         if !sorted {
             let body = w.out.split_off(start);
-            members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let Writer { keys, members, .. } = &mut *w;
+            let key = |m: &Member| keys.get(m.key.0..m.key.1).unwrap_or_default();
+            let members = members.get_mut(members_mark..).unwrap_or_default();
+            members.sort_unstable_by(|a, b| key(a).cmp(key(b)));
             if members
                 .windows(2)
-                .any(|p| matches!(p, [a, b] if a.0 == b.0))
+                .any(|p| matches!(p, [a, b] if key(a) == key(b)))
             {
                 return Err(ModelError::Canonical(
                     "an object with a duplicate key".into(),
                 ));
             }
-            for (i, (_, begin, end)) in members.iter().enumerate() {
+            for i in 0..count {
+                let Some(m) = w.members.get(members_mark + i).copied() else {
+                    break;
+                };
                 if i > 0 {
                     let sep = w.item_sep();
                     w.out.extend_from_slice(sep);
                 }
                 w.newline_indent(depth);
                 let bytes = body
-                    .get(begin - start..end - start)
+                    .get(m.begin - start..m.end - start)
                     .ok_or_else(|| ModelError::Canonical("object member out of range".into()))?;
                 w.out.extend_from_slice(bytes);
             }
         }
-        if !members.is_empty() {
+        if count > 0 {
             w.newline_indent(depth - 1);
         }
         w.out.push(b'}');
+        w.keys.truncate(keys_mark);
+        w.members.truncate(members_mark);
         Ok(())
     }
 }
 
 /// Captures a map key, which JSON requires to be a string.
-struct KeyCapture;
+struct KeyCapture<'a>(&'a mut String);
 
-impl ser::Serializer for KeyCapture {
-    type Ok = String;
+impl ser::Serializer for KeyCapture<'_> {
+    type Ok = ();
     type Error = ModelError;
-    type SerializeSeq = ser::Impossible<String, ModelError>;
-    type SerializeTuple = ser::Impossible<String, ModelError>;
-    type SerializeTupleStruct = ser::Impossible<String, ModelError>;
-    type SerializeTupleVariant = ser::Impossible<String, ModelError>;
-    type SerializeMap = ser::Impossible<String, ModelError>;
-    type SerializeStruct = ser::Impossible<String, ModelError>;
-    type SerializeStructVariant = ser::Impossible<String, ModelError>;
+    type SerializeSeq = ser::Impossible<(), ModelError>;
+    type SerializeTuple = ser::Impossible<(), ModelError>;
+    type SerializeTupleStruct = ser::Impossible<(), ModelError>;
+    type SerializeTupleVariant = ser::Impossible<(), ModelError>;
+    type SerializeMap = ser::Impossible<(), ModelError>;
+    type SerializeStruct = ser::Impossible<(), ModelError>;
+    type SerializeStructVariant = ser::Impossible<(), ModelError>;
 
-    fn serialize_str(self, v: &str) -> Result<String, ModelError> {
-        Ok(v.to_string())
+    fn serialize_str(self, v: &str) -> Result<(), ModelError> {
+        self.0.push_str(v);
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
         v: &T,
-    ) -> Result<String, ModelError> {
+    ) -> Result<(), ModelError> {
         v.serialize(self)
     }
     not_string_keys!(
@@ -466,22 +535,23 @@ impl ser::Serializer for KeyCapture {
         serialize_f32: f32,
         serialize_f64: f64
     );
-    fn serialize_char(self, v: char) -> Result<String, ModelError> {
-        Ok(v.to_string())
+    fn serialize_char(self, v: char) -> Result<(), ModelError> {
+        self.0.push(v);
+        Ok(())
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, ModelError> {
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
-    fn serialize_none(self) -> Result<String, ModelError> {
+    fn serialize_none(self) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, ModelError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
-    fn serialize_unit(self) -> Result<String, ModelError> {
+    fn serialize_unit(self) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, ModelError> {
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
     fn serialize_unit_variant(
@@ -489,8 +559,9 @@ impl ser::Serializer for KeyCapture {
         _: &'static str,
         _: u32,
         variant: &'static str,
-    ) -> Result<String, ModelError> {
-        Ok(variant.to_string())
+    ) -> Result<(), ModelError> {
+        self.0.push_str(variant);
+        Ok(())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -498,7 +569,7 @@ impl ser::Serializer for KeyCapture {
         _: u32,
         _: &'static str,
         _: &T,
-    ) -> Result<String, ModelError> {
+    ) -> Result<(), ModelError> {
         Err(unsupported("a non-string key"))
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ModelError> {
@@ -548,7 +619,9 @@ impl ser::SerializeMap for Obj<'_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ModelError> {
-        self.key = Some(key.serialize(KeyCapture)?);
+        let from = self.w.keys.len();
+        key.serialize(KeyCapture(&mut self.w.keys))?;
+        self.key = Some((from, self.w.keys.len()));
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
@@ -571,7 +644,8 @@ impl ser::SerializeStruct for Obj<'_> {
         key: &'static str,
         v: &T,
     ) -> Result<(), ModelError> {
-        self.member(key.to_string(), v)
+        let key = self.push_key(key);
+        self.member(key, v)
     }
     fn end(self) -> Result<(), ModelError> {
         self.finish()
@@ -608,6 +682,33 @@ mod tests {
                 write(&via_value, Format::Python(style)).expect("value"),
             );
         }
+    }
+
+    /// A map written in the order given, nested to any depth.
+    struct Pairs(Vec<(&'static str, Pairs)>);
+    impl serde::Serialize for Pairs {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+
+    #[test]
+    fn nested_unsorted_objects_each_come_out_sorted() {
+        let leaf = || Pairs(vec![("y", Pairs(vec![])), ("x", Pairs(vec![]))]);
+        let v = Pairs(vec![
+            ("b", Pairs(vec![("d", leaf()), ("c", leaf())])),
+            ("a", leaf()),
+            ("c", Pairs(vec![("e", leaf())])),
+        ]);
+        let leaf_out = r#"{"x":{},"y":{}}"#;
+        assert_eq!(
+            String::from_utf8(write(&v, Format::Canonical).expect("canonical")).expect("utf-8"),
+            format!(
+                r#"{{"a":{leaf_out},"b":{{"c":{leaf_out},"d":{leaf_out}}},"c":{{"e":{leaf_out}}}}}"#
+            )
+        );
+        let twice = Pairs(vec![("b", leaf()), ("a", leaf()), ("b", leaf())]);
+        assert!(write(&twice, Format::Canonical).is_err());
     }
 
     #[test]
