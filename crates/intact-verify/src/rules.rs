@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use intact_model::{Layout, Link, Rule, Side, StepName};
 use intact_rules::{verify_item_rules, Diagnosis, RuleViolation, ViolationKind};
 
+use rayon::prelude::*;
+
 use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
 use crate::workflow::{Ctx, Flow, Scope};
 
@@ -16,21 +18,34 @@ pub(crate) fn check_steps(
     links: &BTreeMap<StepName, Link>,
     scope: &Scope,
 ) -> Flow<()> {
-    for step in &layout.steps {
+    // Every step's rules are evaluated at once (they only read the links);
+    // the report still takes them in layout order and stops at the first
+    // failure, as the reference does.
+    let results: Vec<Option<Flow<()>>> = layout
+        .steps
+        .par_iter()
+        .with_max_len(1)
+        .map(|step| {
+            links.get(&step.name).map(|link| {
+                check_item(
+                    &step.name,
+                    &step.expected_materials,
+                    &step.expected_products,
+                    link,
+                    links,
+                    scope,
+                    Stage::StepRules,
+                )
+            })
+        })
+        .collect();
+    for (step, result) in layout.steps.iter().zip(results) {
         // A step without a link already failed at the threshold stage; the
         // reference would fail here too (no link to check).
-        let Some(link) = links.get(&step.name) else {
+        let (Some(link), Some(result)) = (links.get(&step.name), result) else {
             continue;
         };
-        check_item(
-            &step.name,
-            &step.expected_materials,
-            &step.expected_products,
-            link,
-            links,
-            scope,
-            Stage::StepRules,
-        )?;
+        result?;
         ctx.pass(
             Stage::StepRules,
             scope.of(step.name.as_str()),
@@ -89,11 +104,14 @@ fn check_item(
     scope: &Scope,
     stage: Stage,
 ) -> Flow<()> {
-    for (side, rules) in [(Side::Materials, materials), (Side::Products, products)] {
-        verify_item_rules(name, side, rules, link, links)
-            .map_err(|v| to_failure(&v, scope, stage))?;
-    }
-    Ok(())
+    let check = |side, rules| {
+        verify_item_rules(name, side, rules, link, links).map_err(|v| to_failure(&v, scope, stage))
+    };
+    let (m, p) = rayon::join(
+        || check(Side::Materials, materials),
+        || check(Side::Products, products),
+    );
+    m.and(p)
 }
 
 /// The material intact's recorder adds for a git source.

@@ -176,11 +176,7 @@ pub(crate) fn verify_level(
     let mut evidence_by_step: Vec<(&Step, Vec<Evidence>)> = Vec::new();
     // Reading, parsing and signature checks of every link run on all cores
     // up front; the decisions below stay sequential, in the reference's order.
-    let preloaded: Vec<Vec<Loaded>> = layout
-        .steps
-        .par_iter()
-        .map(|step| preload(step, links, &layout_keys))
-        .collect();
+    let preloaded = preload(&layout.steps, links, &layout_keys);
     for (step, loaded) in layout.steps.iter().zip(preloaded) {
         let found = load_step_links(ctx, step, loaded, links, scope)?;
         let valid = check_link_signatures(ctx, step, found, &layout_keys, scope)?;
@@ -311,7 +307,19 @@ pub(crate) fn verify_level(
     }
 
     // 14. Summary link for a parent layout.
-    Ok(summary_name.map(|name| summary(name, &layout, &chosen)))
+    let summary = summary_name.map(|name| summary(name, &layout, &chosen));
+    free_in_parallel(chosen);
+    Ok(summary)
+}
+
+/// Freeing a link with 100,000 artifacts takes milliseconds: each artifact
+/// map is freed on its own core.
+fn free_in_parallel(links: BTreeMap<StepName, Link>) {
+    let maps: Vec<intact_model::Artifacts> = links
+        .into_values()
+        .flat_map(|l| [l.materials, l.products])
+        .collect();
+    maps.into_par_iter().with_max_len(1).for_each(drop);
 }
 
 /// The reference's summary link: materials of the first step, products,
@@ -435,61 +443,91 @@ fn check_link(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<Payload, 
     md.payload().map_err(|e| Rejected::Payload(e.to_string()))
 }
 
-/// The work on one step's links that needs no report: done in parallel.
-fn preload(step: &Step, links: &dyn LinkSource, keys: &BTreeMap<KeyId, PublicKey>) -> Vec<Loaded> {
-    let mut seen = BTreeSet::new();
-    step.pubkeys
+/// The work on every step's links that needs no report, one task per
+/// link file so the cores stay busy however the files are spread over the
+/// steps. Returns each step's files in key order.
+fn preload(
+    steps: &[Step],
+    links: &dyn LinkSource,
+    keys: &BTreeMap<KeyId, PublicKey>,
+) -> Vec<Vec<Loaded>> {
+    let jobs: Vec<(usize, &KeyId)> = steps
         .iter()
-        .filter(|k| seen.insert(*k))
-        .map(|keyid| {
-            let file = step.name.link_file_name(keyid);
-            let read = links
-                .read(&file)
-                .map(|bytes| bytes.map(|b| Metadata::from_slice(&b).map_err(|e| e.to_string())))
-                .map_err(|e| e.to_string());
-            let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
-            let (read, verified) = match (read, keys.get(keyid)) {
-                (Ok(Some(Ok(md))), Some(key)) => {
-                    let signatures_by_key = count(&md);
-                    let (md, verified) = match verify_metadata(&md, keyid, key) {
-                        Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
-                        Ok(()) => match md.into_link() {
-                            Ok(link) => (None, Ok(Payload::Link(link))),
-                            Err(md) => {
-                                let payload =
-                                    md.payload().map_err(|e| Rejected::Payload(e.to_string()));
-                                (Some(*md), payload)
-                            }
-                        },
-                    };
-                    (
-                        Ok(Some(Ok(Parsed {
-                            signatures_by_key,
-                            md,
-                        }))),
-                        Some(verified),
-                    )
-                }
-                (read, _) => (
-                    read.map(|o| {
-                        o.map(|r| {
-                            r.map(|md| Parsed {
-                                signatures_by_key: count(&md),
-                                md: Some(md),
-                            })
-                        })
-                    }),
-                    None,
-                ),
-            };
-            Loaded {
-                keyid: keyid.clone(),
-                file,
-                read,
-                verified,
-            }
+        .enumerate()
+        .flat_map(|(i, step)| {
+            let mut seen = BTreeSet::new();
+            step.pubkeys
+                .iter()
+                .filter(move |k| seen.insert(*k))
+                .map(move |k| (i, k))
         })
-        .collect()
+        .collect();
+    let done: Vec<(usize, Loaded)> = jobs
+        .into_par_iter()
+        .with_max_len(1)
+        .filter_map(|(i, keyid)| Some((i, load_one(steps.get(i)?, keyid, links, keys))))
+        .collect();
+    let mut out: Vec<Vec<Loaded>> = steps.iter().map(|_| Vec::new()).collect();
+    for (i, loaded) in done {
+        if let Some(v) = out.get_mut(i) {
+            v.push(loaded);
+        }
+    }
+    out
+}
+
+/// Read, parse and (when its key is usable) signature-check one link file.
+fn load_one(
+    step: &Step,
+    keyid: &KeyId,
+    links: &dyn LinkSource,
+    keys: &BTreeMap<KeyId, PublicKey>,
+) -> Loaded {
+    let file = step.name.link_file_name(keyid);
+    let read = links
+        .read(&file)
+        .map(|bytes| bytes.map(|b| Metadata::from_slice(&b).map_err(|e| e.to_string())))
+        .map_err(|e| e.to_string());
+    let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
+    let (read, verified) = match (read, keys.get(keyid)) {
+        (Ok(Some(Ok(md))), Some(key)) => {
+            let signatures_by_key = count(&md);
+            let (md, verified) = match verify_metadata(&md, keyid, key) {
+                Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
+                Ok(()) => match md.into_link() {
+                    Ok(link) => (None, Ok(Payload::Link(link))),
+                    Err(md) => {
+                        let payload = md.payload().map_err(|e| Rejected::Payload(e.to_string()));
+                        (Some(*md), payload)
+                    }
+                },
+            };
+            (
+                Ok(Some(Ok(Parsed {
+                    signatures_by_key,
+                    md,
+                }))),
+                Some(verified),
+            )
+        }
+        (read, _) => (
+            read.map(|o| {
+                o.map(|r| {
+                    r.map(|md| Parsed {
+                        signatures_by_key: count(&md),
+                        md: Some(md),
+                    })
+                })
+            }),
+            None,
+        ),
+    };
+    Loaded {
+        keyid: keyid.clone(),
+        file,
+        read,
+        verified,
+    }
 }
 
 /// A link file that exists and parses, with its preloaded check.
