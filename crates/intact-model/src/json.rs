@@ -104,73 +104,6 @@ pub(crate) fn strict_object<'de, D: Deserializer<'de>>(
     }
 }
 
-/// `deserialize_with` for maps with typed keys and values that must not
-/// repeat a key (serde's own map impls keep the last duplicate).
-pub(crate) fn strict_btree<'de, D, K, V>(d: D) -> Result<std::collections::BTreeMap<K, V>, D::Error>
-where
-    D: Deserializer<'de>,
-    K: Deserialize<'de> + Ord + fmt::Debug,
-    V: Deserialize<'de>,
-{
-    struct V2<K, V>(std::marker::PhantomData<(K, V)>);
-    impl<'de, K, V> Visitor<'de> for V2<K, V>
-    where
-        K: Deserialize<'de> + Ord + fmt::Debug,
-        V: Deserialize<'de>,
-    {
-        type Value = std::collections::BTreeMap<K, V>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            // Files written with sorted keys (the reference's and ours) are
-            // collected in order and built in one pass; the first key out
-            // of order switches to inserting, which finds duplicates.
-            let mut sorted: Vec<(K, V)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            let mut out = std::collections::BTreeMap::new();
-            while let Some(k) = map.next_key::<K>()? {
-                let v = map.next_value::<V>()?;
-                let in_order = out.is_empty() && sorted.last().is_none_or(|(last, _)| *last < k);
-                if in_order {
-                    sorted.push((k, v));
-                    continue;
-                }
-                if out.is_empty() {
-                    out.extend(sorted.drain(..));
-                }
-                if let Some((k, _)) = out.insert_entry_or_dup(k, v) {
-                    return Err(de::Error::custom(format_args!("duplicate key {k:?}")));
-                }
-            }
-            if out.is_empty() {
-                // Strictly increasing keys: `from_iter` sees one sorted run
-                // and bulk-builds the tree.
-                return Ok(sorted.into_iter().collect());
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_map(V2(std::marker::PhantomData))
-}
-
-/// Insert, or hand back the key when it is already present.
-trait InsertOrDup<K, V> {
-    fn insert_entry_or_dup(&mut self, k: K, v: V) -> Option<(K, V)>;
-}
-
-impl<K: Ord, V> InsertOrDup<K, V> for std::collections::BTreeMap<K, V> {
-    fn insert_entry_or_dup(&mut self, k: K, v: V) -> Option<(K, V)> {
-        use std::collections::btree_map::Entry;
-        match self.entry(k) {
-            Entry::Vacant(e) => {
-                e.insert(v);
-                None
-            }
-            Entry::Occupied(e) => Some((e.remove_entry().0, v)),
-        }
-    }
-}
-
 /// securesystemslib canonical JSON of a value (UTF-8 bytes).
 ///
 /// Strings escape only `\` and `"`; everything else (control characters,
@@ -222,33 +155,6 @@ mod tests {
         let err = parse_strict(br#"{"a": {"b": 1, "b": 2}}"#).unwrap_err();
         assert!(err.to_string().contains("duplicate key \"b\""), "{err}");
         assert!(err.to_string().contains("line 1"), "{err}");
-    }
-
-    #[test]
-    fn typed_maps_refuse_duplicates_in_and_out_of_order() {
-        #[derive(serde::Deserialize, Debug)]
-        struct M(
-            #[serde(deserialize_with = "strict_btree")] std::collections::BTreeMap<String, u8>,
-        );
-        let parse =
-            |s: &str| serde_json::from_str::<M>(s).map(|m| m.0.into_iter().collect::<Vec<_>>());
-        assert_eq!(
-            parse(r#"{"a": 1, "b": 2, "c": 3}"#).unwrap(),
-            [("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]
-        );
-        assert_eq!(
-            parse(r#"{"b": 2, "c": 3, "a": 1}"#).unwrap(),
-            [("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]
-        );
-        for dup in [
-            r#"{"a": 1, "a": 2}"#,
-            r#"{"a": 1, "b": 2, "b": 3}"#,
-            r#"{"b": 1, "a": 2, "b": 3}"#,
-            r#"{"b": 1, "c": 2, "a": 3, "c": 4}"#,
-        ] {
-            let err = parse(dup).unwrap_err().to_string();
-            assert!(err.contains("duplicate key"), "{dup}: {err}");
-        }
     }
 
     #[test]

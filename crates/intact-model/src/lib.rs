@@ -19,6 +19,7 @@
 //! assert_eq!(again, md);
 //! ```
 
+mod artifacts;
 mod digest;
 mod envelope;
 mod error;
@@ -36,12 +37,13 @@ mod statement;
 mod tag;
 mod writer;
 
+pub use artifacts::Artifacts;
 pub use digest::{Digest, DigestSet};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;
 pub use git::GitPolicy;
 pub use layout::{Expires, Inspection, KeyDict, Layout, Step};
-pub use link::{Artifacts, Link};
+pub use link::Link;
 pub use metablock::{Metablock, Signature, SignatureValue};
 pub use metadata::{Container, Metadata, SignatureRef};
 pub use names::{ArtifactName, KeyId, StepName};

@@ -1,15 +1,10 @@
 //! The link: what one functionary observed while performing one step.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::tag::LinkTag;
-use crate::{ArtifactName, DigestSet, StepName};
-
-/// Recorded artifacts: name to digests, in name order.
-pub type Artifacts = BTreeMap<ArtifactName, DigestSet>;
+use crate::{Artifacts, StepName};
 
 /// A link's `signed` payload (../shared/in-toto-spec.md §3.1).
 ///
@@ -33,12 +28,12 @@ pub struct Link {
     #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub environment: Map<String, Value>,
     /// Artifacts before the command ran.
-    #[serde(default, deserialize_with = "crate::json::strict_btree")]
+    #[serde(default)]
     pub materials: Artifacts,
     /// The step or inspection this link is evidence for.
     pub name: StepName,
     /// Artifacts after the command ran.
-    #[serde(default, deserialize_with = "crate::json::strict_btree")]
+    #[serde(default)]
     pub products: Artifacts,
 }
 
