@@ -171,7 +171,10 @@ impl<'a> CompiledMatch<'a> {
         })
     }
 
-    fn judge(&self, name: &str, source: &'a Artifacts) -> MatchOutcome<'a> {
+    /// Judge one queued `name` with digests `ours`. `cursor` carries the
+    /// position of the previous lookup in the destination, which makes a
+    /// pass over a sorted queue a merge rather than a search per name.
+    fn judge(&self, name: &str, ours: Option<&DigestSet>, cursor: &mut usize) -> MatchOutcome<'a> {
         let stripped = match &self.source_prefix {
             Some(p) => match name.strip_prefix(p.as_str()) {
                 Some(s) => s,
@@ -185,20 +188,13 @@ impl<'a> CompiledMatch<'a> {
         let Some(dest) = self.dest else {
             return MatchOutcome::NoDestinationLink;
         };
-        // The reference rebuilds the source name from the prefix; it is the
-        // queued name except in backslash corner cases.
-        let full_source = match &self.source_prefix {
-            Some(_) => None,
-            None => Some(name),
-        };
         let full_dest = match self.dest_prefix {
-            Some(p) => join(p, stripped).replace('\\', "/"),
-            None => stripped.to_string(),
+            Some(p) => std::borrow::Cow::Owned(join(p, stripped).replace('\\', "/")),
+            None => std::borrow::Cow::Borrowed(stripped),
         };
-        let Some(theirs) = dest.get(full_dest.as_str()) else {
+        let Some(theirs) = dest.get_after(&full_dest, cursor) else {
             return MatchOutcome::NotInDestination;
         };
-        let ours = full_source.map_or_else(|| source.get(name), |n| source.get(n));
         match ours {
             Some(ours) if ours == theirs => MatchOutcome::Consumed,
             _ => MatchOutcome::Mismatch(theirs),
@@ -217,7 +213,8 @@ pub fn verify_item_rules(
 ) -> Result<(), RuleViolation> {
     let source = side_of(link, side);
     let (m, p) = (&link.materials, &link.products);
-    let mut queue: Vec<&str> = source.keys().map(|k| k.as_str()).collect();
+    // Names with their digests, in name order.
+    let mut queue: Vec<(&str, &DigestSet)> = source.iter().map(|(k, d)| (k.as_str(), d)).collect();
     for (index, rule) in rules.iter().enumerate() {
         if queue.is_empty() && !matches!(rule.kind(), RuleKind::Require(_)) {
             continue;
@@ -226,32 +223,43 @@ pub fn verify_item_rules(
             RuleKind::Match { .. } => {
                 if let Some(cm) = CompiledMatch::new(rule.kind(), links) {
                     if cm.dest.is_some() {
-                        queue.retain(|n| !matches!(cm.judge(n, source), MatchOutcome::Consumed));
+                        let mut cursor = 0;
+                        queue.retain(|(n, d)| {
+                            !matches!(cm.judge(n, Some(d), &mut cursor), MatchOutcome::Consumed)
+                        });
                     }
                 }
             }
             RuleKind::Create(pat) => {
                 let pat = Pattern::new(pat);
-                queue.retain(|n| !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n)));
+                queue.retain(|(n, _)| {
+                    !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n))
+                });
             }
             RuleKind::Delete(pat) => {
                 let pat = Pattern::new(pat);
-                queue.retain(|n| !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n)));
+                queue.retain(|(n, _)| {
+                    !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n))
+                });
             }
             RuleKind::Modify(pat) => {
                 let pat = Pattern::new(pat);
-                queue.retain(|n| {
+                queue.retain(|(n, _)| {
                     let changed = matches!((m.get(*n), p.get(*n)), (Some(a), Some(b)) if a != b);
                     !(pat.matches(n) && changed)
                 });
             }
             RuleKind::Allow(pat) => {
                 let pat = Pattern::new(pat);
-                queue.retain(|n| !pat.matches(n));
+                queue.retain(|(n, _)| !pat.matches(n));
             }
             RuleKind::Disallow(pat) => {
                 let pat = Pattern::new(pat);
-                let caught: Vec<&str> = queue.iter().copied().filter(|n| pat.matches(n)).collect();
+                let caught: Vec<&str> = queue
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| pat.matches(n))
+                    .collect();
                 if !caught.is_empty() {
                     return Err(violation(
                         item,
@@ -266,7 +274,7 @@ pub fn verify_item_rules(
                 }
             }
             RuleKind::Require(name) => {
-                if !queue.contains(&name.as_str()) {
+                if !queue.iter().any(|(n, _)| *n == name.as_str()) {
                     return Err(violation(
                         item,
                         side,
@@ -309,7 +317,7 @@ fn violation(
                     continue;
                 };
                 let (rule, dest_item) = (rule.to_string(), dest_name.clone());
-                let d = match cm.judge(name, source) {
+                let d = match cm.judge(name, source.get(*name), &mut 0) {
                     MatchOutcome::NotCovered | MatchOutcome::Consumed => continue,
                     MatchOutcome::Mismatch(expected) => Diagnosis::DigestMismatch {
                         rule,
