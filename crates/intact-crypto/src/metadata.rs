@@ -2,6 +2,7 @@
 
 use intact_model::{KeyId, Metadata};
 
+use crate::public::Streamed;
 use crate::{CryptoError, PublicKey, SigningKey};
 
 /// Sign `md` with `key`, replacing an earlier signature by the same keyid.
@@ -23,6 +24,17 @@ pub fn verify_metadata(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<
     let bytes = sig
         .sig
         .ok_or_else(|| CryptoError::GpgSignature(keyid.clone()))?;
+    match key.stream_verifier(bytes) {
+        Streamed::Invalid => return Err(CryptoError::BadSignature(keyid.clone())),
+        Streamed::Verifier(mut v) => {
+            if md.stream_signed_bytes(&mut |chunk| v.update(chunk))? {
+                return v
+                    .finalize_and_verify()
+                    .map_err(|_| CryptoError::BadSignature(keyid.clone()));
+            }
+        }
+        Streamed::Unsupported => {}
+    }
     if key.verify(&md.signed_bytes()?, bytes) {
         Ok(())
     } else {

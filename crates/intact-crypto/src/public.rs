@@ -268,6 +268,42 @@ impl PublicKey {
     }
 }
 
+/// A signature check fed the message in pieces (see
+/// [`PublicKey::stream_verifier`]).
+pub(crate) enum Streamed {
+    /// Feed the message, then finish.
+    Verifier(Box<ed25519_dalek::StreamVerifier>),
+    /// The signature fails before any message is read.
+    Invalid,
+    /// This scheme takes the whole message.
+    Unsupported,
+}
+
+impl PublicKey {
+    /// For Ed25519: a check that hashes the message as it is produced, so
+    /// a large link's canonical bytes need not be held in memory. It makes
+    /// the same decision as [`PublicKey::verify`]: `verify_strict` is the
+    /// streamed check plus refusing a key or an `R` of small order, which
+    /// is tested here before any message byte is read. RSA and ECDSA get
+    /// the whole message, as their signature crates hash it themselves.
+    pub(crate) fn stream_verifier(&self, sig: &[u8]) -> Streamed {
+        let (KeyMaterial::Ed25519(k), Scheme::Ed25519) = (&self.material, self.scheme) else {
+            return Streamed::Unsupported;
+        };
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+            return Streamed::Invalid;
+        };
+        let r = curve25519_dalek::edwards::CompressedEdwardsY(*sig.r_bytes()).decompress();
+        if k.is_weak() || r.is_none_or(|r| r.is_small_order()) {
+            return Streamed::Invalid;
+        }
+        match k.verify_stream(&sig) {
+            Ok(v) => Streamed::Verifier(Box::new(v)),
+            Err(_) => Streamed::Invalid,
+        }
+    }
+}
+
 /// Whether `scheme` can be used with key `material`.
 fn fits(scheme: Scheme, material: &KeyMaterial) -> bool {
     matches!(

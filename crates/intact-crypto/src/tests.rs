@@ -227,3 +227,67 @@ fn key_files_are_written_atomically_with_modes_and_not_overwritten() {
         "{err}"
     );
 }
+
+#[test]
+fn small_order_keys_and_r_values_are_refused_whatever_the_message_size() {
+    // With A and R the identity and s = 0, the cofactorless equation holds
+    // for every message; only verify_strict's small-order checks refuse it.
+    let identity = format!("01{}", "00".repeat(31));
+    let dict: KeyDict = serde_json::from_value(json!({
+        "keyid": "ab", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": identity}
+    }))
+    .unwrap();
+    let weak = PublicKey::from_key_dict(&dict).unwrap();
+    let sig = hex::decode(format!("01{}", "00".repeat(63))).unwrap();
+    assert!(!weak.verify(b"anything", &sig));
+    let keyid = KeyId::new("ab").unwrap();
+    for artifacts in [0, 5_000] {
+        let md = big_link(artifacts, &keyid, &sig);
+        assert!(matches!(
+            verify_metadata(&md, &keyid, &weak),
+            Err(CryptoError::BadSignature(_))
+        ));
+    }
+}
+
+/// A Metablock link with `n` artifacts (over 64 KiB of canonical JSON for
+/// a few thousand) carrying `sig` under `keyid`.
+fn big_link(n: usize, keyid: &KeyId, sig: &[u8]) -> Metadata {
+    let mut link = Link::new(StepName::new("build").unwrap());
+    for i in 0..n {
+        link.products.insert(
+            intact_model::ArtifactName::new(format!("src/file-{i:06}.c")).unwrap(),
+            intact_model::DigestSet::single("sha256", intact_model::Digest::from_bytes(&[7; 32])),
+        );
+    }
+    let mut md = Metadata::new(link.into(), Container::Metablock).unwrap();
+    md.set_signature(keyid.clone(), sig.to_vec());
+    md
+}
+
+#[test]
+fn streamed_and_buffered_checks_agree_on_large_links() {
+    let key = SigningKey::generate_ed25519();
+    let mut md = big_link(5_000, &KeyId::new("ab").unwrap(), &[]);
+    assert!(md.signed_bytes().unwrap().len() > 4 * 64 * 1024);
+    let id = sign_metadata(&mut md, &key).unwrap();
+    verify_metadata(&md, &id, key.public_key()).unwrap();
+    let sig = md.signature_by(&id).unwrap().sig.unwrap().to_vec();
+    assert!(key.public_key().verify(&md.signed_bytes().unwrap(), &sig));
+    // One digest changed deep inside the stream breaks it.
+    if let Metadata::Metablock(m) = &mut md {
+        if let intact_model::Payload::Link(l) = &mut m.signed {
+            l.products.insert(
+                intact_model::ArtifactName::new("src/file-004321.c").unwrap(),
+                intact_model::DigestSet::single(
+                    "sha256",
+                    intact_model::Digest::from_bytes(&[8; 32]),
+                ),
+            );
+        }
+    }
+    assert!(matches!(
+        verify_metadata(&md, &id, key.public_key()),
+        Err(CryptoError::BadSignature(_))
+    ));
+}

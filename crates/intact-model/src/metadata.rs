@@ -178,6 +178,20 @@ impl Metadata {
         }
     }
 
+    /// [`Metadata::signed_bytes`] handed to `sink` in chunks, so a large
+    /// link's canonical form is hashed without being held in memory.
+    /// `Ok(false)`: not streamable, the sink saw a prefix only; use
+    /// `signed_bytes`.
+    pub fn stream_signed_bytes(&self, sink: &mut dyn FnMut(&[u8])) -> Result<bool, ModelError> {
+        match self {
+            Metadata::Metablock(m) => m.signed.stream_canonical_bytes(sink),
+            Metadata::Envelope(e) => {
+                sink(&e.pae());
+                Ok(true)
+            }
+        }
+    }
+
     /// All signatures in file order.
     pub fn signatures(&self) -> Vec<SignatureRef<'_>> {
         match self {

@@ -60,6 +60,14 @@ impl Payload {
         canonical_of(self)
     }
 
+    /// [`Payload::canonical_bytes`] handed to `sink` in chunks, for a
+    /// signature check that hashes as it goes. `Ok(false)` means this
+    /// payload cannot be streamed (an object out of key order) and the
+    /// sink saw only a prefix: use `canonical_bytes` instead.
+    pub fn stream_canonical_bytes(&self, sink: &mut dyn FnMut(&[u8])) -> Result<bool, ModelError> {
+        crate::writer::stream(self, crate::writer::Format::Canonical, sink)
+    }
+
     /// The bytes the reference puts in a DSSE envelope's payload.
     pub fn dsse_payload_bytes(&self) -> Result<Vec<u8>, ModelError> {
         python_json_of(self, PyStyle::OneLine)

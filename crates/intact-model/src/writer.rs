@@ -32,19 +32,46 @@ pub(crate) fn write<T: Serialize + ?Sized>(
     value: &T,
     format: Format,
 ) -> Result<Vec<u8>, ModelError> {
-    let mut w = Writer {
-        out: Vec::with_capacity(4096),
-        format,
-        depth: 0,
-        keys: String::new(),
-        members: Vec::new(),
-    };
+    let mut w = Writer::new(format, None);
     value.serialize(&mut w)?;
     Ok(w.out)
 }
 
-struct Writer {
+/// Where [`stream`] hands its chunks.
+type Sink<'s> = &'s mut dyn FnMut(&[u8]);
+
+/// Bytes handed on to a [`stream`] sink at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Serialise `value` in `format` into `sink`, a chunk at a time, without
+/// holding the whole output: a signature check hashes a large link's
+/// canonical bytes as they are produced. Only values whose objects all
+/// arrive in key order can be streamed (typed links do); for anything
+/// else this returns `Ok(false)` part-way, the sink has seen a prefix, and
+/// the caller must start over with [`write`].
+pub(crate) fn stream<T: Serialize + ?Sized>(
+    value: &T,
+    format: Format,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<bool, ModelError> {
+    let mut w = Writer::new(format, Some(sink));
+    match value.serialize(&mut w) {
+        Ok(()) => {}
+        Err(_) if w.unordered => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    if let Some(sink) = w.sink.as_mut() {
+        sink(&w.out);
+    }
+    Ok(true)
+}
+
+struct Writer<'s> {
     out: Vec<u8>,
+    /// Where full chunks go when streaming.
+    sink: Option<Sink<'s>>,
+    /// Set when a streamed object's keys came out of order.
+    unordered: bool,
     format: Format,
     depth: usize,
     /// The keys of every object being written, as a stack: an object
@@ -63,13 +90,38 @@ struct Member {
     end: usize,
 }
 
+impl<'s> Writer<'s> {
+    fn new(format: Format, sink: Option<Sink<'s>>) -> Self {
+        Writer {
+            out: Vec::with_capacity(if sink.is_some() { 2 * CHUNK } else { 4096 }),
+            sink,
+            unordered: false,
+            format,
+            depth: 0,
+            keys: String::new(),
+            members: Vec::new(),
+        }
+    }
+
+    /// Hand full chunks to the sink. Byte offsets into `out` held by open
+    /// objects go stale, which is why streamed objects may not be rebuilt.
+    fn flush(&mut self) {
+        if self.out.len() >= CHUNK {
+            if let Some(sink) = self.sink.as_mut() {
+                sink(&self.out);
+                self.out.clear();
+            }
+        }
+    }
+}
+
 impl ser::Error for ModelError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         ModelError::Canonical(msg.to_string())
     }
 }
 
-impl Writer {
+impl Writer<'_> {
     fn item_sep(&self) -> &'static [u8] {
         match self.format {
             Format::Canonical | Format::Python(PyStyle::Pretty | PyStyle::Compact) => b",",
@@ -117,7 +169,7 @@ fn write_str(format: Format, s: &str, out: &mut Vec<u8>) {
     }
 }
 
-impl Writer {
+impl Writer<'_> {
     fn integer(&mut self, n: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -180,16 +232,16 @@ fn unsupported(what: &str) -> ModelError {
 }
 
 /// An array being written.
-pub(crate) struct Seq<'a> {
-    w: &'a mut Writer,
+pub(crate) struct Seq<'a, 's> {
+    w: &'a mut Writer<'s>,
     count: usize,
 }
 
 /// An object being written. Members are written in arrival order with
 /// their separators; if they did not arrive in key order, the object is
 /// rebuilt from the members' byte ranges at the end.
-pub(crate) struct Obj<'a> {
-    w: &'a mut Writer,
+pub(crate) struct Obj<'a, 's> {
+    w: &'a mut Writer<'s>,
     start: usize,
     /// Where this object's keys and members begin on the writer's stacks.
     keys_mark: usize,
@@ -217,15 +269,15 @@ macro_rules! not_string_keys {
     };
 }
 
-impl<'a> ser::Serializer for &'a mut Writer {
+impl<'a, 's> ser::Serializer for &'a mut Writer<'s> {
     type Ok = ();
     type Error = ModelError;
-    type SerializeSeq = Seq<'a>;
-    type SerializeTuple = Seq<'a>;
-    type SerializeTupleStruct = Seq<'a>;
+    type SerializeSeq = Seq<'a, 's>;
+    type SerializeTuple = Seq<'a, 's>;
+    type SerializeTupleStruct = Seq<'a, 's>;
     type SerializeTupleVariant = ser::Impossible<(), ModelError>;
-    type SerializeMap = Obj<'a>;
-    type SerializeStruct = Obj<'a>;
+    type SerializeMap = Obj<'a, 's>;
+    type SerializeStruct = Obj<'a, 's>;
     type SerializeStructVariant = ser::Impossible<(), ModelError>;
 
     fn serialize_bool(self, v: bool) -> Result<(), ModelError> {
@@ -298,15 +350,19 @@ impl<'a> ser::Serializer for &'a mut Writer {
     ) -> Result<(), ModelError> {
         Err(unsupported("an enum variant with data"))
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>, ModelError> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a, 's>, ModelError> {
         self.enter()?;
         self.out.push(b'[');
         Ok(Seq { w: self, count: 0 })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, ModelError> {
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'a, 's>, ModelError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, ModelError> {
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Seq<'a, 's>, ModelError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -318,7 +374,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
     ) -> Result<Self::SerializeTupleVariant, ModelError> {
         Err(unsupported("an enum variant with data"))
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Obj<'a>, ModelError> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Obj<'a, 's>, ModelError> {
         self.enter()?;
         self.out.push(b'{');
         Ok(Obj {
@@ -330,7 +386,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
             key: None,
         })
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Obj<'a>, ModelError> {
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Obj<'a, 's>, ModelError> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -344,7 +400,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
     }
 }
 
-impl Seq<'_> {
+impl Seq<'_, '_> {
     fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
         if self.count > 0 {
             let sep = self.w.item_sep();
@@ -353,7 +409,9 @@ impl Seq<'_> {
         self.count += 1;
         let depth = self.w.depth;
         self.w.newline_indent(depth);
-        v.serialize(&mut *self.w)
+        v.serialize(&mut *self.w)?;
+        self.w.flush();
+        Ok(())
     }
 
     fn finish(self) -> Result<(), ModelError> {
@@ -367,7 +425,7 @@ impl Seq<'_> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
+impl ser::SerializeSeq for Seq<'_, '_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
@@ -378,7 +436,7 @@ impl ser::SerializeSeq for Seq<'_> {
     }
 }
 
-impl ser::SerializeTuple for Seq<'_> {
+impl ser::SerializeTuple for Seq<'_, '_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
@@ -389,7 +447,7 @@ impl ser::SerializeTuple for Seq<'_> {
     }
 }
 
-impl ser::SerializeTupleStruct for Seq<'_> {
+impl ser::SerializeTupleStruct for Seq<'_, '_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
@@ -400,7 +458,7 @@ impl ser::SerializeTupleStruct for Seq<'_> {
     }
 }
 
-impl Obj<'_> {
+impl Obj<'_, '_> {
     /// Push `key` onto the writer's key stack.
     fn push_key(&mut self, key: &str) -> (usize, usize) {
         let from = self.w.keys.len();
@@ -443,6 +501,7 @@ impl Obj<'_> {
         v.serialize(&mut *self.w)?;
         let end = self.w.out.len();
         self.w.members.push(Member { key, begin, end });
+        self.w.flush();
         Ok(())
     }
 
@@ -458,6 +517,12 @@ impl Obj<'_> {
         let depth = w.depth;
         w.depth -= 1;
         let count = w.members.len().saturating_sub(members_mark);
+        if !sorted && w.sink.is_some() {
+            w.unordered = true;
+            return Err(ModelError::Canonical(
+                "object keys out of order while streaming".into(),
+            ));
+        }
         if !sorted {
             let body = w.out.split_off(start);
             let Writer { keys, members, .. } = &mut *w;
@@ -615,7 +680,7 @@ impl ser::Serializer for KeyCapture<'_> {
     }
 }
 
-impl ser::SerializeMap for Obj<'_> {
+impl ser::SerializeMap for Obj<'_, '_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ModelError> {
@@ -636,7 +701,7 @@ impl ser::SerializeMap for Obj<'_> {
     }
 }
 
-impl ser::SerializeStruct for Obj<'_> {
+impl ser::SerializeStruct for Obj<'_, '_> {
     type Ok = ();
     type Error = ModelError;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -709,6 +774,29 @@ mod tests {
         );
         let twice = Pairs(vec![("b", leaf()), ("a", leaf()), ("b", leaf())]);
         assert!(write(&twice, Format::Canonical).is_err());
+    }
+
+    #[test]
+    fn streaming_gives_the_same_bytes_in_chunks_or_declines() {
+        let big: std::collections::BTreeMap<String, Vec<u32>> = (0..5000)
+            .map(|i| (format!("key-{i:05}"), vec![i, i]))
+            .collect();
+        let mut streamed = Vec::new();
+        let mut chunks = 0;
+        let done = stream(&big, Format::Canonical, &mut |c| {
+            chunks += 1;
+            streamed.extend_from_slice(c)
+        })
+        .expect("stream");
+        assert!(done && chunks > 1);
+        assert_eq!(streamed, write(&big, Format::Canonical).expect("write"));
+        // Struct fields out of key order cannot be streamed.
+        let v = Unsorted {
+            zeta: vec![],
+            alpha: Default::default(),
+            tag: "x",
+        };
+        assert!(!stream(&v, Format::Canonical, &mut |_| {}).expect("stream"));
     }
 
     #[test]
