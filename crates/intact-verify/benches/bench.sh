@@ -15,11 +15,13 @@ cargo build -q --release -p intact-cli
 intact="$root/target/release/intact"
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 50000)
 
-median() { # cmd...; prints the median wall time in seconds
-  local t; t="$(mktemp)"
+median() { # cmd...; prints the median wall time in seconds, to the millisecond
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e" -o "$t" "$@" >/dev/null 2>&1 || true
-    cat "$t"
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || true
+    end=$(date +%s%N)
+    awk -v ns=$((end - start)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
   done | sort -n | awk -v n="$runs" 'NR==int((n+1)/2)'
 }
 
