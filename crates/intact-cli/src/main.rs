@@ -14,12 +14,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc: the verifier and recorder allocate one name and one digest per
-/// artifact, hundreds of thousands per run, from several threads; glibc's
-/// allocator spent a fifth of `intact verify`'s time on them.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "intact",
