@@ -67,6 +67,23 @@ fn the_git_section_becomes_a_policy_inspection_and_exports_back() {
     assert_eq!(again.layout, compiled.layout);
 }
 
+/// Compile `yaml`, which must fail lint with a `git-policy` finding;
+/// returns its message.
+fn git_policy_error(yaml: String, dir: &tempfile::TempDir) -> String {
+    let compiled = Source::parse(yaml, dir.path())
+        .expect("parses")
+        .compile(&BuildOptions::default())
+        .expect("compiles with findings");
+    assert!(compiled.has_errors());
+    compiled
+        .findings
+        .iter()
+        .find(|f| f.code == "git-policy")
+        .unwrap_or_else(|| panic!("no git-policy finding: {:?}", compiled.findings))
+        .message
+        .clone()
+}
+
 #[test]
 fn unusable_git_sections_are_errors_with_a_code() {
     let dir = dir_with_bob();
@@ -89,22 +106,8 @@ fn unusable_git_sections_are_errors_with_a_code() {
             "side",
         ),
     ] {
-        let compiled = Source::parse(layout(&git), dir.path())
-            .expect("parses")
-            .compile(&BuildOptions::default())
-            .expect("compiles with findings");
-        let finding = compiled
-            .findings
-            .iter()
-            .find(|f| f.code == "git-policy")
-            .unwrap_or_else(|| panic!("no git-policy finding for {git}: {:?}", compiled.findings));
-        assert!(
-            finding.message.contains(why),
-            "{}: {}",
-            why,
-            finding.message
-        );
-        assert!(compiled.has_errors());
+        let message = git_policy_error(layout(&git), &dir);
+        assert!(message.contains(why), "{why}: {message}");
     }
 }
 
@@ -119,15 +122,7 @@ fn a_hand_written_policy_inspection_is_linted_too() {
         ),
     ] {
         let yaml = layout(&format!("inspect:\n  - name: provenance\n    run: {run}\n"));
-        let compiled = Source::parse(yaml, dir.path())
-            .expect("parses")
-            .compile(&BuildOptions::default())
-            .expect("compiles with findings");
-        let finding = compiled
-            .findings
-            .iter()
-            .find(|f| f.code == "git-policy")
-            .unwrap_or_else(|| panic!("no git-policy finding: {:?}", compiled.findings));
-        assert!(finding.message.contains(why), "{}", finding.message);
+        let message = git_policy_error(yaml, &dir);
+        assert!(message.contains(why), "{why}: {message}");
     }
 }

@@ -25,6 +25,15 @@ enum Repr {
     Heap(Box<str>),
 }
 
+impl Repr {
+    fn of(hex: &str) -> Self {
+        match ArrayString::from(hex) {
+            Ok(inline) => Repr::Inline(inline),
+            Err(_) => Repr::Heap(hex.into()),
+        }
+    }
+}
+
 /// Written as its text, without the copy `#[serde(into)]` would make for
 /// every one of a link's artifacts.
 impl Serialize for Digest {
@@ -66,19 +75,21 @@ impl Digest {
     pub fn new(hex: impl AsRef<str>) -> Result<Self, String> {
         let hex = hex.as_ref();
         check_hex(hex)?;
-        Ok(Digest(match ArrayString::from(hex) {
-            Ok(inline) => Repr::Inline(inline),
-            Err(_) => Repr::Heap(hex.into()),
-        }))
+        Ok(Digest(Repr::of(hex)))
     }
 
-    /// Lowercase hex of raw digest bytes.
+    /// Lowercase hex of raw digest bytes, encoded on the stack for the
+    /// usual sizes (the recorder makes one per file).
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let hex = hex::encode(bytes);
-        Digest(match ArrayString::from(&hex) {
-            Ok(inline) => Repr::Inline(inline),
-            Err(_) => Repr::Heap(hex.into()),
-        })
+        let mut buf = [0u8; 128];
+        if let Some(out) = buf.get_mut(..bytes.len() * 2) {
+            if hex::encode_to_slice(bytes, out).is_ok() {
+                if let Ok(text) = std::str::from_utf8(out) {
+                    return Digest(Repr::of(text));
+                }
+            }
+        }
+        Digest(Repr::of(&hex::encode(bytes)))
     }
 
     /// The hex text as recorded.
