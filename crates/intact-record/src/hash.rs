@@ -6,13 +6,13 @@
 //! the reference silently skips (missing paths) or hangs (symlink loops)
 //! we stop with an error naming the path.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use intact_model::{ArtifactName, Artifacts, Digest, DigestSet};
+use rayon::slice::ParallelSliceMut;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::normalize::normpath;
@@ -180,8 +180,8 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
         algorithms: &opts.algorithms,
         progress: bar.as_ref(),
     };
-    // name -> digests; later arguments overwrite earlier ones.
-    let mut recorded: BTreeMap<String, DigestSet> = BTreeMap::new();
+    // In argument order: later arguments overwrite earlier ones.
+    let mut recorded: Vec<(String, DigestSet)> = Vec::new();
     for arg in paths {
         let (scheme, path) = match arg.strip_prefix("file:") {
             Some(rest) => ("file:", rest),
@@ -204,25 +204,49 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
         }
         if meta.is_file() {
             let digests = hash_file(&fs_path, &opts.algorithms)?;
-            recorded.insert(format!("{scheme}{norm}"), digests);
+            recorded.push((format!("{scheme}{norm}"), digests));
         } else if meta.is_dir() {
             let prefix = if norm == "." { "" } else { norm.as_str() };
-            for (name, digests) in walk.run(&fs_path, prefix)? {
-                recorded.insert(format!("{scheme}{name}"), digests);
+            let mut files = walk.run(&fs_path, prefix)?;
+            if !scheme.is_empty() {
+                files
+                    .iter_mut()
+                    .for_each(|(name, _)| name.insert_str(0, scheme));
             }
+            recorded.append(&mut files);
         }
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    apply_lstrip(recorded, &opts.lstrip_paths)?
-        .into_iter()
-        .map(|(name, digests)| {
-            ArtifactName::new(name.clone())
-                .map(|n| (n, digests))
-                .map_err(|_| HashError::Prefix(format!("{name:?}: empty artifact name")))
-        })
-        .collect()
+    let recorded = apply_lstrip(last_of_each(recorded), &opts.lstrip_paths)?;
+    let mut artifacts = Vec::with_capacity(recorded.len());
+    for (name, digests) in recorded {
+        let name = ArtifactName::new(name)
+            .map_err(|_| HashError::Prefix("stripping a prefix leaves an empty name".into()))?;
+        artifacts.push((name, digests));
+    }
+    // Sorted and unique already, so this only checks.
+    Ok(artifacts.into_iter().collect())
+}
+
+/// Sort by name, keeping the last of equal names: a later argument
+/// overrides an earlier one. One directory argument comes out of the walk
+/// sorted already, and then this only checks.
+fn last_of_each<T: Send>(mut files: Vec<(String, T)>) -> Vec<(String, T)> {
+    if files.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
+        return files;
+    }
+    // Stable, so among equal names the last one given stays last.
+    files.par_sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(String, T)> = Vec::with_capacity(files.len());
+    for pair in files {
+        match out.last_mut() {
+            Some(last) if last.0 == pair.0 => *last = pair,
+            _ => out.push(pair),
+        }
+    }
+    out
 }
 
 fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
@@ -238,28 +262,42 @@ fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
     Ok(())
 }
 
-fn apply_lstrip<T>(
-    files: BTreeMap<String, T>,
+/// Strip the first matching prefix from each (sorted, unique) name; two
+/// names that become equal are an error, as silently keeping one would
+/// drop an artifact.
+fn apply_lstrip<T: Send>(
+    files: Vec<(String, T)>,
     prefixes: &[String],
 ) -> Result<Vec<(String, T)>, HashError> {
     if prefixes.is_empty() {
-        return Ok(files.into_iter().collect());
+        return Ok(files);
     }
-    let mut out: BTreeMap<String, T> = BTreeMap::new();
-    for (name, path) in files {
-        let name = name.replace('\\', "/");
-        let stripped = prefixes
-            .iter()
-            .find_map(|p| name.strip_prefix(p.as_str()))
-            .map_or(name.clone(), str::to_string);
-        if out.contains_key(&stripped) {
-            return Err(HashError::Prefix(format!(
-                "stripping a prefix from {name:?} gives {stripped:?}, which is already recorded"
-            )));
+    let mut out: Vec<(String, T, String)> = files
+        .into_iter()
+        .map(|(name, v)| {
+            let name = name.replace('\\', "/");
+            let stripped = prefixes
+                .iter()
+                .find_map(|p| name.strip_prefix(p.as_str()))
+                .map(str::to_string);
+            match stripped {
+                Some(s) => (s, v, name),
+                None => (name.clone(), v, name),
+            }
+        })
+        .collect();
+    out.par_sort_by(|a, b| a.0.cmp(&b.0));
+    for pair in out.windows(2) {
+        if let [(a, _, a_was), (b, _, b_was)] = pair {
+            if a == b {
+                let original = if a_was == a { b_was } else { a_was };
+                return Err(HashError::Prefix(format!(
+                    "stripping a prefix from {original:?} gives {a:?}, which is already recorded"
+                )));
+            }
         }
-        out.insert(stripped, path);
     }
-    Ok(out.into_iter().collect())
+    Ok(out.into_iter().map(|(name, v, _)| (name, v)).collect())
 }
 
 thread_local! {
@@ -270,12 +308,21 @@ thread_local! {
 
 /// Digests of one file, streamed through a fixed buffer.
 pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, HashError> {
-    let mut file = File::open(path).map_err(|e| io(path, e))?;
+    let file = File::open(path).map_err(|e| io(path, e))?;
+    hash_open_file(file, algorithms, || path.to_path_buf())
+}
+
+/// Digests of an opened file; `path` names it in an error.
+pub(crate) fn hash_open_file(
+    mut file: File,
+    algorithms: &[Algorithm],
+    path: impl Fn() -> PathBuf,
+) -> Result<DigestSet, HashError> {
     let mut s256 = algorithms.contains(&Algorithm::Sha256).then(Sha256::new);
     let mut s512 = algorithms.contains(&Algorithm::Sha512).then(Sha512::new);
     BUFFER.with_borrow_mut(|buf| -> Result<(), HashError> {
         loop {
-            let n = file.read(buf).map_err(|e| io(path, e))?;
+            let n = file.read(buf).map_err(|e| io(&path(), e))?;
             let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
                 return Ok(());
             };

@@ -7,15 +7,24 @@
 //! the walk, about a third of the time on 100,000 small files). Symbolic
 //! links are followed like the reference's `os.walk(followlinks=True)`;
 //! a link back to an ancestor directory is an error instead of a hang.
+//!
+//! Entries are opened relative to their directory's descriptor (`openat`),
+//! not by full path: the kernel then resolves one name instead of every
+//! component of the path, which was a tenth of the time on small files.
+//! Paths are only built for error messages.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::ffi::{CStr, OsStr};
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use indicatif::ProgressBar;
 use intact_model::DigestSet;
 use rayon::prelude::*;
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
-use crate::hash::{hash_file, Algorithm, Excludes, HashError};
+use crate::hash::{hash_open_file, Algorithm, Excludes, HashError};
 
 /// Deepest directory nesting walked. The walk recurses (one rayon task per
 /// directory), so an adversarial tree must not exhaust the stack; in-toto's
@@ -29,22 +38,15 @@ const WALK_STACK: usize = 64 << 20;
 /// Files hashed before a progress display appears (on a terminal only).
 const SHOW_PROGRESS_AFTER: u64 = 1000;
 
-/// Identity of a directory, to recognise it again through a symlink.
-#[cfg(unix)]
-fn dir_id(meta: &fs::Metadata, _path: &Path) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn dir_id(_meta: &fs::Metadata, path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-#[cfg(unix)]
+/// Identity of a directory (device, inode), to recognise it again
+/// through a symlink.
 type DirId = (u64, u64);
-#[cfg(not(unix))]
-type DirId = PathBuf;
+
+fn dir_id(st: &rustix::fs::Stat) -> DirId {
+    // The field types differ between platforms; both fit in u64.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    (st.st_dev as u64, st.st_ino as u64)
+}
 
 /// What one walk needs besides the directory.
 pub(crate) struct Walk<'a> {
@@ -53,10 +55,10 @@ pub(crate) struct Walk<'a> {
     pub progress: Option<&'a ProgressBar>,
 }
 
-fn io(path: &Path, cause: std::io::Error) -> HashError {
+fn io(path: &Path, cause: impl Into<std::io::Error>) -> HashError {
     HashError::Io {
         path: path.display().to_string(),
-        cause,
+        cause: cause.into(),
     }
 }
 
@@ -70,6 +72,13 @@ fn child_name(prefix: &str, name: &str) -> String {
     }
 }
 
+/// An entry to hash or descend into: its name in its directory and its
+/// recorded name.
+struct Entry {
+    file_name: Box<CStr>,
+    name: String,
+}
+
 impl Walk<'_> {
     /// Names (`prefix/…`) and digests of every file under `root`.
     ///
@@ -77,16 +86,23 @@ impl Walk<'_> {
     /// [`MAX_DEPTH`] levels of recursion (address space, not memory: pages
     /// are only touched as deep as the tree goes).
     pub fn run(&self, root: &Path, prefix: &str) -> Result<Vec<(String, DigestSet)>, HashError> {
-        let meta = fs::metadata(root).map_err(|e| io(root, e))?;
+        let fd = rustix::fs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| io(root, e))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| io(root, e))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .stack_size(WALK_STACK)
             .build()
             .map_err(|e| io(root, std::io::Error::other(e.to_string())))?;
-        pool.install(|| self.dir(root, prefix, &[dir_id(&meta, root)]))
+        pool.install(|| self.dir(fd, root, prefix, &[dir_id(&st)]))
     }
 
     fn dir(
         &self,
+        fd: OwnedFd,
         dir: &Path,
         prefix: &str,
         ancestors: &[DirId],
@@ -94,75 +110,170 @@ impl Walk<'_> {
         if ancestors.len() > MAX_DEPTH {
             return Err(HashError::TooDeep(dir.display().to_string()));
         }
-        let mut files: Vec<(String, PathBuf)> = Vec::new();
-        let mut dirs: Vec<(String, PathBuf, DirId)> = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let mut listing = Dir::new(fd).map_err(|e| io(dir, e))?;
+        let mut files: Vec<Entry> = Vec::new();
+        let mut dirs: Vec<Entry> = Vec::new();
+        while let Some(entry) = listing.read() {
             let entry = entry.map_err(|e| io(dir, e))?;
-            let path = entry.path();
             let file_name = entry.file_name();
-            let name = file_name
-                .to_str()
-                .ok_or_else(|| HashError::NotUtf8(path.display().to_string()))?;
-            let name = child_name(prefix, name);
-            let kind = entry.file_type().map_err(|e| io(&path, e))?;
-            let (is_dir, is_file, meta) = if kind.is_symlink() {
-                match fs::metadata(&path) {
-                    Ok(m) => (m.is_dir(), m.is_file(), Some(m)),
-                    // A broken symbolic link: the reference skips it.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io(&path, e)),
-                }
-            } else {
-                (kind.is_dir(), kind.is_file(), None)
-            };
-            if is_dir {
-                if self.excludes.excludes_walked(&name, true) {
-                    continue;
-                }
-                let meta = match meta {
-                    Some(m) => m,
-                    None => fs::metadata(&path).map_err(|e| io(&path, e))?,
-                };
-                let id = dir_id(&meta, &path);
-                if ancestors.contains(&id) {
-                    return Err(HashError::SymlinkLoop(path.display().to_string()));
-                }
-                dirs.push((name, path, id));
-            } else if is_file && !self.excludes.excludes_walked(&name, false) {
-                files.push((name, path));
+            let bytes = file_name.to_bytes();
+            if bytes == b"." || bytes == b".." {
+                continue;
             }
-            // FIFOs, sockets and devices are not artifacts.
+            let path = || dir.join(OsStr::from_bytes(bytes));
+            let name = std::str::from_utf8(bytes)
+                .map_err(|_| HashError::NotUtf8(path().display().to_string()))?;
+            let name = child_name(prefix, name);
+            let fd = listing.fd().map_err(|e| io(dir, e))?;
+            let kind = match entry.file_type() {
+                // Symbolic links are followed; file systems that do not
+                // report types in listings get asked.
+                FileType::Symlink | FileType::Unknown => {
+                    match rustix::fs::statat(fd, file_name, AtFlags::empty()) {
+                        Ok(st) => FileType::from_raw_mode(st.st_mode),
+                        // A broken symbolic link: the reference skips it.
+                        Err(rustix::io::Errno::NOENT) => continue,
+                        Err(e) => return Err(io(&path(), e)),
+                    }
+                }
+                kind => kind,
+            };
+            let entry = Entry {
+                file_name: file_name.into(),
+                name,
+            };
+            match kind {
+                FileType::Directory if !self.excludes.excludes_walked(&entry.name, true) => {
+                    dirs.push(entry)
+                }
+                FileType::RegularFile if !self.excludes.excludes_walked(&entry.name, false) => {
+                    files.push(entry)
+                }
+                // Excluded, or FIFOs, sockets and devices: not artifacts.
+                _ => {}
+            }
         }
+        // Sorted here, where a directory's names are few and close in
+        // memory, so that the whole walk comes out sorted; one sort of
+        // every name at the end cost more, mostly in cache misses.
+        files.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        for d in &mut dirs {
+            d.name.push('/');
+        }
+        dirs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let fd = listing.fd().map_err(|e| io(dir, e))?;
         let (hashed, walked) = rayon::join(
             || {
                 files
                     .into_par_iter()
-                    .map(|(name, path)| {
-                        let digests = hash_file(&path, self.algorithms)?;
+                    .map(|e| {
+                        let path = || dir.join(OsStr::from_bytes(e.file_name.to_bytes()));
+                        let file = rustix::fs::openat(
+                            fd,
+                            &*e.file_name,
+                            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+                            Mode::empty(),
+                        )
+                        .map_err(|err| io(&path(), err))?;
+                        let digests = hash_open_file(File::from(file), self.algorithms, path)?;
                         if let Some(b) = self.progress {
                             b.inc(1);
                             if b.position() == SHOW_PROGRESS_AFTER {
                                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                             }
                         }
-                        Ok((name, digests))
+                        Ok((e.name, digests))
                     })
                     .collect::<Result<Vec<_>, HashError>>()
             },
             || {
                 dirs.into_par_iter()
-                    .map(|(name, path, id)| {
+                    .map(|e| {
+                        let path = dir.join(OsStr::from_bytes(e.file_name.to_bytes()));
+                        let sub = rustix::fs::openat(
+                            fd,
+                            &*e.file_name,
+                            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                            Mode::empty(),
+                        )
+                        .map_err(|err| io(&path, err))?;
+                        let st = rustix::fs::fstat(sub.as_fd()).map_err(|err| io(&path, err))?;
+                        let id = dir_id(&st);
+                        if ancestors.contains(&id) {
+                            return Err(HashError::SymlinkLoop(path.display().to_string()));
+                        }
                         let mut chain = ancestors.to_vec();
                         chain.push(id);
-                        self.dir(&path, &name, &chain)
+                        let files = self.dir(sub, &path, &e.name, &chain)?;
+                        Ok((e.name, files))
                     })
                     .collect::<Result<Vec<_>, HashError>>()
             },
         );
-        let mut out = hashed?;
-        for sub in walked? {
-            out.extend(sub);
+        Ok(merge(hashed?, walked?))
+    }
+}
+
+/// Interleave a directory's sorted files with its subdirectories' sorted
+/// contents, by name. A subdirectory's key is its name with a trailing
+/// `/`: everything under `a/` sorts after a file `a` and after `a.txt`
+/// (`.` < `/`), and no file name can contain the `/`, so comparing keys
+/// orders whole subtrees.
+fn merge(
+    files: Vec<(String, DigestSet)>,
+    dirs: Vec<(String, Vec<(String, DigestSet)>)>,
+) -> Vec<(String, DigestSet)> {
+    if dirs.is_empty() {
+        return files;
+    }
+    let total = files.len() + dirs.iter().map(|(_, d)| d.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(total);
+    let mut files = files.into_iter().peekable();
+    for (key, contents) in dirs {
+        while let Some(file) = files.next_if(|(name, _)| name.as_str() < key.as_str()) {
+            out.push(file);
         }
-        Ok(out)
+        out.extend(contents);
+    }
+    out.extend(files);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_comes_out_sorted_by_recorded_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // `.` and `-` sort before `/`, `_` after: a file `a.txt` lies
+        // between `a` and `a/…`, `a_b` after them all.
+        for d in ["a", "a/b", "a-b", "a_b", "b"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "a.txt", "a/x", "a/b/y", "a/b.c", "a-b/z", "a_b/w", "ab", "b/a", "b0",
+        ] {
+            std::fs::write(root.join(f), f).unwrap();
+        }
+        let excludes = Excludes::new(&[]).unwrap();
+        let walk = Walk {
+            excludes: &excludes,
+            algorithms: &[Algorithm::Sha256],
+            progress: None,
+        };
+        for prefix in ["", "top"] {
+            let names: Vec<String> = walk
+                .run(root, prefix)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let mut sorted = names.clone();
+            sorted.sort();
+            assert_eq!(names, sorted);
+            assert_eq!(names.len(), 9);
+        }
     }
 }
