@@ -21,6 +21,11 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ModelError> {
 /// Write `bytes` to `path` via a temporary file in the same directory and
 /// an atomic rename. `mode` sets the Unix permissions (0o600 for secrets).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ModelError> {
+    write_atomic_parts(path, &[bytes], mode)
+}
+
+/// [`write_atomic`] of the concatenation of `parts`, without building it.
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), ModelError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -29,7 +34,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ModelErr
         .prefix(".intact-tmp-")
         .tempfile_in(dir)
         .map_err(|e| io_error(path, e))?;
-    tmp.write_all(bytes).map_err(|e| io_error(path, e))?;
+    for bytes in parts {
+        tmp.write_all(bytes).map_err(|e| io_error(path, e))?;
+    }
     tmp.as_file().sync_all().map_err(|e| io_error(path, e))?;
     #[cfg(unix)]
     {

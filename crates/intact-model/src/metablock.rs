@@ -171,8 +171,87 @@ impl Metablock {
         python_json_of(&file, PyStyle::Pretty)
     }
 
+    /// [`Metablock::to_bytes`] in two parts, `head` then `tail`. The tail
+    /// (the `signed` member on) does not depend on the signatures, so a
+    /// signer can write it while the signature is computed: for a link of
+    /// 100,000 artifacts each part is tens of milliseconds.
+    pub fn file_tail(&self) -> Result<Vec<u8>, ModelError> {
+        #[derive(serde::Serialize)]
+        struct File<'a> {
+            signatures: [(); 0],
+            signed: &'a Payload,
+        }
+        let bytes = python_json_of(
+            &File {
+                signatures: [],
+                signed: &self.signed,
+            },
+            PyStyle::Pretty,
+        )?;
+        strip_prefix_in_place(bytes, FILE_HEAD_WITHOUT_SIGNATURES)
+    }
+
+    /// The part of [`Metablock::to_bytes`] before [`Metablock::file_tail`].
+    pub fn file_head(&self) -> Result<Vec<u8>, ModelError> {
+        #[derive(serde::Serialize)]
+        struct Head {
+            signatures: Vec<Value>,
+        }
+        let head = Head {
+            signatures: self.signatures.iter().map(Signature::to_value).collect(),
+        };
+        let mut bytes = python_json_of(&head, PyStyle::Pretty)?;
+        if !bytes.ends_with(b"\n}") {
+            return Err(ModelError::Canonical(
+                "unexpected end of a Metablock".into(),
+            ));
+        }
+        bytes.truncate(bytes.len() - 2);
+        Ok(bytes)
+    }
+
     /// The first signature by `keyid` (the only one the reference tries).
     pub fn signature_by(&self, keyid: &KeyId) -> Option<&Signature> {
         self.signatures.iter().find(|s| &s.keyid == keyid)
+    }
+}
+
+/// How a pretty Metablock without signatures starts.
+const FILE_HEAD_WITHOUT_SIGNATURES: &[u8] = b"{\n \"signatures\": []";
+
+fn strip_prefix_in_place(mut bytes: Vec<u8>, prefix: &[u8]) -> Result<Vec<u8>, ModelError> {
+    if !bytes.starts_with(prefix) {
+        return Err(ModelError::Canonical(
+            "unexpected start of a Metablock".into(),
+        ));
+    }
+    bytes.drain(..prefix.len());
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ArtifactName, Digest, DigestSet, Link, StepName};
+
+    #[test]
+    fn head_and_tail_make_the_whole_file_with_any_number_of_signatures() {
+        let mut link = Link::new(StepName::new("build").unwrap());
+        for name in ["src/a.rs", "caf\u{e9}/\"quoted\"", "tab\there"] {
+            let mut d = DigestSet::new();
+            d.insert("sha256", Digest::from_bytes(&[7; 32]));
+            link.materials.insert(ArtifactName::new(name).unwrap(), d);
+        }
+        let mut mb = Metablock {
+            signed: Payload::Link(link),
+            signatures: Vec::new(),
+        };
+        for n in 0..3u8 {
+            let mut whole = mb.file_head().unwrap();
+            whole.extend(mb.file_tail().unwrap());
+            assert_eq!(whole, mb.to_bytes().unwrap(), "{n} signatures");
+            let keyid = KeyId::new(format!("{n:02x}").repeat(32)).unwrap();
+            mb.signatures.push(Signature::raw(keyid, vec![n; 64]));
+        }
     }
 }

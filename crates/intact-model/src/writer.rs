@@ -138,8 +138,12 @@ impl Writer<'_> {
 
     fn newline_indent(&mut self, depth: usize) {
         if self.format == Format::Python(PyStyle::Pretty) {
+            const SPACES: &[u8; 16] = b"                ";
             self.out.push(b'\n');
-            self.out.extend(std::iter::repeat_n(b' ', depth));
+            match SPACES.get(..depth) {
+                Some(spaces) => self.out.extend_from_slice(spaces),
+                None => self.out.extend(std::iter::repeat_n(b' ', depth)),
+            }
         }
     }
 
@@ -206,6 +210,17 @@ fn canonical_str(s: &str, out: &mut Vec<u8>) {
 /// Python's `ensure_ascii` escaping.
 fn ascii_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
+    // As in `canonical_str`: printable ASCII without `"` and `\` is
+    // copied whole, after a check that vectorises.
+    let bytes = s.as_bytes();
+    let plain = bytes.iter().fold(true, |plain, &b| {
+        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.extend_from_slice(b"\\\""),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use intact_crypto::{sign_metadata, verify_metadata, SigningKey};
+use intact_crypto::{sign_and_save, sign_metadata, verify_metadata, SigningKey};
 use intact_git::{capture, CaptureOptions, GitFacts};
 use intact_model::{Container, Link, Metadata, Payload, StepName};
 use intact_record::{environment, record_run, record_start, record_stop, HashOptions, RunOptions};
@@ -142,10 +142,10 @@ fn write_signed(
 ) -> Result<PathBuf> {
     let step = link.name.clone();
     let mut md = Metadata::new(link.into(), container)?;
-    let keyid = sign_metadata(&mut md, key)?;
-    let name = step.link_file_name(&keyid);
-    let path = dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name));
-    md.save(&path)?;
+    let (_, path) = sign_and_save(&mut md, key, |keyid| {
+        let name = step.link_file_name(keyid);
+        dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name))
+    })?;
     Ok(path)
 }
 
