@@ -213,19 +213,27 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
                     .iter_mut()
                     .for_each(|(name, _)| name.insert_str(0, scheme));
             }
-            recorded.append(&mut files);
+            if recorded.is_empty() {
+                // The usual single argument: no copy of 100,000 entries.
+                recorded = files;
+            } else {
+                recorded.append(&mut files);
+            }
         }
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let recorded = apply_lstrip(last_of_each(recorded), &opts.lstrip_paths)?;
-    let mut artifacts = Vec::with_capacity(recorded.len());
-    for (name, digests) in recorded {
-        let name = ArtifactName::new(name)
-            .map_err(|_| HashError::Prefix("stripping a prefix leaves an empty name".into()))?;
-        artifacts.push((name, digests));
-    }
+    // Collected in place: the names are moved, not copied.
+    let artifacts = recorded
+        .into_iter()
+        .map(|(name, digests)| {
+            ArtifactName::new(name)
+                .map(|name| (name, digests))
+                .map_err(|_| HashError::Prefix("stripping a prefix leaves an empty name".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     // Sorted and unique already, so this only checks.
     Ok(artifacts.into_iter().collect())
 }
