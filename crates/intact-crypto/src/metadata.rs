@@ -36,7 +36,12 @@ pub fn sign_and_save(
     };
     let (sig, tail) = std::thread::scope(|s| {
         let tail = s.spawn(|| mb.file_tail());
-        let sig = mb.signed.canonical_bytes().map(|bytes| key.sign(&bytes));
+        let streamed = key.sign_streamed(|sink| mb.signed.stream_canonical_bytes(sink));
+        let sig = match streamed {
+            Ok(Some(sig)) => Ok(Ok(sig)),
+            Ok(None) => mb.signed.canonical_bytes().map(|bytes| key.sign(&bytes)),
+            Err(e) => Err(e),
+        };
         (sig, tail.join())
     });
     let tail = tail
