@@ -6,15 +6,14 @@
 //! the reference silently skips (missing paths) or hangs (symlink loops)
 //! we stop with an error naming the path.
 
-use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use intact_model::{ArtifactName, Artifacts, Digest, DigestSet};
+use intact_model::{ArtifactName, Artifacts, DigestSet};
 use rayon::slice::ParallelSliceMut;
-use sha2::{Digest as _, Sha256, Sha512};
 
+pub use crate::digest::hash_file;
 use crate::normalize::normpath;
 use crate::walk::Walk;
 
@@ -306,48 +305,4 @@ fn apply_lstrip<T: Send>(
         }
     }
     Ok(out.into_iter().map(|(name, v, _)| (name, v)).collect())
-}
-
-thread_local! {
-    /// One read buffer per hashing thread: allocating 256 KiB per file
-    /// would mmap and unmap it for every one of 100,000 small files.
-    static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
-}
-
-/// Digests of one file, streamed through a fixed buffer.
-pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, HashError> {
-    let file = File::open(path).map_err(|e| io(path, e))?;
-    hash_open_file(file, algorithms, || path.to_path_buf())
-}
-
-/// Digests of an opened file; `path` names it in an error.
-pub(crate) fn hash_open_file(
-    mut file: File,
-    algorithms: &[Algorithm],
-    path: impl Fn() -> PathBuf,
-) -> Result<DigestSet, HashError> {
-    let mut s256 = algorithms.contains(&Algorithm::Sha256).then(Sha256::new);
-    let mut s512 = algorithms.contains(&Algorithm::Sha512).then(Sha512::new);
-    BUFFER.with_borrow_mut(|buf| -> Result<(), HashError> {
-        loop {
-            let n = file.read(buf).map_err(|e| io(&path(), e))?;
-            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-                return Ok(());
-            };
-            if let Some(h) = &mut s256 {
-                h.update(chunk);
-            }
-            if let Some(h) = &mut s512 {
-                h.update(chunk);
-            }
-        }
-    })?;
-    let mut set = DigestSet::new();
-    if let Some(h) = s256 {
-        set.insert("sha256", Digest::from_bytes(&h.finalize()));
-    }
-    if let Some(h) = s512 {
-        set.insert("sha512", Digest::from_bytes(&h.finalize()));
-    }
-    Ok(set)
 }

@@ -24,7 +24,8 @@ use intact_model::DigestSet;
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
-use crate::hash::{hash_open_file, Algorithm, Excludes, HashError};
+use crate::digest::hash_open_file;
+use crate::hash::{Algorithm, Excludes, HashError};
 
 /// Deepest directory nesting walked. The walk recurses (one rayon task per
 /// directory), so an adversarial tree must not exhaust the stack; in-toto's
