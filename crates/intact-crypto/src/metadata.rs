@@ -36,7 +36,9 @@ pub fn sign_and_save(
     };
     let (sig, tail) = std::thread::scope(|s| {
         let tail = s.spawn(|| mb.file_tail());
-        let streamed = key.sign_streamed(|sink| mb.signed.stream_canonical_bytes(sink));
+        let streamed = key.sign_streamed(|sink| {
+            produce_ahead(|chunk| mb.signed.stream_canonical_bytes(chunk), sink)
+        });
         let sig = match streamed {
             Ok(Some(sig)) => Ok(Ok(sig)),
             Ok(None) => mb.signed.canonical_bytes().map(|bytes| key.sign(&bytes)),
@@ -56,6 +58,30 @@ pub fn sign_and_save(
     let head = mb.file_head().map_err(in_file)?;
     write_atomic_parts(&path, &[&head, &tail], 0o644)?;
     Ok((keyid, path))
+}
+
+/// Chunks that `produce` makes on a second thread, handed to `consume` on
+/// this one: writing canonical JSON and hashing it then overlap instead of
+/// taking turns (each is 10-15 ms per pass over a 100,000-artifact link).
+fn produce_ahead<E: Send>(
+    produce: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<bool, E> + Send,
+    consume: &mut dyn FnMut(&[u8]),
+) -> Result<bool, E> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            // A closed channel means the consumer is gone: nothing to do.
+            produce(&mut |chunk| drop(tx.send(chunk.to_vec())))
+        });
+        for chunk in rx {
+            consume(&chunk);
+        }
+        match producer.join() {
+            Ok(outcome) => outcome,
+            // A panic in the writer: resume it here, as if unthreaded.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Verify the signature by `keyid` on `md` with `key`, as the reference
