@@ -174,11 +174,7 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
         );
         b
     });
-    let walk = Walk {
-        excludes: &excludes,
-        algorithms: &opts.algorithms,
-        progress: bar.as_ref(),
-    };
+    let walk = Walk::new(&excludes, &opts.algorithms, bar.as_ref());
     // In argument order: later arguments overwrite earlier ones.
     let mut recorded: Vec<(String, DigestSet)> = Vec::new();
     for arg in paths {

@@ -282,3 +282,26 @@ fn a_tree_nested_too_deep_is_an_error_not_a_crash() {
     assert!(matches!(err, HashError::TooDeep(_)), "{err}");
     assert!(err.to_string().contains("deeper than 512"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn recording_leaves_access_times_alone() {
+    use std::time::{Duration, SystemTime};
+    let dir = tree();
+    let file = dir.path().join("src/a.py");
+    // An access time before the modification time: with `relatime` (the
+    // usual mount option) any plain read would move it forward.
+    let old = SystemTime::now() - Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_times(std::fs::FileTimes::new().set_accessed(old))
+        .unwrap();
+    let before = std::fs::metadata(&file).unwrap().accessed().unwrap();
+    record_artifacts(&[".".into()], &at(dir.path())).unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().accessed().unwrap(),
+        before
+    );
+}
