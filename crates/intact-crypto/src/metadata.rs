@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use intact_model::io::write_atomic_parts;
-use intact_model::{KeyId, Metadata};
+use intact_model::io::AtomicFile;
+use intact_model::{KeyId, Metablock, Metadata, ModelError, Payload, Signature};
 
 use crate::public::Streamed;
 use crate::{CryptoError, PublicKey, SigningKey};
@@ -18,9 +18,13 @@ pub fn sign_metadata(md: &mut Metadata, key: &SigningKey) -> Result<KeyId, Crypt
 }
 
 /// Sign `md` with `key` and write it atomically to the path `path_for`
-/// names after the signing keyid. A Metablock's payload is serialised for
-/// the file on a second thread while the signature is computed: for a link
-/// of 100,000 artifacts the two take about as long as each other.
+/// names after the signing keyid.
+///
+/// For a Metablock whose signature length the scheme fixes, the file's
+/// body (everything after the signatures) is streamed into the file on a
+/// second thread while the signature is computed, and the head is written
+/// in front of it last: for a link of 100,000 artifacts the body is 10 MB
+/// that is then never held in memory, and writing it costs no time.
 pub fn sign_and_save(
     md: &mut Metadata,
     key: &SigningKey,
@@ -28,36 +32,89 @@ pub fn sign_and_save(
 ) -> Result<(KeyId, PathBuf), CryptoError> {
     let keyid = key.keyid()?;
     let path = path_for(&keyid);
-    let in_file = |e: intact_model::ModelError| CryptoError::from(e.in_file(&path));
+    let in_file = |e: ModelError| CryptoError::from(e.in_file(&path));
     let Metadata::Metablock(mb) = &*md else {
         sign_metadata(md, key)?;
         md.save(&path)?;
         return Ok((keyid, path));
     };
-    let (sig, tail) = std::thread::scope(|s| {
-        let tail = s.spawn(|| mb.file_tail());
-        let streamed = key.sign_streamed(|sink| {
-            produce_ahead(|chunk| mb.signed.stream_canonical_bytes(chunk), sink)
-        });
-        let sig = match streamed {
-            Ok(Some(sig)) => Ok(Ok(sig)),
-            Ok(None) => mb.signed.canonical_bytes().map(|bytes| key.sign(&bytes)),
-            Err(e) => Err(e),
-        };
-        (sig, tail.join())
+    let file = AtomicFile::create(&path, 0o644)?;
+    let body_at = match key.signature_len() {
+        Some(len) => {
+            let placeholder = Signature::raw(keyid.clone(), vec![0; len]);
+            Some(mb.file_head_with(placeholder).map_err(in_file)?.len() as u64)
+        }
+        None => None,
+    };
+    let (sig, body) = std::thread::scope(|s| {
+        let body = s.spawn(|| write_body(mb, &file, body_at));
+        (sign_payload(&mb.signed, key), body.join())
     });
-    let tail = tail
-        .map_err(|_| CryptoError::Signing("writing the signed payload failed".into()))?
-        .map_err(in_file)?;
-    md.set_signature(keyid.clone(), sig??);
+    let body = match body {
+        Ok(body) => body.map_err(in_file)?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    md.set_signature(keyid.clone(), sig?);
     let Metadata::Metablock(mb) = &*md else {
         return Err(CryptoError::Signing(
             "the container changed while signing".into(),
         ));
     };
     let head = mb.file_head().map_err(in_file)?;
-    write_atomic_parts(&path, &[&head, &tail], 0o644)?;
+    match body {
+        Body::Written if body_at == Some(head.len() as u64) => file.write_at(0, &head)?,
+        // The signature came out another length than its scheme's: write
+        // the whole file again.
+        Body::Written => write_whole(&file, &head, &mb.file_tail().map_err(in_file)?)?,
+        Body::Bytes(tail) => write_whole(&file, &head, &tail)?,
+    }
+    file.commit()?;
     Ok((keyid, path))
+}
+
+/// Where a Metablock's body went.
+enum Body {
+    /// Into the file, after the head's expected length.
+    Written,
+    /// Into memory: the signature's length is not known in advance, or
+    /// the payload cannot be streamed.
+    Bytes(Vec<u8>),
+}
+
+fn write_body(mb: &Metablock, file: &AtomicFile, at: Option<u64>) -> Result<Body, ModelError> {
+    if let Some(mut offset) = at {
+        let mut failed = None;
+        let streamed = mb.stream_file_tail(&mut |chunk| {
+            if failed.is_none() {
+                failed = file.write_at(offset, chunk).err();
+                offset += chunk.len() as u64;
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if streamed {
+            return Ok(Body::Written);
+        }
+    }
+    mb.file_tail().map(Body::Bytes)
+}
+
+fn write_whole(file: &AtomicFile, head: &[u8], tail: &[u8]) -> Result<(), ModelError> {
+    file.set_len(0)?;
+    file.write_at(0, head)?;
+    file.write_at(head.len() as u64, tail)
+}
+
+/// The signature over a payload's canonical bytes, streamed where the
+/// key's scheme allows.
+fn sign_payload(payload: &Payload, key: &SigningKey) -> Result<Vec<u8>, CryptoError> {
+    let streamed = key
+        .sign_streamed(|sink| produce_ahead(|chunk| payload.stream_canonical_bytes(chunk), sink))?;
+    match streamed {
+        Some(sig) => Ok(sig),
+        None => key.sign(&payload.canonical_bytes()?),
+    }
 }
 
 /// Chunks that `produce` makes on a second thread, handed to `consume` on

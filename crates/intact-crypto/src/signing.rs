@@ -176,6 +176,17 @@ impl SigningKey {
         Ok(self)
     }
 
+    /// The length of every signature this key makes, where the scheme
+    /// fixes it (Ed25519, RSA); ECDSA's DER encoding varies.
+    pub fn signature_len(&self) -> Option<usize> {
+        use rsa::traits::PublicKeyParts;
+        match &self.secret {
+            Secret::Ed25519(_) => Some(ed25519_dalek::SIGNATURE_LENGTH),
+            Secret::Rsa(k) => Some(k.size()),
+            Secret::P256(_) | Secret::P384(_) => None,
+        }
+    }
+
     /// Sign a message handed over in chunks by `produce`, without holding
     /// it: a 100,000-artifact link's canonical form is 10 MB. Ed25519 reads
     /// the message twice (nonce, then challenge), so `produce` runs twice

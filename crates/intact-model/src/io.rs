@@ -1,7 +1,6 @@
 //! File access with the two guarantees every writer in intact relies on:
 //! errors name the file, and outputs appear whole or not at all.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::ModelError;
@@ -26,28 +25,87 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ModelErr
 
 /// [`write_atomic`] of the concatenation of `parts`, without building it.
 pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), ModelError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".intact-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| io_error(path, e))?;
+    let file = AtomicFile::create(path, mode)?;
+    let mut offset = 0u64;
     for bytes in parts {
-        tmp.write_all(bytes).map_err(|e| io_error(path, e))?;
+        file.write_at(offset, bytes)?;
+        offset += bytes.len() as u64;
     }
-    tmp.as_file().sync_all().map_err(|e| io_error(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+    file.commit()
+}
+
+/// A file that appears at its path whole or not at all: written as a
+/// temporary file in the same directory, then flushed to disk and renamed
+/// over the path by [`AtomicFile::commit`]. Dropped without a commit, the
+/// temporary file is removed. Writes take a position and `&self`, so two
+/// threads can fill different parts (a link's head and its body).
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+    mode: u32,
+}
+
+impl AtomicFile {
+    /// Start writing what will be `path`, with Unix permissions `mode`.
+    pub fn create(path: &Path, mode: u32) -> Result<Self, ModelError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".intact-tmp-")
+            .tempfile_in(dir)
             .map_err(|e| io_error(path, e))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+            mode,
+        })
     }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
-    Ok(())
+
+    /// Write `bytes` at `offset`.
+    pub fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), ModelError> {
+        #[cfg(unix)]
+        let written = std::os::unix::fs::FileExt::write_all_at(self.tmp.as_file(), bytes, offset);
+        #[cfg(not(unix))]
+        let written = {
+            use std::io::{Seek, SeekFrom, Write};
+            let mut f = self.tmp.as_file();
+            f.seek(SeekFrom::Start(offset))
+                .and_then(|_| f.write_all(bytes))
+        };
+        written.map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Cut or extend the file to `len` bytes.
+    pub fn set_len(&self, len: u64) -> Result<(), ModelError> {
+        self.tmp
+            .as_file()
+            .set_len(len)
+            .map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Flush to disk, set the permissions and rename over the path.
+    pub fn commit(self) -> Result<(), ModelError> {
+        let path = self.path;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| io_error(&path, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(self.tmp.path(), std::fs::Permissions::from_mode(self.mode))
+                .map_err(|e| io_error(&path, e))?;
+        }
+        #[cfg(not(unix))]
+        let _ = self.mode;
+        self.tmp
+            .persist(&path)
+            .map_err(|e| io_error(&path, e.error))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

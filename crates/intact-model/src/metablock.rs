@@ -176,29 +176,68 @@ impl Metablock {
     /// signer can write it while the signature is computed: for a link of
     /// 100,000 artifacts each part is tens of milliseconds.
     pub fn file_tail(&self) -> Result<Vec<u8>, ModelError> {
+        let mut bytes = python_json_of(&self.unsigned_file(), PyStyle::Pretty)?;
+        if !bytes.starts_with(FILE_HEAD_WITHOUT_SIGNATURES) {
+            return Err(ModelError::Canonical(
+                "unexpected start of a Metablock".into(),
+            ));
+        }
+        bytes.drain(..FILE_HEAD_WITHOUT_SIGNATURES.len());
+        Ok(bytes)
+    }
+
+    /// [`Metablock::file_tail`] handed to `sink` in chunks, without holding
+    /// it. `Ok(false)`: the payload cannot be streamed (an object's keys
+    /// are out of order) and the sink saw a prefix only.
+    pub fn stream_file_tail(&self, sink: &mut dyn FnMut(&[u8])) -> Result<bool, ModelError> {
+        let mut skip = FILE_HEAD_WITHOUT_SIGNATURES.len();
+        crate::writer::stream(
+            &self.unsigned_file(),
+            crate::writer::Format::Python(PyStyle::Pretty),
+            &mut |chunk| {
+                let rest = chunk.get(skip..).unwrap_or_default();
+                skip = skip.saturating_sub(chunk.len());
+                if !rest.is_empty() {
+                    sink(rest);
+                }
+            },
+        )
+    }
+
+    /// The file without signatures, in the writer's key order.
+    fn unsigned_file(&self) -> impl serde::Serialize + '_ {
         #[derive(serde::Serialize)]
         struct File<'a> {
             signatures: [(); 0],
             signed: &'a Payload,
         }
-        let bytes = python_json_of(
-            &File {
-                signatures: [],
-                signed: &self.signed,
-            },
-            PyStyle::Pretty,
-        )?;
-        strip_prefix_in_place(bytes, FILE_HEAD_WITHOUT_SIGNATURES)
+        File {
+            signatures: [],
+            signed: &self.signed,
+        }
     }
 
     /// The part of [`Metablock::to_bytes`] before [`Metablock::file_tail`].
     pub fn file_head(&self) -> Result<Vec<u8>, ModelError> {
+        Self::file_head_for(&self.signatures)
+    }
+
+    /// [`Metablock::file_head`] as it will be once `new` is set: with a
+    /// placeholder of the right length, a signer learns where the tail
+    /// starts before the signature exists.
+    pub fn file_head_with(&self, new: Signature) -> Result<Vec<u8>, ModelError> {
+        let mut signatures = self.signatures.clone();
+        set_signature(&mut signatures, new);
+        Self::file_head_for(&signatures)
+    }
+
+    fn file_head_for(signatures: &[Signature]) -> Result<Vec<u8>, ModelError> {
         #[derive(serde::Serialize)]
         struct Head {
             signatures: Vec<Value>,
         }
         let head = Head {
-            signatures: self.signatures.iter().map(Signature::to_value).collect(),
+            signatures: signatures.iter().map(Signature::to_value).collect(),
         };
         let mut bytes = python_json_of(&head, PyStyle::Pretty)?;
         if !bytes.ends_with(b"\n}") {
@@ -210,6 +249,12 @@ impl Metablock {
         Ok(bytes)
     }
 
+    /// Add a signature, replacing any earlier one by the same keyid (in
+    /// place, so the order of other signers is kept).
+    pub fn set_signature(&mut self, new: Signature) {
+        set_signature(&mut self.signatures, new);
+    }
+
     /// The first signature by `keyid` (the only one the reference tries).
     pub fn signature_by(&self, keyid: &KeyId) -> Option<&Signature> {
         self.signatures.iter().find(|s| &s.keyid == keyid)
@@ -219,14 +264,17 @@ impl Metablock {
 /// How a pretty Metablock without signatures starts.
 const FILE_HEAD_WITHOUT_SIGNATURES: &[u8] = b"{\n \"signatures\": []";
 
-fn strip_prefix_in_place(mut bytes: Vec<u8>, prefix: &[u8]) -> Result<Vec<u8>, ModelError> {
-    if !bytes.starts_with(prefix) {
-        return Err(ModelError::Canonical(
-            "unexpected start of a Metablock".into(),
-        ));
+/// [`Metablock::set_signature`] on a list of signatures.
+fn set_signature(signatures: &mut Vec<Signature>, new: Signature) {
+    match signatures.iter().position(|s| s.keyid == new.keyid) {
+        Some(i) => {
+            // Every signature before `i` has another keyid, so `i` stays
+            // valid after dropping all stale ones.
+            signatures.retain(|s| s.keyid != new.keyid);
+            signatures.insert(i, new);
+        }
+        None => signatures.push(new),
     }
-    bytes.drain(..prefix.len());
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -250,6 +298,11 @@ mod tests {
             let mut whole = mb.file_head().unwrap();
             whole.extend(mb.file_tail().unwrap());
             assert_eq!(whole, mb.to_bytes().unwrap(), "{n} signatures");
+            let mut streamed = Metablock::file_head_for(&mb.signatures).unwrap();
+            assert!(mb
+                .stream_file_tail(&mut |chunk| streamed.extend_from_slice(chunk))
+                .unwrap());
+            assert_eq!(streamed, whole);
             let keyid = KeyId::new(format!("{n:02x}").repeat(32)).unwrap();
             mb.signatures.push(Signature::raw(keyid, vec![n; 64]));
         }

@@ -227,18 +227,7 @@ impl Metadata {
     /// place, so the order of other signers is kept).
     pub fn set_signature(&mut self, keyid: KeyId, sig: Vec<u8>) {
         match self {
-            Metadata::Metablock(m) => {
-                let new = Signature::raw(keyid, sig);
-                match m.signatures.iter().position(|s| s.keyid == new.keyid) {
-                    Some(i) => {
-                        // Every signature before `i` has another keyid, so
-                        // `i` stays valid after dropping all stale ones.
-                        m.signatures.retain(|s| s.keyid != new.keyid);
-                        m.signatures.insert(i, new);
-                    }
-                    None => m.signatures.push(new),
-                }
-            }
+            Metadata::Metablock(m) => m.set_signature(Signature::raw(keyid, sig)),
             Metadata::Envelope(e) => {
                 let new = EnvelopeSignature {
                     keyid,
