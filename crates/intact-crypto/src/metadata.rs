@@ -94,6 +94,8 @@ fn write_body(mb: &Metablock, file: &AtomicFile, at: Option<u64>) -> Result<Body
             return Err(e);
         }
         if streamed {
+            // While the signature is still being computed.
+            file.sync_data()?;
             return Ok(Body::Written);
         }
     }

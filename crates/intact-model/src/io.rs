@@ -86,6 +86,15 @@ impl AtomicFile {
             .map_err(|e| io_error(&self.path, e))
     }
 
+    /// Flush what was written so far to disk: a writer that finishes its
+    /// part early can take this wait off [`AtomicFile::commit`].
+    pub fn sync_data(&self) -> Result<(), ModelError> {
+        self.tmp
+            .as_file()
+            .sync_data()
+            .map_err(|e| io_error(&self.path, e))
+    }
+
     /// Flush to disk, set the permissions and rename over the path.
     pub fn commit(self) -> Result<(), ModelError> {
         let path = self.path;
