@@ -119,6 +119,21 @@ fn sign_payload(payload: &Payload, key: &SigningKey) -> Result<Vec<u8>, CryptoEr
     }
 }
 
+/// Artifacts in a link above which its canonical form (about 100 bytes
+/// each) is worth a second thread: below, starting the thread costs more
+/// than the overlap saves.
+const LARGE_LINK: usize = 5_000;
+
+fn is_large(md: &Metadata) -> bool {
+    match md {
+        Metadata::Metablock(Metablock {
+            signed: Payload::Link(link),
+            ..
+        }) => link.materials.len() + link.products.len() > LARGE_LINK,
+        _ => false,
+    }
+}
+
 /// Chunks that `produce` makes on a second thread, handed to `consume` on
 /// this one: writing canonical JSON and hashing it then overlap instead of
 /// taking turns (each is 10-15 ms per pass over a 100,000-artifact link).
@@ -156,7 +171,12 @@ pub fn verify_metadata(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<
     match key.stream_verifier(bytes) {
         Streamed::Invalid => return Err(CryptoError::BadSignature(keyid.clone())),
         Streamed::Verifier(mut v) => {
-            if md.stream_signed_bytes(&mut |chunk| v.update(chunk))? {
+            let streamed = if is_large(md) {
+                produce_ahead(|sink| md.stream_signed_bytes(sink), &mut |c| v.update(c))?
+            } else {
+                md.stream_signed_bytes(&mut |chunk| v.update(chunk))?
+            };
+            if streamed {
                 return v
                     .finalize_and_verify()
                     .map_err(|_| CryptoError::BadSignature(keyid.clone()));

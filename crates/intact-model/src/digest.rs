@@ -59,10 +59,9 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 fn check_hex(hex: &str) -> Result<(), String> {
-    // A fold without early exit, so the loop vectorises: this runs once
-    // per artifact of every link read.
-    let all_hex = hex.bytes().fold(true, |ok, b| {
-        ok & (b.wrapping_sub(b'0') < 10 || (b | 0x20).wrapping_sub(b'a') < 6)
+    // Runs once per artifact of every link read.
+    let all_hex = !crate::scan::any_byte(hex.as_bytes(), |b| {
+        !(b.wrapping_sub(b'0') < 10 || (b | 0x20).wrapping_sub(b'a') < 6)
     });
     if hex.is_empty() || !all_hex {
         return Err(format!("digest {hex:?} is not a hex string"));

@@ -33,6 +33,7 @@ mod metadata;
 mod names;
 mod payload;
 mod rule;
+mod scan;
 mod statement;
 mod tag;
 mod writer;

@@ -184,11 +184,9 @@ impl Writer<'_> {
 fn canonical_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
-    // Names and digests almost never need escaping: a check without early
-    // exit vectorises, then the string is copied whole.
-    let plain = bytes
-        .iter()
-        .fold(true, |plain, &b| plain & (b != b'"') & (b != b'\\'));
+    // Names and digests almost never need escaping: a vector check, then
+    // the string is copied whole.
+    let plain = !crate::scan::any_byte(bytes, |b| b == b'"' || b == b'\\');
     if plain {
         out.extend_from_slice(bytes);
         out.push(b'"');
@@ -211,10 +209,10 @@ fn canonical_str(s: &str, out: &mut Vec<u8>) {
 fn ascii_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     // As in `canonical_str`: printable ASCII without `"` and `\` is
-    // copied whole, after a check that vectorises.
+    // copied whole, after a vector check.
     let bytes = s.as_bytes();
-    let plain = bytes.iter().fold(true, |plain, &b| {
-        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+    let plain = !crate::scan::any_byte(bytes, |b| {
+        !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\'
     });
     if plain {
         out.extend_from_slice(bytes);
