@@ -146,6 +146,9 @@ fn write_signed(
         let name = step.link_file_name(keyid);
         dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name))
     })?;
+    // The command ends next, and the system takes the memory back at once;
+    // freeing 100,000 artifact names one by one took 5 ms.
+    std::mem::forget(md);
     Ok(path)
 }
 
