@@ -5,7 +5,8 @@
 # 10,000 x 4 KiB files, 100,000 x 1 KiB files, one 1 GiB file and four
 # 256 MiB files, with
 # single-core `openssl speed -evp sha256` as the hardware reference.
-# Prints the median wall time of RUNS runs, the ratio and peak RSS.
+# Prints the median wall time of RUNS runs (to the millisecond), the
+# ratio and peak RSS.
 #
 #   bash crates/intact-record/benches/bench.sh        (RUNS=3 by default)
 #
@@ -50,14 +51,20 @@ if [ ! -f "$data/big/.done" ]; then
   mkdir -p "$data/big"; head -c 1073741824 /dev/urandom > "$data/big/one-gib"; touch "$data/big/.done"
 fi
 
-# median of "seconds rss_kib" lines
+# "median_seconds peak_rss_kib" of RUNS runs: wall time to the millisecond
+# (date +%s%N; /usr/bin/time only resolves 10 ms), peak RSS from one more
+# run under /usr/bin/time.
 measure() { # label cmd...
   shift
-  local out=()
+  local times=() start end rss
   for _ in $(seq "$runs"); do
-    out+=("$( { /usr/bin/time -f "%e %M" "$@" >/dev/null; } 2>&1 | tail -n 1 )")
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    times+=("$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')")
   done
-  printf '%s\n' "${out[@]}" | sort -n | awk -v n="$runs" 'NR==int((n+1)/2){print $1, $2}'
+  rss=$( { /usr/bin/time -f "%M" "$@" >/dev/null; } 2>&1 | tail -n 1 )
+  printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" -v rss="$rss" 'NR==int((n+1)/2){print $1, rss}'
 }
 
 reference() { "$python" -c 'import sys
