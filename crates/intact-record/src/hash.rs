@@ -219,37 +219,20 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let recorded = apply_lstrip(last_of_each(recorded), &opts.lstrip_paths)?;
-    // Collected in place: the names are moved, not copied.
-    let artifacts = recorded
+    // Names become ArtifactNames in place (moved, not copied). Collecting
+    // sorts by name, a later argument's digests winning; one directory
+    // argument comes out of the walk sorted, and then it only checks.
+    let artifacts: Artifacts = recorded
         .into_iter()
         .map(|(name, digests)| {
             ArtifactName::new(name)
                 .map(|name| (name, digests))
-                .map_err(|_| HashError::Prefix("stripping a prefix leaves an empty name".into()))
+                .map_err(HashError::Prefix)
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Sorted and unique already, so this only checks.
-    Ok(artifacts.into_iter().collect())
-}
-
-/// Sort by name, keeping the last of equal names: a later argument
-/// overrides an earlier one. One directory argument comes out of the walk
-/// sorted already, and then this only checks.
-fn last_of_each<T: Send>(mut files: Vec<(String, T)>) -> Vec<(String, T)> {
-    if files.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
-        return files;
-    }
-    // Stable, so among equal names the last one given stays last.
-    files.par_sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<(String, T)> = Vec::with_capacity(files.len());
-    for pair in files {
-        match out.last_mut() {
-            Some(last) if last.0 == pair.0 => *last = pair,
-            _ => out.push(pair),
-        }
-    }
-    out
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .collect();
+    apply_lstrip(artifacts, &opts.lstrip_paths)
 }
 
 fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
@@ -265,40 +248,47 @@ fn check_lstrip(prefixes: &[String]) -> Result<(), HashError> {
     Ok(())
 }
 
-/// Strip the first matching prefix from each (sorted, unique) name; two
-/// names that become equal are an error, as silently keeping one would
-/// drop an artifact.
-fn apply_lstrip<T: Send>(
-    files: Vec<(String, T)>,
-    prefixes: &[String],
-) -> Result<Vec<(String, T)>, HashError> {
+/// Strip the first matching prefix from each name; two names that become
+/// equal are an error, as silently keeping one would drop an artifact.
+fn apply_lstrip(artifacts: Artifacts, prefixes: &[String]) -> Result<Artifacts, HashError> {
     if prefixes.is_empty() {
-        return Ok(files);
+        return Ok(artifacts);
     }
-    let mut out: Vec<(String, T, String)> = files
-        .into_iter()
-        .map(|(name, v)| {
-            let name = name.replace('\\', "/");
-            let stripped = prefixes
-                .iter()
-                .find_map(|p| name.strip_prefix(p.as_str()))
-                .map(str::to_string);
-            match stripped {
-                Some(s) => (s, v, name),
-                None => (name.clone(), v, name),
-            }
-        })
-        .collect();
+    // (stripped name, digests, name as recorded)
+    let mut out: Vec<(ArtifactName, DigestSet, ArtifactName)> = Vec::with_capacity(artifacts.len());
+    for (name, digests) in artifacts {
+        let unix = name.as_str().replace('\\', "/");
+        let stripped = prefixes
+            .iter()
+            .find_map(|p| unix.strip_prefix(p.as_str()))
+            .unwrap_or(&unix);
+        let new = ArtifactName::new(stripped).map_err(|_| {
+            HashError::Prefix(format!(
+                "stripping a prefix from {:?} leaves an empty name",
+                name.as_str()
+            ))
+        })?;
+        out.push((new, digests, name));
+    }
     out.par_sort_by(|a, b| a.0.cmp(&b.0));
     for pair in out.windows(2) {
         if let [(a, _, a_was), (b, _, b_was)] = pair {
             if a == b {
-                let original = if a_was == a { b_was } else { a_was };
+                let original = if a_was.as_str() == a.as_str() {
+                    b_was
+                } else {
+                    a_was
+                };
                 return Err(HashError::Prefix(format!(
-                    "stripping a prefix from {original:?} gives {a:?}, which is already recorded"
+                    "stripping a prefix from {:?} gives {:?}, which is already recorded",
+                    original.as_str(),
+                    a.as_str()
                 )));
             }
         }
     }
-    Ok(out.into_iter().map(|(name, v, _)| (name, v)).collect())
+    Ok(out
+        .into_iter()
+        .map(|(name, digests, _)| (name, digests))
+        .collect())
 }
