@@ -308,8 +308,19 @@ pub(crate) fn verify_level(
 
     // 14. Summary link for a parent layout.
     let summary = summary_name.map(|name| summary(name, &layout, &chosen));
-    free_in_parallel(chosen);
+    free_in_background(chosen);
     Ok(summary)
+}
+
+/// Freeing links of 100,000 artifacts takes milliseconds nobody needs to
+/// wait for: a background thread does it, so the report comes out first
+/// and a command-line caller can exit without waiting.
+fn free_in_background(links: BTreeMap<StepName, Link>) {
+    // If no thread can be started, the closure, and the links with it, are
+    // dropped right here.
+    let _ = std::thread::Builder::new()
+        .name("intact-free".into())
+        .spawn(move || free_in_parallel(links));
 }
 
 /// Freeing a link with 100,000 artifacts takes milliseconds: each artifact
