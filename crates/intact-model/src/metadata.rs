@@ -74,7 +74,10 @@ impl Metadata {
             #[serde(default)]
             signatures: Vec<StrictValue>,
         }
-        let file: File = serde_json::from_slice(bytes).ok()?;
+        // One UTF-8 check of the whole file (ASCII runs go a word at a
+        // time) instead of one per string: parsing from `str` skips them.
+        let text = std::str::from_utf8(bytes).ok()?;
+        let file: File = serde_json::from_str(text).ok()?;
         let signatures = file
             .signatures
             .into_iter()
@@ -308,5 +311,32 @@ mod tests {
                 vec![("aa".into(), Some(vec![3])), ("bb".into(), Some(vec![2]))]
             );
         }
+    }
+
+    #[test]
+    fn a_link_with_invalid_utf8_is_refused_with_the_strict_message() {
+        let mut link = crate::Link::new(crate::StepName::new("a").unwrap());
+        link.materials.insert(
+            crate::ArtifactName::new("caf\u{e9}.txt").unwrap(),
+            crate::DigestSet::single("sha256", crate::Digest::from_bytes(&[1; 32])),
+        );
+        let good = Metadata::new(link.into(), Container::Metablock)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        assert!(Metadata::from_slice(&good).is_ok());
+        // The file writes é as \u00e9; a raw invalid byte in its place:
+        let text = String::from_utf8(good).unwrap();
+        let bad = text.replace("\\u00e9", "\u{fffd}").into_bytes();
+        let bad: Vec<u8> = bad
+            .windows(3)
+            .position(|w| w == "\u{fffd}".as_bytes())
+            .map(|i| [&bad[..i], &[0xff][..], &bad[i + 3..]].concat())
+            .unwrap();
+        let err = Metadata::from_slice(&bad).unwrap_err().to_string();
+        assert!(
+            err.to_lowercase().contains("utf-8") || err.contains("unicode"),
+            "{err}"
+        );
     }
 }
