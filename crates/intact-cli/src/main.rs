@@ -64,6 +64,9 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run(_) | Command::Record(_)) {
+        intact_record::raise_open_file_limit();
+    }
     let result = match cli.command {
         Command::Key(c) => cmd::key::run(c),
         Command::Sign(a) => cmd::sign::run(a),

@@ -11,7 +11,10 @@
 //! Entries are opened relative to their directory's descriptor (`openat`),
 //! not by full path: the kernel then resolves one name instead of every
 //! component of the path, which was a tenth of the time on small files.
-//! Paths are only built for error messages.
+//! Paths are only built for error messages. The price: each thread holds
+//! one descriptor per directory level it is inside, up to [`MAX_DEPTH`],
+//! which can pass a soft limit of 1,024 on very deep trees; programs raise
+//! that limit with [`raise_open_file_limit`], as `intact` does.
 
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
@@ -39,6 +42,23 @@ const WALK_STACK: usize = 64 << 20;
 
 /// Files hashed before a progress display appears (on a terminal only).
 const SHOW_PROGRESS_AFTER: u64 = 1000;
+
+/// Raise this process's soft limit on open files to its hard limit, as
+/// the Go runtime does for every program: a deep walk holds a descriptor
+/// per directory level per thread. Best effort; a refusal changes nothing.
+pub fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+    }
+}
 
 /// Identity of a directory (device, inode), to recognise it again
 /// through a symlink.
@@ -301,5 +321,36 @@ mod tests {
             assert_eq!(names, sorted);
             assert_eq!(names.len(), 9);
         }
+    }
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_limit() {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        // Lowering the limit would disturb the tests running beside this
+        // one, so the check runs in a child process of this test binary.
+        if std::env::var_os("INTACT_RLIMIT_CHILD").is_none() {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "walk::tests::the_open_file_limit_is_raised_to_the_hard_limit",
+                    "--test-threads=1",
+                ])
+                .env("INTACT_RLIMIT_CHILD", "1")
+                .status()
+                .unwrap();
+            assert!(status.success());
+            return;
+        }
+        let limit = getrlimit(Resource::Nofile);
+        let Some(max) = limit.maximum.filter(|&m| m > 64) else {
+            return; // an unlimited or tiny hard limit: nothing to raise to
+        };
+        let low = Rlimit {
+            current: Some(64),
+            maximum: limit.maximum,
+        };
+        setrlimit(Resource::Nofile, low).unwrap();
+        raise_open_file_limit();
+        assert_eq!(getrlimit(Resource::Nofile).current, Some(max));
     }
 }
