@@ -91,7 +91,7 @@ pub(crate) fn hash_open_file(
     let mut read = 0u64;
     let finished = BUFFER.with_borrow_mut(|buf| -> Result<bool, HashError> {
         loop {
-            let n = file.read(buf).map_err(|e| io(&path(), e))?;
+            let n = read_some(&mut file, buf).map_err(|e| io(&path(), e))?;
             let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
                 return Ok(true);
             };
@@ -106,6 +106,17 @@ pub(crate) fn hash_open_file(
         read_ahead(&mut file, &mut hashers).map_err(|e| io(&path(), e))?;
     }
     Ok(hashers.finish())
+}
+
+/// One `read`, retried when a signal interrupts it (a recorder's own
+/// child exiting sends one) rather than failing the whole recording.
+fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
 
 /// Hash the rest of `file`, read on a second thread into [`BLOCKS`]
@@ -123,7 +134,7 @@ fn read_ahead(file: &mut File, hashers: &mut Hashers) -> std::io::Result<()> {
             // Ends at end of file or on an error; dropping `full_tx` then
             // ends the hasher's loop.
             while let Ok(mut block) = empty_rx.recv() {
-                let n = file.read(&mut block)?;
+                let n = read_some(file, &mut block)?;
                 if n == 0 || full_tx.send((block, n)).is_err() {
                     break;
                 }
