@@ -5,8 +5,8 @@
 # 10,000 x 4 KiB files, 100,000 x 1 KiB files, one 1 GiB file and four
 # 256 MiB files, with
 # single-core `openssl speed -evp sha256` as the hardware reference.
-# Prints the median wall time of RUNS runs (to the millisecond), the
-# ratio and peak RSS.
+# Prints the median wall time of RUNS runs (to the millisecond; the two
+# tools take turns), the ratio and peak RSS.
 #
 #   bash crates/intact-record/benches/bench.sh        (RUNS=3 by default)
 #
@@ -51,20 +51,41 @@ if [ ! -f "$data/big/.done" ]; then
   mkdir -p "$data/big"; head -c 1073741824 /dev/urandom > "$data/big/one-gib"; touch "$data/big/.done"
 fi
 
-# "median_seconds peak_rss_kib" of RUNS runs: wall time to the millisecond
-# (date +%s%N; /usr/bin/time only resolves 10 ms), peak RSS from one more
-# run under /usr/bin/time.
+# Wall time of one run, in seconds to the millisecond (date +%s%N;
+# /usr/bin/time only resolves 10 ms).
+wall() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }'
+}
+# Peak RSS in KiB of one more run.
+rss() { { /usr/bin/time -f "%M" "$@" >/dev/null; } 2>&1 | tail -n 1; }
+median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR==int((n+1)/2)'; }
+
+# "median_seconds peak_rss_kib" of RUNS runs of one command.
 measure() { # label cmd...
   shift
-  local times=() start end rss
-  for _ in $(seq "$runs"); do
-    start=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    end=$(date +%s%N)
-    times+=("$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')")
+  local times=()
+  for _ in $(seq "$runs"); do times+=("$(wall "$@")"); done
+  echo "$(median "${times[@]}") $(rss "$@")"
+}
+
+# Two commands run in turns (A, B, A, B, ...) so that this shared
+# machine's slow and fast spells hit both alike; prints
+# "a_seconds a_rss_kib b_seconds b_rss_kib" (medians of RUNS runs each).
+pair() { # cmdA... -- cmdB...
+  local a=() b=() cur=a x ta=() tb=()
+  for x in "$@"; do
+    if [ "$x" = "--" ]; then cur=b; continue; fi
+    if [ "$cur" = a ]; then a+=("$x"); else b+=("$x"); fi
   done
-  rss=$( { /usr/bin/time -f "%M" "$@" >/dev/null; } 2>&1 | tail -n 1 )
-  printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" -v rss="$rss" 'NR==int((n+1)/2){print $1, rss}'
+  for _ in $(seq "$runs"); do
+    ta+=("$(wall "${a[@]}")")
+    tb+=("$(wall "${b[@]}")")
+  done
+  echo "$(median "${ta[@]}") $(rss "${a[@]}") $(median "${tb[@]}") $(rss "${b[@]}")"
 }
 
 reference() { "$python" -c 'import sys
@@ -82,18 +103,17 @@ row() { # label intact_result reference_result
 echo "Whole commands: intact run vs in-toto-run (record, sign, write the link; -x, materials only)"
 printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s in-toto_s ratio intact_MiB in-toto_MiB
 for set in small-4k small-1k big big4; do
-  i=$(cd "$links" && measure "$set" "$intact" run --step s --key "$key" --no-git --base-path "$data/$set" -m . -x)
-  r=$(cd "$links" && measure "$set" "$bindir/in-toto-run" -n s --signing-key "$key" --base-path "$data/$set" -m . -x)
-  row "$set" "$i" "$r"
+  read -r ti ri tr rr < <(cd "$links" && pair \
+    "$intact" run --step s --key "$key" --no-git --base-path "$data/$set" -m . -x -- \
+    "$bindir/in-toto-run" -n s --signing-key "$key" --base-path "$data/$set" -m . -x)
+  row "$set" "$ti $ri" "$tr $rr"
 done
 echo
 echo "Hashing engines: record_artifacts vs runlib.record_artifacts_as_dict"
 printf '%-28s %12s %12s %8s %12s %12s\n' dataset intact_s reference_s ratio intact_MiB reference_MiB
 for set in small-4k small-1k big big4; do
-  read -r ti ri < <(measure "$set" "$bin" "$data/$set")
-  read -r tr rr < <(measure "$set" bash -c 'reference "$0"' "$data/$set")
-  ratio=$(awk -v a="$tr" -v b="$ti" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "inf" }')
-  printf '%-28s %12s %12s %8s %12.1f %12.1f\n' "$set" "$ti" "$tr" "${ratio}x" "$(awk -v k="$ri" 'BEGIN{print k/1024}')" "$(awk -v k="$rr" 'BEGIN{print k/1024}')"
+  read -r ti ri tr rr < <(pair "$bin" "$data/$set" -- bash -c 'reference "$0"' "$data/$set")
+  row "$set" "$ti $ri" "$tr $rr"
 done
 echo
 echo "1 GiB through intact: $(awk -v t="$(measure big "$bin" "$data/big" | cut -d' ' -f1)" 'BEGIN{printf "%.0f MB/s", 1073.741824/t}')"
