@@ -47,13 +47,18 @@ pub fn sign_and_save(
         None => None,
     };
     let (sig, body) = std::thread::scope(|s| {
-        let body = s.spawn(|| write_body(mb, &file, body_at));
-        (sign_payload(&mb.signed, key), body.join())
+        let body = std::thread::Builder::new().spawn_scoped(s, || write_body(mb, &file, body_at));
+        let sig = sign_payload(&mb.signed, key);
+        let body = match body {
+            Ok(body) => body
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No second thread to be had: one after the other.
+            Err(_) => write_body(mb, &file, body_at),
+        };
+        (sig, body)
     });
-    let body = match body {
-        Ok(body) => body.map_err(in_file)?,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
+    let body = body.map_err(in_file)?;
     md.set_signature(keyid.clone(), sig?);
     let Metadata::Metablock(mb) = &*md else {
         return Err(CryptoError::Signing(
@@ -138,24 +143,30 @@ fn is_large(md: &Metadata) -> bool {
 /// this one: writing canonical JSON and hashing it then overlap instead of
 /// taking turns (each is 10-15 ms per pass over a 100,000-artifact link).
 fn produce_ahead<E: Send>(
-    produce: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<bool, E> + Send,
+    produce: impl Fn(&mut dyn FnMut(&[u8])) -> Result<bool, E> + Sync,
     consume: &mut dyn FnMut(&[u8]),
 ) -> Result<bool, E> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    std::thread::scope(|scope| {
-        let producer = scope.spawn(move || {
+    let produce = &produce;
+    let threaded = std::thread::scope(|scope| {
+        let producer = std::thread::Builder::new().spawn_scoped(scope, move || {
             // A closed channel means the consumer is gone: nothing to do.
             produce(&mut |chunk| drop(tx.send(chunk.to_vec())))
         });
+        let Ok(producer) = producer else {
+            return None;
+        };
         for chunk in rx {
             consume(&chunk);
         }
-        match producer.join() {
+        Some(match producer.join() {
             Ok(outcome) => outcome,
             // A panic in the writer: resume it here, as if unthreaded.
             Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
+        })
+    });
+    // No second thread to be had: produce on this one.
+    threaded.unwrap_or_else(|| produce(consume))
 }
 
 /// Verify the signature by `keyid` on `md` with `key`, as the reference

@@ -129,27 +129,45 @@ fn read_ahead(file: &mut File, hashers: &mut Hashers) -> std::io::Result<()> {
             .send(vec![0u8; BLOCK])
             .map_err(|_| std::io::Error::other("block queue closed"))?;
     }
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || -> std::io::Result<()> {
+    let reader_file = &mut *file;
+    let threaded = std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
             // Ends at end of file or on an error; dropping `full_tx` then
             // ends the hasher's loop.
             while let Ok(mut block) = empty_rx.recv() {
-                let n = read_some(file, &mut block)?;
+                let n = read_some(reader_file, &mut block)?;
                 if n == 0 || full_tx.send((block, n)).is_err() {
                     break;
                 }
             }
             Ok(())
         });
+        let Ok(reader) = reader else {
+            return None;
+        };
         while let Ok((block, n)) = full_rx.recv() {
             hashers.update(block.get(..n).unwrap_or_default());
             // The reader may have stopped; then the block is not needed.
             let _ = empty_tx.send(block);
         }
-        reader
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("file reader thread panicked")))
-    })
+        Some(
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("file reader thread panicked"))),
+        )
+    });
+    if let Some(outcome) = threaded {
+        return outcome;
+    }
+    // No second thread to be had: read on this one.
+    let mut block = vec![0u8; BLOCK];
+    loop {
+        let n = read_some(file, &mut block)?;
+        match block.get(..n).filter(|c| !c.is_empty()) {
+            Some(chunk) => hashers.update(chunk),
+            None => return Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
