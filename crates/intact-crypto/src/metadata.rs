@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use intact_model::io::AtomicFile;
-use intact_model::{KeyId, Metablock, Metadata, ModelError, Payload, Signature};
+use intact_model::{KeyId, Metablock, Metadata, ModelError, Payload, Signature, SignatureValue};
 
 use crate::public::Streamed;
 use crate::{CryptoError, PublicKey, SigningKey};
@@ -167,6 +167,58 @@ fn produce_ahead<E: Send>(
     });
     // No second thread to be had: produce on this one.
     threaded.unwrap_or_else(|| produce(consume))
+}
+
+/// Parse the link Metablock in `text` and verify its signature by `keyid`
+/// with `key` during the parse: the canonical bytes of the payload, written
+/// from the parsed values as they come (`intact_model::teed`), are hashed
+/// on a second thread, so the check finishes with the parse instead of
+/// after it. The verdict is [`verify_metadata`]'s on the returned
+/// metadata. `None`: the file is not a link Metablock in canonical key
+/// order (or does not parse); use `Metadata::from_slice` and
+/// `verify_metadata`, which give the messages.
+pub fn parse_and_verify_link(
+    text: &str,
+    keyid: &KeyId,
+    key: &PublicKey,
+) -> Option<(Metadata, Result<(), CryptoError>)> {
+    std::thread::scope(|scope| {
+        let mut hasher = None;
+        let parsed = intact_model::teed::parse_link_teed(text, |signatures: &[Signature]| {
+            // The first signature by the key, as verify_metadata takes it.
+            let sig = signatures.iter().find(|s| &s.keyid == keyid)?;
+            let SignatureValue::Raw(bytes) = &sig.value else {
+                return None;
+            };
+            let Streamed::Verifier(mut verifier) = key.stream_verifier(bytes) else {
+                return None;
+            };
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+            let thread = std::thread::Builder::new().spawn_scoped(scope, move || {
+                for chunk in rx {
+                    verifier.update(&chunk);
+                }
+                verifier.finalize_and_verify().is_ok()
+            });
+            hasher = Some(thread.ok()?);
+            // A closed channel means the hasher is gone: nothing to do.
+            Some(move |chunk: &[u8]| drop(tx.send(chunk.to_vec())))
+        });
+        // Dropping the sink closes the hasher's channel.
+        let (md, sink) = parsed?;
+        drop(sink);
+        let verdict = match hasher {
+            Some(thread) => match thread.join() {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(CryptoError::BadSignature(keyid.clone())),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            // No signature to stream (another key type, GPG, none by the
+            // key): the ordinary check gives the verdict and the reason.
+            None => verify_metadata(&md, keyid, key),
+        };
+        Some((md, verdict))
+    })
 }
 
 /// Verify the signature by `keyid` on `md` with `key`, as the reference

@@ -344,3 +344,41 @@ fn sign_and_save_writes_what_signing_then_saving_writes() {
         }
     }
 }
+
+#[test]
+fn verifying_while_parsing_gives_verify_metadata_s_verdicts() {
+    let key = rfc8032_key();
+    let mut md = big_link(5_000, &KeyId::new("ab").unwrap(), &[]);
+    let id = sign_metadata(&mut md, &key).unwrap();
+    let text = String::from_utf8(md.to_bytes().unwrap()).unwrap();
+    let (parsed, verdict) = parse_and_verify_link(&text, &id, key.public_key()).unwrap();
+    assert!(verdict.is_ok());
+    assert_eq!(parsed, md);
+    // A digest changed after signing: the hash made during the parse
+    // no longer matches.
+    let tampered = text.replacen(&"07".repeat(32), &"08".repeat(32), 1);
+    assert_ne!(tampered, text);
+    let (_, verdict) = parse_and_verify_link(&tampered, &id, key.public_key()).unwrap();
+    assert!(matches!(verdict, Err(CryptoError::BadSignature(_))));
+    // No signature by this key: the ordinary check's reason.
+    let other = SigningKey::generate_ed25519();
+    let other_id = other.keyid().unwrap();
+    let (_, verdict) = parse_and_verify_link(&text, &other_id, other.public_key()).unwrap();
+    assert!(matches!(verdict, Err(CryptoError::NoSignature(_))));
+    // Not in canonical key order: declined, for the ordinary path.
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let swapped = format!(
+        r#"{{"signed":{},"signatures":{}}}"#,
+        value["signed"], value["signatures"]
+    );
+    assert!(parse_and_verify_link(&swapped, &id, key.public_key()).is_none());
+    // Another key type: parsed here, checked the ordinary way.
+    let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pem =
+        pkcs8::EncodePrivateKey::to_pkcs8_pem(&p256, pkcs8::der::pem::LineEnding::LF).unwrap();
+    let ecdsa = SigningKey::from_pem(&pem, None).unwrap();
+    let eid = sign_metadata(&mut md, &ecdsa).unwrap();
+    let text = String::from_utf8(md.to_bytes().unwrap()).unwrap();
+    let (_, verdict) = parse_and_verify_link(&text, &eid, ecdsa.public_key()).unwrap();
+    assert!(verdict.is_ok());
+}

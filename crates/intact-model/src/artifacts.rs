@@ -139,6 +139,12 @@ impl Artifacts {
         self.0.iter().map(|(_, v)| v)
     }
 
+    /// Pairs already sorted by name without duplicates (a parser checked).
+    pub(crate) fn from_sorted_unique(pairs: Vec<(ArtifactName, DigestSet)>) -> Self {
+        debug_assert!(pairs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)));
+        Artifacts(pairs)
+    }
+
     /// Sort `pairs` by name; a later pair for the same name replaces an
     /// earlier one, as inserting them one by one would.
     fn from_pairs(mut pairs: Vec<(ArtifactName, DigestSet)>) -> Self {

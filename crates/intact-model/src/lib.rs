@@ -36,6 +36,7 @@ mod rule;
 mod scan;
 mod statement;
 mod tag;
+pub mod teed;
 mod writer;
 
 pub use artifacts::Artifacts;

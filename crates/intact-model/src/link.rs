@@ -51,6 +51,27 @@ impl Link {
         }
     }
 
+    /// A link from its parsed fields (`crate::teed`).
+    pub(crate) fn from_parts(
+        tag: LinkTag,
+        byproducts: Map<String, Value>,
+        command: Vec<String>,
+        environment: Map<String, Value>,
+        materials: Artifacts,
+        name: StepName,
+        products: Artifacts,
+    ) -> Self {
+        Link {
+            tag,
+            byproducts,
+            command,
+            environment,
+            materials,
+            name,
+            products,
+        }
+    }
+
     /// `byproducts["return-value"]` when it is an integer.
     pub fn return_value(&self) -> Option<i64> {
         self.byproducts.get("return-value").and_then(Value::as_i64)

@@ -181,7 +181,7 @@ impl Writer<'_> {
 }
 
 /// Canonical strings escape only `\` and `"`.
-fn canonical_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn canonical_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     // Names and digests almost never need escaping: a vector check, then

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use intact_crypto::{verify_metadata, PublicKey};
+use intact_crypto::{parse_and_verify_link, verify_metadata, PublicKey};
 use intact_model::{KeyId, Layout, Link, Metadata, Payload, Step, StepName};
 
 use crate::report::{Failure, Stage, StageResult, Status, Warning};
@@ -495,15 +495,33 @@ fn load_one(
     keys: &BTreeMap<KeyId, PublicKey>,
 ) -> Loaded {
     let file = step.name.link_file_name(keyid);
+    let key = keys.get(keyid);
+    // A link in the reference's key order has its signature checked while
+    // it is parsed; anything else is parsed, then checked.
+    let mut checked = None;
     let read = links
         .read(&file)
-        .map(|bytes| bytes.map(|b| Metadata::from_slice(&b).map_err(|e| e.to_string())))
+        .map(|bytes| {
+            bytes.map(|b| {
+                if let (Some(key), Ok(text)) = (key, std::str::from_utf8(&b)) {
+                    if let Some((md, verdict)) = parse_and_verify_link(text, keyid, key) {
+                        checked = Some(verdict);
+                        return Ok(md);
+                    }
+                }
+                Metadata::from_slice(&b).map_err(|e| e.to_string())
+            })
+        })
         .map_err(|e| e.to_string());
     let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
-    let (read, verified) = match (read, keys.get(keyid)) {
+    let (read, verified) = match (read, key) {
         (Ok(Some(Ok(md))), Some(key)) => {
             let signatures_by_key = count(&md);
-            let (md, verified) = match verify_metadata(&md, keyid, key) {
+            let verdict = match checked.take() {
+                Some(verdict) => verdict,
+                None => verify_metadata(&md, keyid, key),
+            };
+            let (md, verified) = match verdict {
                 Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
                 Ok(()) => match md.into_link() {
                     Ok(link) => (None, Ok(Payload::Link(link))),
