@@ -202,7 +202,7 @@ pub fn parse_and_verify_link(
             });
             hasher = Some(thread.ok()?);
             // A closed channel means the hasher is gone: nothing to do.
-            Some(move |chunk: &[u8]| drop(tx.send(chunk.to_vec())))
+            Some(move |chunk: Vec<u8>| drop(tx.send(chunk)))
         });
         // Dropping the sink closes the hasher's channel.
         let (md, sink) = parsed?;

@@ -26,12 +26,16 @@ use crate::{ArtifactName, Artifacts, DigestSet, Link, Metablock, Metadata, Paylo
 /// Bytes handed to the sink at a time.
 const CHUNK: usize = 64 * 1024;
 
+/// Room for a chunk and the entry that crosses its end, under glibc's
+/// 128 KiB threshold above which every buffer would be a fresh mapping.
+const BUFFER: usize = CHUNK + 8 * 1024;
+
 /// Parse `text` as a link Metablock whose keys are in canonical order.
 /// `start` sees the signatures (which come before `signed`) and may return
-/// a sink; the sink then receives, in chunks, exactly the canonical bytes
+/// a sink; the sink then receives, in owned chunks, exactly the canonical bytes
 /// of the payload. `None`: this path does not apply (see the module
 /// documentation); a sink returned by `start` may have seen a prefix.
-pub fn parse_link_teed<S: FnMut(&[u8])>(
+pub fn parse_link_teed<S: FnMut(Vec<u8>)>(
     text: &str,
     start: impl FnOnce(&[Signature]) -> Option<S>,
 ) -> Option<(Metadata, Option<S>)> {
@@ -62,7 +66,7 @@ struct Canon<'a, S> {
     sink: Option<&'a mut S>,
 }
 
-impl<S: FnMut(&[u8])> Canon<'_, S> {
+impl<S: FnMut(Vec<u8>)> Canon<'_, S> {
     fn put(&mut self, bytes: &[u8]) {
         if self.sink.is_some() {
             self.buf.extend_from_slice(bytes);
@@ -105,11 +109,11 @@ impl<S: FnMut(&[u8])> Canon<'_, S> {
         }
     }
 
+    /// Hand the buffer over whole (no copy) and start a new one.
     fn flush(&mut self) {
         if let Some(sink) = self.sink.as_mut() {
             if !self.buf.is_empty() {
-                sink(&self.buf);
-                self.buf.clear();
+                sink(std::mem::replace(&mut self.buf, Vec::with_capacity(BUFFER)));
             }
         }
     }
@@ -123,7 +127,7 @@ struct FileVisitor<'a, F, S> {
 impl<'de, F, S> Visitor<'de> for FileVisitor<'_, F, S>
 where
     F: FnOnce(&[Signature]) -> Option<S>,
-    S: FnMut(&[u8]),
+    S: FnMut(Vec<u8>),
 {
     type Value = (Vec<Signature>, Link);
 
@@ -147,7 +151,7 @@ where
             return Err(out_of_order());
         }
         let mut canon = Canon {
-            buf: Vec::with_capacity(2 * CHUNK),
+            buf: Vec::with_capacity(BUFFER),
             sink: self.sink.as_mut(),
         };
         let link = map.next_value_seed(LinkSeed(&mut canon))?;
@@ -172,7 +176,7 @@ const FIELDS: [&str; 7] = [
 
 struct LinkSeed<'c, 'a, S>(&'c mut Canon<'a, S>);
 
-impl<'de, S: FnMut(&[u8])> DeserializeSeed<'de> for LinkSeed<'_, '_, S> {
+impl<'de, S: FnMut(Vec<u8>)> DeserializeSeed<'de> for LinkSeed<'_, '_, S> {
     type Value = Link;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Link, D::Error> {
         d.deserialize_map(self)
@@ -189,7 +193,7 @@ impl<'de> Deserialize<'de> for StrictObject {
     }
 }
 
-impl<'de, S: FnMut(&[u8])> Visitor<'de> for LinkSeed<'_, '_, S> {
+impl<'de, S: FnMut(Vec<u8>)> Visitor<'de> for LinkSeed<'_, '_, S> {
     type Value = Link;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -239,7 +243,7 @@ fn map_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<String>, A::Err
 }
 
 /// The `i`-th link field's key, which must come next.
-fn expect_field<'de, A: MapAccess<'de>, S: FnMut(&[u8])>(
+fn expect_field<'de, A: MapAccess<'de>, S: FnMut(Vec<u8>)>(
     map: &mut A,
     canon: &mut Canon<'_, S>,
     i: usize,
@@ -255,14 +259,14 @@ fn expect_field<'de, A: MapAccess<'de>, S: FnMut(&[u8])>(
 
 struct ArtifactsSeed<'c, 'a, S>(&'c mut Canon<'a, S>);
 
-impl<'de, S: FnMut(&[u8])> DeserializeSeed<'de> for ArtifactsSeed<'_, '_, S> {
+impl<'de, S: FnMut(Vec<u8>)> DeserializeSeed<'de> for ArtifactsSeed<'_, '_, S> {
     type Value = Artifacts;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Artifacts, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, S: FnMut(&[u8])> Visitor<'de> for ArtifactsSeed<'_, '_, S> {
+impl<'de, S: FnMut(Vec<u8>)> Visitor<'de> for ArtifactsSeed<'_, '_, S> {
     type Value = Artifacts;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -332,7 +336,7 @@ mod tests {
         let (md, streamed) = {
             let (md, sink) = parse_link_teed(text, |sigs| {
                 assert_eq!(sigs.len(), 1);
-                Some(|chunk: &[u8]| out.extend_from_slice(chunk))
+                Some(|chunk: Vec<u8>| out.extend(chunk))
             })?;
             (md, sink.is_some())
         };
