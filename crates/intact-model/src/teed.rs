@@ -14,7 +14,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::json::StrictValue;
@@ -185,6 +185,8 @@ impl<'de, S: FnMut(Vec<u8>)> DeserializeSeed<'de> for LinkSeed<'_, '_, S> {
 
 /// An object of the strict kind links carry in `byproducts` and
 /// `environment`.
+#[derive(Serialize)]
+#[serde(transparent)]
 struct StrictObject(Map<String, Value>);
 
 impl<'de> Deserialize<'de> for StrictObject {
@@ -202,27 +204,16 @@ impl<'de, S: FnMut(Vec<u8>)> Visitor<'de> for LinkSeed<'_, '_, S> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Link, A::Error> {
         let canon = self.0;
-        let next = expect_field::<A, S>;
-        next(&mut map, canon, 0)?;
-        let tag: LinkTag = map.next_value()?;
-        canon.value(&tag).map_err(de::Error::custom)?;
-        next(&mut map, canon, 1)?;
-        let byproducts: StrictObject = map.next_value()?;
-        canon.value(&byproducts.0).map_err(de::Error::custom)?;
-        next(&mut map, canon, 2)?;
-        let command: Vec<String> = map.next_value()?;
-        canon.value(&command).map_err(de::Error::custom)?;
-        next(&mut map, canon, 3)?;
-        let environment: StrictObject = map.next_value()?;
-        canon.value(&environment.0).map_err(de::Error::custom)?;
-        next(&mut map, canon, 4)?;
+        let tag: LinkTag = field(&mut map, canon, 0)?;
+        let byproducts: StrictObject = field(&mut map, canon, 1)?;
+        let command: Vec<String> = field(&mut map, canon, 2)?;
+        let environment: StrictObject = field(&mut map, canon, 3)?;
+        expect_key(&mut map, canon, 4)?;
         let materials = map.next_value_seed(ArtifactsSeed(&mut *canon))?;
-        next(&mut map, canon, 5)?;
-        let name: StepName = map.next_value()?;
-        canon.value(&name).map_err(de::Error::custom)?;
-        next(&mut map, canon, 6)?;
+        let name: StepName = field(&mut map, canon, 5)?;
+        expect_key(&mut map, canon, 6)?;
         let products = map.next_value_seed(ArtifactsSeed(&mut *canon))?;
-        if map_key(&mut map)?.is_some() {
+        if map.next_key::<String>()?.is_some() {
             return Err(out_of_order());
         }
         canon.put(b"}");
@@ -238,23 +229,32 @@ impl<'de, S: FnMut(Vec<u8>)> Visitor<'de> for LinkSeed<'_, '_, S> {
     }
 }
 
-fn map_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<String>, A::Error> {
-    map.next_key::<String>()
-}
-
 /// The `i`-th link field's key, which must come next.
-fn expect_field<'de, A: MapAccess<'de>, S: FnMut(Vec<u8>)>(
+fn expect_key<'de, A: MapAccess<'de>, S: FnMut(Vec<u8>)>(
     map: &mut A,
     canon: &mut Canon<'_, S>,
     i: usize,
 ) -> Result<(), A::Error> {
-    let field = FIELDS.get(i).copied().unwrap_or_default();
-    if map_key(map)?.as_deref() != Some(field) {
+    let key = FIELDS.get(i).copied().unwrap_or_default();
+    if map.next_key::<String>()?.as_deref() != Some(key) {
         return Err(out_of_order());
     }
     canon.put(if i == 0 { b"{" } else { b"," });
-    canon.key(field);
+    canon.key(key);
     Ok(())
+}
+
+/// The `i`-th link field, its canonical form written as it is parsed.
+fn field<'de, A, S, T>(map: &mut A, canon: &mut Canon<'_, S>, i: usize) -> Result<T, A::Error>
+where
+    A: MapAccess<'de>,
+    S: FnMut(Vec<u8>),
+    T: Deserialize<'de> + Serialize,
+{
+    expect_key(map, canon, i)?;
+    let value: T = map.next_value()?;
+    canon.value(&value).map_err(de::Error::custom)?;
+    Ok(value)
 }
 
 struct ArtifactsSeed<'c, 'a, S>(&'c mut Canon<'a, S>);

@@ -10,13 +10,16 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
 use intact_model::{Digest, DigestSet};
+use rustix::fs::{Mode, OFlags};
 use sha2::{Digest as _, Sha256, Sha512};
 
-use crate::hash::{Algorithm, HashError};
+use crate::hash::{io, Algorithm, HashError};
 
 /// Bytes read on the hashing thread before reading moves to a second one:
 /// a thread per small file would cost more than it saves.
@@ -31,13 +34,6 @@ thread_local! {
     /// One read buffer per hashing thread: allocating 256 KiB per file
     /// would mmap and unmap it for every one of 100,000 small files.
     static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
-}
-
-fn io(path: &Path, cause: std::io::Error) -> HashError {
-    HashError::Io {
-        path: path.display().to_string(),
-        cause,
-    }
 }
 
 /// The digests being computed.
@@ -75,9 +71,29 @@ impl Hashers {
     }
 }
 
+/// Open `name` (relative to the directory `dir`) for reading, with
+/// `O_NOATIME` while `noatime` holds: recording should not change the
+/// tree. The kernel grants the flag only to a file's owner; the first
+/// refusal clears `noatime`, so a walk asks once.
+pub(crate) fn open_for_reading<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    name: P,
+    noatime: &AtomicBool,
+) -> rustix::io::Result<File> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+    if noatime.load(Ordering::Relaxed) {
+        match rustix::fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => noatime.store(false, Ordering::Relaxed),
+            other => return other.map(File::from),
+        }
+    }
+    rustix::fs::openat(dir, name, flags, Mode::empty()).map(File::from)
+}
+
 /// Digests of the file at `path`.
 pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, HashError> {
-    let file = File::open(path).map_err(|e| io(path, e))?;
+    let file =
+        open_for_reading(rustix::fs::CWD, path, &AtomicBool::new(true)).map_err(|e| io(path, e))?;
     hash_open_file(file, algorithms, || path.to_path_buf())
 }
 

@@ -109,10 +109,11 @@ pub enum HashError {
     Prefix(String),
 }
 
-fn io(path: &Path, cause: std::io::Error) -> HashError {
+/// An I/O error naming the path it happened on.
+pub(crate) fn io(path: &Path, cause: impl Into<std::io::Error>) -> HashError {
     HashError::Io {
         path: path.display().to_string(),
-        cause,
+        cause: cause.into(),
     }
 }
 

@@ -299,9 +299,13 @@ fn recording_leaves_access_times_alone() {
         .set_times(std::fs::FileTimes::new().set_accessed(old))
         .unwrap();
     let before = std::fs::metadata(&file).unwrap().accessed().unwrap();
-    record_artifacts(&[".".into()], &at(dir.path())).unwrap();
-    assert_eq!(
-        std::fs::metadata(&file).unwrap().accessed().unwrap(),
-        before
-    );
+    // Walked, and named directly.
+    for arg in [".", "src/a.py"] {
+        record_artifacts(&[arg.into()], &at(dir.path())).unwrap();
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().accessed().unwrap(),
+            before,
+            "{arg}"
+        );
+    }
 }

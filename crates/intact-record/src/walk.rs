@@ -17,19 +17,18 @@
 //! that limit with [`raise_open_file_limit`], as `intact` does.
 
 use std::ffi::{CStr, OsStr};
-use std::fs::File;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use indicatif::ProgressBar;
 use intact_model::DigestSet;
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
-use crate::digest::hash_open_file;
-use crate::hash::{Algorithm, Excludes, HashError};
+use crate::digest::{hash_open_file, open_for_reading};
+use crate::hash::{io, Algorithm, Excludes, HashError};
 
 /// Deepest directory nesting walked. The walk recurses (one rayon task per
 /// directory), so an adversarial tree must not exhaust the stack; in-toto's
@@ -94,25 +93,6 @@ impl<'a> Walk<'a> {
             progress,
             noatime: AtomicBool::new(true),
         }
-    }
-
-    /// Open the file `name` in the directory `dir` for reading.
-    fn open(&self, dir: BorrowedFd<'_>, name: &CStr) -> rustix::io::Result<OwnedFd> {
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
-        if self.noatime.load(Ordering::Relaxed) {
-            match rustix::fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty()) {
-                Err(rustix::io::Errno::PERM) => self.noatime.store(false, Ordering::Relaxed),
-                other => return other,
-            }
-        }
-        rustix::fs::openat(dir, name, flags, Mode::empty())
-    }
-}
-
-fn io(path: &Path, cause: impl Into<std::io::Error>) -> HashError {
-    HashError::Io {
-        path: path.display().to_string(),
-        cause: cause.into(),
     }
 }
 
@@ -222,10 +202,9 @@ impl Walk<'_> {
                     .into_par_iter()
                     .map(|e| {
                         let path = || dir.join(OsStr::from_bytes(e.file_name.to_bytes()));
-                        let file = self
-                            .open(fd, &e.file_name)
+                        let file = open_for_reading(fd, &*e.file_name, &self.noatime)
                             .map_err(|err| io(&path(), err))?;
-                        let digests = hash_open_file(File::from(file), self.algorithms, path)?;
+                        let digests = hash_open_file(file, self.algorithms, path)?;
                         if let Some(b) = self.progress {
                             b.inc(1);
                             if b.position() == SHOW_PROGRESS_AFTER {
