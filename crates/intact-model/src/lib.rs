@@ -20,6 +20,7 @@
 //! ```
 
 mod artifacts;
+mod bytes;
 mod digest;
 mod envelope;
 mod error;
@@ -40,6 +41,7 @@ pub mod teed;
 mod writer;
 
 pub use artifacts::Artifacts;
+pub use bytes::FileBytes;
 pub use digest::{Digest, DigestSet};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use intact_model::FileBytes;
+
 /// A named collection of link files. `Sync`, because the links of all
 /// steps are read and checked in parallel.
 pub trait LinkSource: Sync {
     /// The bytes of `file_name`, `Ok(None)` if it does not exist.
-    fn read(&self, file_name: &str) -> std::io::Result<Option<Vec<u8>>>;
+    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>>;
     /// The source for a sublayout's links (`<step>.<keyid8>`).
     fn subdir(&self, name: &str) -> Box<dyn LinkSource>;
     /// How to name `file_name` in messages (a path, for files).
@@ -30,8 +32,8 @@ impl DirLinkSource {
 }
 
 impl LinkSource for DirLinkSource {
-    fn read(&self, file_name: &str) -> std::io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.dir.join(file_name)) {
+    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>> {
+        match FileBytes::read_path(&self.dir.join(file_name)) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -65,11 +67,11 @@ impl MemoryLinkSource {
 }
 
 impl LinkSource for MemoryLinkSource {
-    fn read(&self, file_name: &str) -> std::io::Result<Option<Vec<u8>>> {
+    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>> {
         Ok(self
             .files
             .get(&format!("{}{file_name}", self.prefix))
-            .cloned())
+            .map(|b| FileBytes::from(b.clone())))
     }
 
     fn subdir(&self, name: &str) -> Box<dyn LinkSource> {
