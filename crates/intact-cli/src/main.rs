@@ -5,7 +5,6 @@
 //! Exit codes: 0 success, 1 a verification failed, 2 unusable input
 //! (a missing or malformed file, a wrong key, a usage error).
 
-mod alloc;
 mod cmd;
 #[cfg(test)]
 mod doc_commands;
@@ -67,7 +66,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Run(_) | Command::Record(_)) {
         intact_record::raise_open_file_limit();
-        alloc::return_freed_memory_at_once();
     }
     let result = match cli.command {
         Command::Key(c) => cmd::key::run(c),
