@@ -2,11 +2,13 @@
 //!
 //! A verifier reads tens of megabytes of links. Read into an ordinary
 //! buffer, every 4 KiB page of it is faulted in while the kernel copies the
-//! file: on the 2-core VM we measure on, those faults cost more than the
-//! copy (a third of all the page faults of `intact verify` on the 50,000-
-//! artifact benchmark, docs/performance.md). A big file therefore goes into
-//! its own anonymous mapping that asks for transparent huge pages, one fault
-//! per 2 MiB. Where the kernel does not give them, it is an ordinary buffer.
+//! file: a third of the page faults of `intact verify` on the 50,000-
+//! artifact benchmark, with 42% of its CPU time in the kernel. A big file
+//! therefore goes into its own anonymous mapping that asks for transparent
+//! huge pages, one fault per 2 MiB (faults 18,500 -> 11,300, runs 12%
+//! faster back to back; docs/performance.md has the figures and their
+//! limits). Where the kernel does not give huge pages, it is an ordinary
+//! buffer.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
