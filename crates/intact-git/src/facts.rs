@@ -70,7 +70,7 @@ impl RecordedGit {
             (Some(commit), Some(env)) => {
                 let recorded: RecordedGit = serde_json::from_value(env.clone())
                     .map_err(|e| format!("environment.git: {e}"))?;
-                if recorded.commit != commit.as_str() {
+                if recorded.commit != *commit.as_str() {
                     return Err(format!(
                         "the gitCommit material says {commit} but environment.git says {}",
                         recorded.commit

@@ -6,31 +6,95 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use arrayvec::ArrayString;
 use smallvec::SmallVec;
 
 use serde::{Deserialize, Serialize};
 
 /// A hex digest string (`^[0-9a-fA-F]+$`, the reference's schema).
 ///
-/// Digests up to 64 characters (sha256, sha1, git commits) are stored
-/// inline: a verifier reads one per artifact, hundreds of thousands per
-/// run, and an allocation each cost more than checking the hex.
-#[derive(Clone)]
+/// The usual digests (lowercase hex of up to 32 bytes: sha256, sha1, git
+/// commits) are stored as their bytes, anything else as its text. Every
+/// text has exactly one representation, so equality stays equality of the
+/// text while comparing half the bytes, and an artifact's entry in a link
+/// takes 96 bytes instead of 128: a verifier holds one per artifact,
+/// hundreds of thousands per run, and first-touch page faults on that
+/// memory were a large part of its time (docs/performance.md).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Digest(Repr);
 
-#[derive(Clone)]
+/// Bytes of the longest digest stored packed (sha256).
+const PACKED: usize = 32;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
-    Inline(ArrayString<64>),
-    Heap(Box<str>),
+    /// Lowercase hex of an even length up to `2 * PACKED`: its bytes.
+    Packed { len: u8, bytes: [u8; PACKED] },
+    /// Any other hex text (uppercase letters, odd lengths, sha512).
+    Text(Box<str>),
 }
 
 impl Repr {
+    /// `hex` is already checked to be hex.
     fn of(hex: &str) -> Self {
-        match ArrayString::from(hex) {
-            Ok(inline) => Repr::Inline(inline),
-            Err(_) => Repr::Heap(hex.into()),
+        let packable = hex.len() % 2 == 0
+            && hex.len() <= 2 * PACKED
+            && !crate::scan::any_byte(hex.as_bytes(), |b| b.is_ascii_uppercase());
+        if packable {
+            let mut bytes = [0u8; PACKED];
+            if let Some(out) = bytes.get_mut(..hex.len() / 2) {
+                if const_hex::decode_to_slice(hex, out).is_ok() {
+                    return Repr::Packed {
+                        len: out.len() as u8,
+                        bytes,
+                    };
+                }
+            }
         }
+        Repr::Text(hex.into())
+    }
+}
+
+/// A digest's hex text: borrowed, or encoded on the stack from its bytes.
+pub struct HexStr<'a>(HexRepr<'a>);
+
+enum HexRepr<'a> {
+    Encoded { buf: [u8; 2 * PACKED], len: usize },
+    Borrowed(&'a str),
+}
+
+impl std::ops::Deref for HexStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            HexRepr::Encoded { buf, len } => {
+                std::str::from_utf8(buf.get(..*len).unwrap_or_default()).unwrap_or_default()
+            }
+            HexRepr::Borrowed(s) => s,
+        }
+    }
+}
+
+impl PartialEq<str> for HexStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for HexStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<String> for HexStr<'_> {
+    fn eq(&self, other: &String) -> bool {
+        **self == *other.as_str()
+    }
+}
+
+impl fmt::Debug for HexStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -38,7 +102,7 @@ impl Repr {
 /// every one of a link's artifacts.
 impl Serialize for Digest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(&self.as_str())
     }
 }
 
@@ -77,36 +141,60 @@ impl Digest {
         Ok(Digest(Repr::of(hex)))
     }
 
-    /// Lowercase hex of raw digest bytes, encoded on the stack for the
-    /// usual sizes (the recorder makes one per file).
+    /// The lowercase hex of raw digest bytes (what the recorder makes,
+    /// one per file).
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let mut buf = [0u8; 128];
-        if let Some(out) = buf.get_mut(..bytes.len() * 2) {
-            if hex::encode_to_slice(bytes, out).is_ok() {
-                if let Ok(text) = std::str::from_utf8(out) {
-                    return Digest(Repr::of(text));
-                }
+        let mut packed = [0u8; PACKED];
+        match packed.get_mut(..bytes.len()) {
+            Some(out) => {
+                out.copy_from_slice(bytes);
+                Digest(Repr::Packed {
+                    len: bytes.len() as u8,
+                    bytes: packed,
+                })
             }
+            None => Digest(Repr::Text(hex::encode(bytes).into())),
         }
-        Digest(Repr::of(&hex::encode(bytes)))
     }
 
     /// The hex text as recorded.
-    pub fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> HexStr<'_> {
         match &self.0 {
-            Repr::Inline(s) => s.as_str(),
-            Repr::Heap(s) => s,
+            Repr::Packed { len, bytes } => {
+                let mut buf = [0u8; 2 * PACKED];
+                let len = usize::from(*len);
+                if let (Some(src), Some(dst)) = (bytes.get(..len), buf.get_mut(..2 * len)) {
+                    let _ = const_hex::encode_to_slice(src, dst);
+                }
+                HexStr(HexRepr::Encoded { buf, len: 2 * len })
+            }
+            Repr::Text(s) => HexStr(HexRepr::Borrowed(s)),
         }
     }
 }
 
-// Comparisons are on the text, whichever way it is stored.
-impl PartialEq for Digest {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+impl Digest {
+    /// Append the digest as a JSON string (hex needs no escaping), for
+    /// writers that go through every digest of a link.
+    pub(crate) fn push_json(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        match &self.0 {
+            Repr::Packed { len, bytes } => {
+                let mut buf = [0u8; 2 * PACKED];
+                let len = usize::from(*len);
+                if let (Some(src), Some(dst)) = (bytes.get(..len), buf.get_mut(..2 * len)) {
+                    if const_hex::encode_to_slice(src, dst).is_ok() {
+                        out.extend_from_slice(dst);
+                    }
+                }
+            }
+            Repr::Text(s) => out.extend_from_slice(s.as_bytes()),
+        }
+        out.push(b'"');
     }
 }
-impl Eq for Digest {}
+
+// Ordered by the text, whichever way it is stored.
 impl PartialOrd for Digest {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
@@ -114,12 +202,7 @@ impl PartialOrd for Digest {
 }
 impl Ord for Digest {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-impl std::hash::Hash for Digest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
+        (*self.as_str()).cmp(&*other.as_str())
     }
 }
 
@@ -138,13 +221,13 @@ impl From<Digest> for String {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str())
     }
 }
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
+        fmt::Debug::fmt(&*self.as_str(), f)
     }
 }
 
@@ -341,6 +424,64 @@ mod tests {
         }
         assert!(Digest::new(&short).unwrap() < Digest::new(&long).unwrap());
         assert_eq!(Digest::from_bytes(&[0xab; 64]).as_str(), "ab".repeat(64));
+    }
+
+    #[test]
+    fn each_text_has_one_representation() {
+        // Packed from the text or from the bytes: the same digest.
+        assert_eq!(
+            Digest::new("ab01").unwrap(),
+            Digest::from_bytes(&[0xab, 0x01])
+        );
+        assert_eq!(Digest::from_bytes(&[0xab, 0x01]).as_str(), "ab01");
+        let sha256 = "0f".repeat(32);
+        assert_eq!(
+            Digest::new(&sha256).unwrap(),
+            Digest::from_bytes(&[0x0f; 32])
+        );
+        // Texts that are not packed keep their case and length.
+        for text in [
+            "AB01",
+            "aB01",
+            "abc",
+            "0",
+            &"ab".repeat(33),
+            &"Ab".repeat(32),
+        ] {
+            let d = Digest::new(text).unwrap();
+            assert_eq!(d.as_str(), text);
+            assert!(matches!(d.0, Repr::Text(_)), "{text} was packed");
+        }
+        assert_ne!(Digest::new("AB01").unwrap(), Digest::new("ab01").unwrap());
+    }
+
+    #[test]
+    fn an_artifact_entry_takes_96_bytes() {
+        let entry = std::mem::size_of::<(crate::ArtifactName, DigestSet)>();
+        assert!(entry <= 96, "{entry} bytes");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_equality_order_and_hash_survive_packing(
+            a in "[0-9a-fA-F]{1,70}",
+            b in "[0-9a-f]{1,70}",
+        ) {
+            use std::hash::{BuildHasher, RandomState};
+            let (da, db) = (Digest::new(&a).unwrap(), Digest::new(&b).unwrap());
+            proptest::prop_assert_eq!(&*da.as_str(), a.as_str());
+            proptest::prop_assert_eq!(&*db.as_str(), b.as_str());
+            proptest::prop_assert_eq!(da == db, a == b);
+            proptest::prop_assert_eq!(da.cmp(&db), a.cmp(&b));
+            if b.len() % 2 == 0 {
+                // The same text from its bytes: equal, and hashed alike.
+                let from_bytes = Digest::from_bytes(&hex::decode(&b).unwrap());
+                let hasher = RandomState::new();
+                proptest::prop_assert_eq!(&from_bytes, &db);
+                proptest::prop_assert_eq!(hasher.hash_one(&from_bytes), hasher.hash_one(&db));
+            }
+            proptest::prop_assert_eq!(&serde_json::to_string(&da).unwrap(), &format!("{a:?}"));
+        }
     }
 
     #[test]

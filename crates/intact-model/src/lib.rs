@@ -42,7 +42,7 @@ mod writer;
 
 pub use artifacts::Artifacts;
 pub use bytes::FileBytes;
-pub use digest::{Digest, DigestSet};
+pub use digest::{Digest, DigestSet, HexStr};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;
 pub use git::GitPolicy;

@@ -101,7 +101,7 @@ impl<S: FnMut(Vec<u8>)> Canon<'_, S> {
             }
             canonical_str(algorithm, &mut self.buf);
             self.buf.push(b':');
-            canonical_str(digest.as_str(), &mut self.buf);
+            digest.push_json(&mut self.buf);
         }
         self.buf.push(b'}');
         if self.buf.len() >= CHUNK {
