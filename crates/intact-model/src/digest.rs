@@ -292,6 +292,11 @@ impl<'de> Deserialize<'de> for DigestSet {
                 let mut set = DigestSet::new();
                 while let Some(Key(alg)) = map.next_key()? {
                     let digest: Digest = map.next_value()?;
+                    if set.is_empty() {
+                        // The usual single digest: nothing to search.
+                        set.0.push((alg, digest));
+                        continue;
+                    }
                     if set.get(&alg).is_some() {
                         return Err(serde::de::Error::custom(format_args!(
                             "duplicate key {alg:?}"
