@@ -62,15 +62,21 @@ enum HexRepr<'a> {
     Borrowed(&'a str),
 }
 
+impl HexStr<'_> {
+    /// The text's bytes, without the UTF-8 check `&str` needs.
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            HexRepr::Encoded { buf, len } => buf.get(..*len).unwrap_or_default(),
+            HexRepr::Borrowed(s) => s.as_bytes(),
+        }
+    }
+}
+
 impl std::ops::Deref for HexStr<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        match &self.0 {
-            HexRepr::Encoded { buf, len } => {
-                std::str::from_utf8(buf.get(..*len).unwrap_or_default()).unwrap_or_default()
-            }
-            HexRepr::Borrowed(s) => s,
-        }
+        // Hex digits, so always UTF-8.
+        std::str::from_utf8(self.bytes()).unwrap_or_default()
     }
 }
 
@@ -153,7 +159,7 @@ impl Digest {
                     bytes: packed,
                 })
             }
-            None => Digest(Repr::Text(hex::encode(bytes).into())),
+            None => Digest(Repr::Text(const_hex::encode(bytes).into())),
         }
     }
 
@@ -171,25 +177,12 @@ impl Digest {
             Repr::Text(s) => HexStr(HexRepr::Borrowed(s)),
         }
     }
-}
 
-impl Digest {
     /// Append the digest as a JSON string (hex needs no escaping), for
     /// writers that go through every digest of a link.
     pub(crate) fn push_json(&self, out: &mut Vec<u8>) {
         out.push(b'"');
-        match &self.0 {
-            Repr::Packed { len, bytes } => {
-                let mut buf = [0u8; 2 * PACKED];
-                let len = usize::from(*len);
-                if let (Some(src), Some(dst)) = (bytes.get(..len), buf.get_mut(..2 * len)) {
-                    if const_hex::encode_to_slice(src, dst).is_ok() {
-                        out.extend_from_slice(dst);
-                    }
-                }
-            }
-            Repr::Text(s) => out.extend_from_slice(s.as_bytes()),
-        }
+        out.extend_from_slice(self.as_str().bytes());
         out.push(b'"');
     }
 }
