@@ -17,7 +17,7 @@ pub struct Link {
     // Fields in key order: the writer then emits them as they come, with
     // no reordering copy of a body that can be megabytes long.
     #[serde(rename = "_type", default)]
-    tag: LinkTag,
+    pub(crate) tag: LinkTag,
     /// Opaque: `stdout`, `stderr`, `return-value` in practice.
     #[serde(default, deserialize_with = "crate::json::strict_object")]
     pub byproducts: Map<String, Value>,

@@ -3,7 +3,11 @@
 use serde_json::{Map, Value};
 
 use crate::json::{python_json_of, PyStyle};
+use crate::writer::{self, Format};
 use crate::{KeyId, ModelError, Payload};
+
+/// Metablock files are written as the reference's CLI tools write them.
+const FILE_FORMAT: Format = Format::Python(PyStyle::Pretty);
 
 /// A signature in a Metablock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +89,7 @@ impl Signature {
         })
     }
 
-    fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut m = self.extra.clone();
         m.insert("keyid".into(), Value::String(self.keyid.to_string()));
         match &self.value {
@@ -158,17 +162,8 @@ impl Metablock {
     /// The file bytes the reference's CLI tools write (pretty, indent 1),
     /// written from the typed payload without an intermediate `Value`.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        #[derive(serde::Serialize)]
-        struct File<'a> {
-            // In key order, so the writer needs no reordering copy.
-            signatures: Vec<Value>,
-            signed: &'a Payload,
-        }
-        let file = File {
-            signatures: self.signatures.iter().map(Signature::to_value).collect(),
-            signed: &self.signed,
-        };
-        python_json_of(&file, PyStyle::Pretty)
+        let signatures: Vec<Value> = self.signatures.iter().map(Signature::to_value).collect();
+        writer::write_with(FILE_FORMAT, |w| w.metablock_file(&signatures, &self.signed))
     }
 
     /// [`Metablock::to_bytes`] in two parts, `head` then `tail`. The tail
@@ -176,7 +171,7 @@ impl Metablock {
     /// signer can write it while the signature is computed: for a link of
     /// 100,000 artifacts each part is tens of milliseconds.
     pub fn file_tail(&self) -> Result<Vec<u8>, ModelError> {
-        let mut bytes = python_json_of(&self.unsigned_file(), PyStyle::Pretty)?;
+        let mut bytes = writer::write_with(FILE_FORMAT, |w| self.unsigned_file(w))?;
         if !bytes.starts_with(FILE_HEAD_WITHOUT_SIGNATURES) {
             return Err(ModelError::Canonical(
                 "unexpected start of a Metablock".into(),
@@ -191,9 +186,8 @@ impl Metablock {
     /// are out of order) and the sink saw a prefix only.
     pub fn stream_file_tail(&self, sink: &mut dyn FnMut(&[u8])) -> Result<bool, ModelError> {
         let mut skip = FILE_HEAD_WITHOUT_SIGNATURES.len();
-        crate::writer::stream(
-            &self.unsigned_file(),
-            crate::writer::Format::Python(PyStyle::Pretty),
+        writer::stream_with(
+            FILE_FORMAT,
             &mut |chunk| {
                 let rest = chunk.get(skip..).unwrap_or_default();
                 skip = skip.saturating_sub(chunk.len());
@@ -201,20 +195,13 @@ impl Metablock {
                     sink(rest);
                 }
             },
+            |w| self.unsigned_file(w),
         )
     }
 
-    /// The file without signatures, in the writer's key order.
-    fn unsigned_file(&self) -> impl serde::Serialize + '_ {
-        #[derive(serde::Serialize)]
-        struct File<'a> {
-            signatures: [(); 0],
-            signed: &'a Payload,
-        }
-        File {
-            signatures: [],
-            signed: &self.signed,
-        }
+    /// The file without signatures.
+    fn unsigned_file(&self, w: &mut writer::Writer<'_>) -> Result<(), ModelError> {
+        w.metablock_file(&[(); 0], &self.signed)
     }
 
     /// The part of [`Metablock::to_bytes`] before [`Metablock::file_tail`].

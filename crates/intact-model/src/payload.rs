@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use crate::error::from_path_error;
-use crate::json::{canonical_of, python_json_of, PyStyle};
+use crate::json::PyStyle;
+use crate::writer::{self, Format};
 use crate::{Layout, Link, ModelError};
 
 /// The signed content of a Metablock or DSSE envelope.
@@ -57,7 +58,7 @@ impl Payload {
 
     /// The bytes a Metablock signature covers.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        canonical_of(self)
+        writer::write_with(Format::Canonical, |w| w.payload(self))
     }
 
     /// [`Payload::canonical_bytes`] handed to `sink` in chunks, for a
@@ -65,12 +66,12 @@ impl Payload {
     /// payload cannot be streamed (an object out of key order) and the
     /// sink saw only a prefix: use `canonical_bytes` instead.
     pub fn stream_canonical_bytes(&self, sink: &mut dyn FnMut(&[u8])) -> Result<bool, ModelError> {
-        crate::writer::stream(self, crate::writer::Format::Canonical, sink)
+        writer::stream_with(Format::Canonical, sink, |w| w.payload(self))
     }
 
     /// The bytes the reference puts in a DSSE envelope's payload.
     pub fn dsse_payload_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        python_json_of(self, PyStyle::OneLine)
+        writer::write_with(Format::Python(PyStyle::OneLine), |w| w.payload(self))
     }
 
     /// `"link"` or `"layout"`.

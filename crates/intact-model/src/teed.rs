@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::json::StrictValue;
 use crate::metablock::Signature;
 use crate::tag::LinkTag;
-use crate::writer::{canonical_str, Format};
+use crate::writer::{artifact_member, canonical_str, Format};
 use crate::{ArtifactName, Artifacts, DigestSet, Link, Metablock, Metadata, Payload, StepName};
 
 /// Bytes handed to the sink at a time.
@@ -89,21 +89,19 @@ impl<S: FnMut(Vec<u8>)> Canon<'_, S> {
         Ok(())
     }
 
-    fn entry(&mut self, name: &ArtifactName, digests: &DigestSet) {
+    /// Member `index` of an artifact map, with its separator.
+    fn entry(&mut self, index: usize, name: &ArtifactName, digests: &DigestSet) {
         if self.sink.is_none() {
             return;
         }
-        canonical_str(name.as_str(), &mut self.buf);
-        self.buf.extend_from_slice(b":{");
-        for (i, (algorithm, digest)) in digests.iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b',');
-            }
-            canonical_str(algorithm, &mut self.buf);
-            self.buf.push(b':');
-            digest.push_json(&mut self.buf);
-        }
-        self.buf.push(b'}');
+        artifact_member(
+            Format::Canonical,
+            0,
+            index,
+            name.as_str(),
+            digests,
+            &mut self.buf,
+        );
         if self.buf.len() >= CHUNK {
             self.flush();
         }
@@ -279,13 +277,13 @@ impl<'de, S: FnMut(Vec<u8>)> Visitor<'de> for ArtifactsSeed<'_, '_, S> {
         let mut pairs: Vec<(ArtifactName, DigestSet)> = Vec::new();
         while let Some(name) = map.next_key::<ArtifactName>()? {
             let digests = map.next_value::<DigestSet>()?;
-            match pairs.last() {
+            if let Some((last, _)) = pairs.last() {
                 // Strictly ascending, so also free of duplicates.
-                Some((last, _)) if *last >= name => return Err(out_of_order()),
-                Some(_) => canon.put(b","),
-                None => {}
+                if *last >= name {
+                    return Err(out_of_order());
+                }
             }
-            canon.entry(&name, &digests);
+            canon.entry(pairs.len(), &name, &digests);
             pairs.push((name, digests));
         }
         canon.put(b"}");

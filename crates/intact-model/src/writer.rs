@@ -12,6 +12,9 @@
 
 use serde::ser::{self, Serialize};
 
+mod typed;
+pub(crate) use typed::artifact_member;
+
 use crate::json::PyStyle;
 use crate::ModelError;
 
@@ -32,30 +35,38 @@ pub(crate) fn write<T: Serialize + ?Sized>(
     value: &T,
     format: Format,
 ) -> Result<Vec<u8>, ModelError> {
+    write_with(format, |w| value.serialize(w))
+}
+
+/// The bytes `f` writes in `format`.
+pub(crate) fn write_with(
+    format: Format,
+    f: impl FnOnce(&mut Writer<'_>) -> Result<(), ModelError>,
+) -> Result<Vec<u8>, ModelError> {
     let mut w = Writer::new(format, None);
-    value.serialize(&mut w)?;
+    f(&mut w)?;
     Ok(w.out)
 }
 
-/// Where [`stream`] hands its chunks.
+/// Where [`stream_with`] hands its chunks.
 type Sink<'s> = &'s mut dyn FnMut(&[u8]);
 
-/// Bytes handed on to a [`stream`] sink at a time.
+/// Bytes handed on to a [`stream_with`] sink at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// Serialise `value` in `format` into `sink`, a chunk at a time, without
-/// holding the whole output: a signature check hashes a large link's
-/// canonical bytes as they are produced. Only values whose objects all
-/// arrive in key order can be streamed (typed links do); for anything
+/// The bytes `f` writes in `format`, handed to `sink` a chunk at a time
+/// without holding the whole output: a signature check hashes a large
+/// link's canonical bytes as they are produced. Only values whose objects
+/// all arrive in key order can be streamed (typed links do); for anything
 /// else this returns `Ok(false)` part-way, the sink has seen a prefix, and
-/// the caller must start over with [`write`].
-pub(crate) fn stream<T: Serialize + ?Sized>(
-    value: &T,
+/// the caller must start over with [`write_with`].
+pub(crate) fn stream_with(
     format: Format,
     sink: &mut dyn FnMut(&[u8]),
+    f: impl FnOnce(&mut Writer<'_>) -> Result<(), ModelError>,
 ) -> Result<bool, ModelError> {
     let mut w = Writer::new(format, Some(sink));
-    match value.serialize(&mut w) {
+    match f(&mut w) {
         Ok(()) => {}
         Err(_) if w.unordered => return Ok(false),
         Err(e) => return Err(e),
@@ -66,7 +77,7 @@ pub(crate) fn stream<T: Serialize + ?Sized>(
     Ok(true)
 }
 
-struct Writer<'s> {
+pub(crate) struct Writer<'s> {
     out: Vec<u8>,
     /// Where full chunks go when streaming.
     sink: Option<Sink<'s>>,
@@ -123,26 +134,38 @@ impl ser::Error for ModelError {
 
 impl Writer<'_> {
     fn item_sep(&self) -> &'static [u8] {
-        match self.format {
+        Self::item_sep_of(self.format)
+    }
+
+    fn item_sep_of(format: Format) -> &'static [u8] {
+        match format {
             Format::Canonical | Format::Python(PyStyle::Pretty | PyStyle::Compact) => b",",
             Format::Python(PyStyle::OneLine) => b", ",
         }
     }
 
     fn key_sep(&self) -> &'static [u8] {
-        match self.format {
+        Self::key_sep_of(self.format)
+    }
+
+    fn key_sep_of(format: Format) -> &'static [u8] {
+        match format {
             Format::Canonical | Format::Python(PyStyle::Compact) => b":",
             Format::Python(_) => b": ",
         }
     }
 
     fn newline_indent(&mut self, depth: usize) {
-        if self.format == Format::Python(PyStyle::Pretty) {
+        Self::newline_indent_of(self.format, depth, &mut self.out);
+    }
+
+    fn newline_indent_of(format: Format, depth: usize, out: &mut Vec<u8>) {
+        if format == Format::Python(PyStyle::Pretty) {
             const SPACES: &[u8; 16] = b"                ";
-            self.out.push(b'\n');
+            out.push(b'\n');
             match SPACES.get(..depth) {
-                Some(spaces) => self.out.extend_from_slice(spaces),
-                None => self.out.extend(std::iter::repeat_n(b' ', depth)),
+                Some(spaces) => out.extend_from_slice(spaces),
+                None => out.extend(std::iter::repeat_n(b' ', depth)),
             }
         }
     }
@@ -796,11 +819,11 @@ mod tests {
             .collect();
         let mut streamed = Vec::new();
         let mut chunks = 0;
-        let done = stream(&big, Format::Canonical, &mut |c| {
+        let mut sink = |c: &[u8]| {
             chunks += 1;
             streamed.extend_from_slice(c)
-        })
-        .expect("stream");
+        };
+        let done = stream_with(Format::Canonical, &mut sink, |w| big.serialize(w)).expect("stream");
         assert!(done && chunks > 1);
         assert_eq!(streamed, write(&big, Format::Canonical).expect("write"));
         // Struct fields out of key order cannot be streamed.
@@ -809,7 +832,7 @@ mod tests {
             alpha: Default::default(),
             tag: "x",
         };
-        assert!(!stream(&v, Format::Canonical, &mut |_| {}).expect("stream"));
+        assert!(!stream_with(Format::Canonical, &mut |_| {}, |w| v.serialize(w)).expect("stream"));
     }
 
     #[test]
