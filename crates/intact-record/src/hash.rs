@@ -177,7 +177,8 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     });
     let walk = Walk::new(&excludes, &opts.algorithms, bar.as_ref());
     // In argument order: later arguments overwrite earlier ones.
-    let mut recorded: Vec<(String, DigestSet)> = Vec::new();
+    let mut recorded: Vec<(ArtifactName, DigestSet)> = Vec::new();
+    let named = |name: String| ArtifactName::new(name).map_err(HashError::Prefix);
     for arg in paths {
         let (scheme, path) = match arg.strip_prefix("file:") {
             Some(rest) => ("file:", rest),
@@ -200,14 +201,15 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
         }
         if meta.is_file() {
             let digests = hash_file(&fs_path, &opts.algorithms)?;
-            recorded.push((format!("{scheme}{norm}"), digests));
+            recorded.push((named(format!("{scheme}{norm}"))?, digests));
         } else if meta.is_dir() {
             let prefix = if norm == "." { "" } else { norm.as_str() };
             let mut files = walk.run(&fs_path, prefix)?;
             if !scheme.is_empty() {
-                files
-                    .iter_mut()
-                    .for_each(|(name, _)| name.insert_str(0, scheme));
+                // Excludes matched the names without the scheme.
+                for (name, _) in &mut files {
+                    *name = named(format!("{scheme}{name}"))?;
+                }
             }
             if recorded.is_empty() {
                 // The usual single argument: no copy of 100,000 entries.
@@ -220,19 +222,9 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    // Names become ArtifactNames in place (moved, not copied). Collecting
-    // sorts by name, a later argument's digests winning; one directory
-    // argument comes out of the walk sorted, and then it only checks.
-    let artifacts: Artifacts = recorded
-        .into_iter()
-        .map(|(name, digests)| {
-            ArtifactName::new(name)
-                .map(|name| (name, digests))
-                .map_err(HashError::Prefix)
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .collect();
+    // Sorted by name, a later argument's digests winning; one directory
+    // argument comes out of the walk sorted, and then this only checks.
+    let artifacts: Artifacts = recorded.into_iter().collect();
     apply_lstrip(artifacts, &opts.lstrip_paths)
 }
 

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use indicatif::ProgressBar;
-use intact_model::DigestSet;
+use intact_model::{ArtifactName, DigestSet};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
@@ -119,7 +119,11 @@ impl Walk<'_> {
     /// Runs on a pool whose threads have stacks deep enough for
     /// [`MAX_DEPTH`] levels of recursion (address space, not memory: pages
     /// are only touched as deep as the tree goes).
-    pub fn run(&self, root: &Path, prefix: &str) -> Result<Vec<(String, DigestSet)>, HashError> {
+    pub fn run(
+        &self,
+        root: &Path,
+        prefix: &str,
+    ) -> Result<Vec<(ArtifactName, DigestSet)>, HashError> {
         let fd = rustix::fs::open(
             root,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -140,7 +144,7 @@ impl Walk<'_> {
         dir: &Path,
         prefix: &str,
         ancestors: &[DirId],
-    ) -> Result<Vec<(String, DigestSet)>, HashError> {
+    ) -> Result<Vec<(ArtifactName, DigestSet)>, HashError> {
         if ancestors.len() > MAX_DEPTH {
             return Err(HashError::TooDeep(dir.display().to_string()));
         }
@@ -211,7 +215,10 @@ impl Walk<'_> {
                                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                             }
                         }
-                        Ok((e.name, digests))
+                        // Named here, on the walking threads; a name
+                        // is never empty.
+                        let name = ArtifactName::new(e.name).map_err(HashError::Prefix)?;
+                        Ok((name, digests))
                     })
                     .collect::<Result<Vec<_>, HashError>>()
             },
@@ -249,9 +256,9 @@ impl Walk<'_> {
 /// (`.` < `/`), and no file name can contain the `/`, so comparing keys
 /// orders whole subtrees.
 fn merge(
-    files: Vec<(String, DigestSet)>,
-    dirs: Vec<(String, Vec<(String, DigestSet)>)>,
-) -> Vec<(String, DigestSet)> {
+    files: Vec<(ArtifactName, DigestSet)>,
+    dirs: Vec<(String, Vec<(ArtifactName, DigestSet)>)>,
+) -> Vec<(ArtifactName, DigestSet)> {
     if dirs.is_empty() {
         return files;
     }
@@ -293,7 +300,7 @@ mod tests {
                 .run(root, prefix)
                 .unwrap()
                 .into_iter()
-                .map(|(n, _)| n)
+                .map(|(n, _)| n.to_string())
                 .collect();
             let mut sorted = names.clone();
             sorted.sort();
