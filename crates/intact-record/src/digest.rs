@@ -37,20 +37,20 @@ thread_local! {
 }
 
 /// The digests being computed.
-struct Hashers {
+pub(crate) struct Hashers {
     sha256: Option<Sha256>,
     sha512: Option<Sha512>,
 }
 
 impl Hashers {
-    fn new(algorithms: &[Algorithm]) -> Self {
+    pub(crate) fn new(algorithms: &[Algorithm]) -> Self {
         Hashers {
             sha256: algorithms.contains(&Algorithm::Sha256).then(Sha256::new),
             sha512: algorithms.contains(&Algorithm::Sha512).then(Sha512::new),
         }
     }
 
-    fn update(&mut self, chunk: &[u8]) {
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
         if let Some(h) = &mut self.sha256 {
             h.update(chunk);
         }
@@ -59,7 +59,7 @@ impl Hashers {
         }
     }
 
-    fn finish(self) -> DigestSet {
+    pub(crate) fn finish(self) -> DigestSet {
         let mut set = DigestSet::new();
         if let Some(h) = self.sha256 {
             set.insert("sha256", Digest::from_bytes(&h.finalize()));
@@ -99,11 +99,20 @@ pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, Has
 
 /// Digests of an opened file; `path` names it in an error.
 pub(crate) fn hash_open_file(
-    mut file: File,
+    file: File,
     algorithms: &[Algorithm],
     path: impl Fn() -> PathBuf,
 ) -> Result<DigestSet, HashError> {
-    let mut hashers = Hashers::new(algorithms);
+    hash_rest(file, Hashers::new(algorithms), path)
+}
+
+/// Digests of a file whose first bytes `hashers` has seen, read on from
+/// the file's position to its end.
+pub(crate) fn hash_rest(
+    mut file: File,
+    mut hashers: Hashers,
+    path: impl Fn() -> PathBuf,
+) -> Result<DigestSet, HashError> {
     let mut read = 0u64;
     let finished = BUFFER.with_borrow_mut(|buf| -> Result<bool, HashError> {
         loop {

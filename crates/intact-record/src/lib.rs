@@ -24,6 +24,8 @@ mod hash;
 mod normalize;
 mod recorder;
 mod run;
+#[cfg(target_os = "linux")]
+mod uring;
 mod walk;
 
 pub use hash::{

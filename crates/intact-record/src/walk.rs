@@ -17,7 +17,7 @@
 //! that limit with [`raise_open_file_limit`], as `intact` does.
 
 use std::ffi::{CStr, OsStr};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -29,6 +29,13 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use crate::digest::{hash_open_file, open_for_reading};
 use crate::hash::{io, Algorithm, Excludes, HashError};
+
+/// Files hashed as one task (and one io_uring batch on Linux): small
+/// enough to spread a directory over the cores.
+#[cfg(target_os = "linux")]
+use crate::uring::BATCH;
+#[cfg(not(target_os = "linux"))]
+const BATCH: usize = 32;
 
 /// Deepest directory nesting walked. The walk recurses (one rayon task per
 /// directory), so an adversarial tree must not exhaust the stack; in-toto's
@@ -138,6 +145,55 @@ impl Walk<'_> {
         pool.install(|| self.dir(fd, root, prefix, &[dir_id(&st)]))
     }
 
+    /// Names and digests of a batch of one directory's files, in order.
+    fn hash_files(
+        &self,
+        fd: BorrowedFd<'_>,
+        dir: &Path,
+        files: &mut [Entry],
+    ) -> Result<Vec<(ArtifactName, DigestSet)>, HashError> {
+        let path = |i: usize| {
+            let name = files.get(i).map_or(&b""[..], |e| e.file_name.to_bytes());
+            dir.join(OsStr::from_bytes(name))
+        };
+        #[cfg(target_os = "linux")]
+        let batch = {
+            let names: Vec<&CStr> = files.iter().map(|e| &*e.file_name).collect();
+            crate::uring::hash_batch(fd, &names, &self.noatime, self.algorithms, &path)
+        };
+        #[cfg(not(target_os = "linux"))]
+        let batch: Option<Vec<Option<Result<DigestSet, HashError>>>> = None;
+        let mut batch = batch.unwrap_or_default().into_iter();
+        let mut hashed = Vec::with_capacity(files.len());
+        for (i, e) in files.iter().enumerate() {
+            let digests = match batch.next().flatten() {
+                Some(outcome) => outcome?,
+                // The ordinary path: no io_uring, or a file it left.
+                None => {
+                    let file = open_for_reading(fd, &*e.file_name, &self.noatime)
+                        .map_err(|err| io(&path(i), err))?;
+                    hash_open_file(file, self.algorithms, || path(i))?
+                }
+            };
+            if let Some(b) = self.progress {
+                b.inc(1);
+                if b.position() == SHOW_PROGRESS_AFTER {
+                    b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+            }
+            hashed.push(digests);
+        }
+        // Named here, on the walking threads; a name is never empty.
+        files
+            .iter_mut()
+            .zip(hashed)
+            .map(|(e, digests)| {
+                let name = ArtifactName::new(std::mem::take(&mut e.name));
+                Ok((name.map_err(HashError::Prefix)?, digests))
+            })
+            .collect()
+    }
+
     fn dir(
         &self,
         fd: OwnedFd,
@@ -202,25 +258,12 @@ impl Walk<'_> {
         let fd = listing.fd().map_err(|e| io(dir, e))?;
         let (hashed, walked) = rayon::join(
             || {
+                let mut files = files;
                 files
-                    .into_par_iter()
-                    .map(|e| {
-                        let path = || dir.join(OsStr::from_bytes(e.file_name.to_bytes()));
-                        let file = open_for_reading(fd, &*e.file_name, &self.noatime)
-                            .map_err(|err| io(&path(), err))?;
-                        let digests = hash_open_file(file, self.algorithms, path)?;
-                        if let Some(b) = self.progress {
-                            b.inc(1);
-                            if b.position() == SHOW_PROGRESS_AFTER {
-                                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                            }
-                        }
-                        // Named here, on the walking threads; a name
-                        // is never empty.
-                        let name = ArtifactName::new(e.name).map_err(HashError::Prefix)?;
-                        Ok((name, digests))
-                    })
+                    .par_chunks_mut(BATCH)
+                    .map(|chunk| self.hash_files(fd, dir, chunk))
                     .collect::<Result<Vec<_>, HashError>>()
+                    .map(|batches| batches.into_iter().flatten().collect::<Vec<_>>())
             },
             || {
                 dirs.into_par_iter()

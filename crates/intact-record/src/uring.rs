@@ -1,0 +1,348 @@
+//! Small files opened and read in batches through io_uring (Linux).
+//!
+//! Recording 10,000 files of 4 KiB is mostly the kernel's `openat`,
+//! `read`, `read` (the one that finds the end) and `close` for each file,
+//! and each system call costs about 170 ns of entry and exit alone on the
+//! CI machines. Here a batch of files is opened with one submission and
+//! read with another (two linked reads per file: the first into a buffer
+//! that small files end within, the second, from where the first stopped,
+//! to see the end), so a batch of [`BATCH`] files costs two trips into the
+//! kernel plus the closes. The files are ordinary descriptors: a file
+//! that does not end within the first reads goes on with the ordinary
+//! reading code from where they stopped, and the digest is taken only
+//! once a read has returned 0, exactly as without io_uring.
+//!
+//! This is an accelerator, not a second implementation: whatever it does
+//! not handle (a failed open, io_uring unavailable or refused by a
+//! sandbox, `INTACT_IO_URING=0`) is left to the ordinary path, which gives
+//! the same digests and the same messages. Measured on 10,000 × 4 KiB
+//! files (docs/performance.md): about 4% less time for the engine and for
+//! `intact run` (interleaved medians, 45.2 → 43.5 ms and 53.1 → 51.1 ms).
+
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::fs::File;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use intact_model::DigestSet;
+use io_uring::{opcode, squeue, types, IoUring};
+
+use crate::digest::{hash_rest, Hashers};
+use crate::hash::{io, Algorithm, HashError};
+
+/// Files per batch.
+pub(crate) const BATCH: usize = 32;
+
+/// The first read of each file: files up to this size end within it.
+/// A batch fills all its files' buffers before hashing them; with 64 KiB
+/// buffers every small file's bytes sat at the same offset modulo 64 KiB,
+/// on the same cache sets, and hashing them was measurably slower. The
+/// odd 64 bytes keep consecutive buffers off each other's sets.
+const FIRST: usize = 16 * 1024 + 64;
+
+/// The second read, which finds the end of a file (or its next bytes).
+const TAIL: usize = 64;
+
+/// Submission queue entries: a batch's reads (two per file).
+const ENTRIES: u32 = 2 * BATCH as u32;
+
+/// A batch's outcome per file: its digests or error, or `None` for a file
+/// left to the ordinary path.
+pub(crate) type Outcomes = Vec<Option<Result<DigestSet, HashError>>>;
+
+/// A ring and the buffers its reads fill. The buffers are only ever
+/// written by requests this thread waits for before it looks at them.
+struct Ring {
+    ring: IoUring,
+    first: Vec<u8>,
+    tail: Vec<u8>,
+    results: Vec<i32>,
+}
+
+/// This thread's ring, if it has one.
+enum State {
+    Untried,
+    Ready(Box<Ring>),
+    Off,
+}
+
+thread_local! {
+    static RING: RefCell<State> = const { RefCell::new(State::Untried) };
+}
+
+/// The ring could not be trusted to have finished with its buffers.
+struct Poisoned;
+
+/// Whether io_uring may be used: not when `INTACT_IO_URING=0`.
+fn allowed() -> bool {
+    static ALLOWED: OnceLock<bool> = OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var_os("INTACT_IO_URING").is_none_or(|v| v != "0"))
+}
+
+/// Digests of the regular files `names` in `dir`, opened with `O_NOATIME`
+/// while `noatime` holds (see `open_for_reading`). `None`: io_uring is not
+/// available on this thread; use the ordinary path for the whole batch.
+pub(crate) fn hash_batch(
+    dir: BorrowedFd<'_>,
+    names: &[&CStr],
+    noatime: &AtomicBool,
+    algorithms: &[Algorithm],
+    path: &dyn Fn(usize) -> PathBuf,
+) -> Option<Outcomes> {
+    if names.len() > BATCH {
+        return None;
+    }
+    RING.with_borrow_mut(|state| {
+        if let State::Untried = state {
+            *state = match allowed().then(Ring::new).flatten() {
+                Some(ring) => State::Ready(Box::new(ring)),
+                None => State::Off,
+            };
+        }
+        let State::Ready(ring) = state else {
+            return None;
+        };
+        match ring.hash(dir, names, noatime, algorithms, path) {
+            Ok(outcomes) => Some(outcomes),
+            Err(Poisoned) => {
+                // Requests may still be in flight: never free their
+                // buffers. The ordinary path takes over on this thread.
+                if let State::Ready(ring) = std::mem::replace(state, State::Off) {
+                    std::mem::forget(ring);
+                }
+                None
+            }
+        }
+    })
+}
+
+impl Ring {
+    fn new() -> Option<Ring> {
+        let ring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_coop_taskrun()
+            .build(ENTRIES)
+            .or_else(|_| IoUring::new(ENTRIES))
+            .ok()?;
+        // Reads at the file position (Linux 5.6), and the operations used.
+        if !ring.params().is_feature_rw_cur_pos() {
+            return None;
+        }
+        let mut probe = io_uring::Probe::new();
+        ring.submitter().register_probe(&mut probe).ok()?;
+        if !probe.is_supported(opcode::OpenAt::CODE) || !probe.is_supported(opcode::Read::CODE) {
+            return None;
+        }
+        Some(Ring {
+            ring,
+            first: vec![0; BATCH * FIRST],
+            tail: vec![0; BATCH * TAIL],
+            results: vec![0; 2 * BATCH],
+        })
+    }
+
+    fn hash(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        names: &[&CStr],
+        noatime: &AtomicBool,
+        algorithms: &[Algorithm],
+        path: &dyn Fn(usize) -> PathBuf,
+    ) -> Result<Outcomes, Poisoned> {
+        let mut flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+        let with_noatime = noatime.load(Ordering::Relaxed);
+        if with_noatime {
+            flags |= libc::O_NOATIME;
+        }
+        for (i, name) in names.iter().enumerate() {
+            let open = opcode::OpenAt::new(types::Fd(dir.as_raw_fd()), name.as_ptr())
+                .flags(flags)
+                .build()
+                .user_data(i as u64);
+            self.push(&open)?;
+        }
+        self.complete(names.len())?;
+        let mut files: Vec<Option<File>> = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            let fd = self.results.get(i).copied().unwrap_or(-libc::EINVAL);
+            if fd == -libc::EPERM && with_noatime {
+                // Not the file's owner: no O_NOATIME from now on (the
+                // ordinary path retries this file without it).
+                noatime.store(false, Ordering::Relaxed);
+            }
+            files.push((fd >= 0).then(|| {
+                // SAFETY: the kernel has just opened this descriptor for
+                // this thread's request; nothing else owns it.
+                unsafe { File::from_raw_fd(fd) }
+            }));
+        }
+        let mut reads = 0;
+        for (i, file) in files.iter().enumerate() {
+            let Some(file) = file else { continue };
+            let fd = types::Fd(file.as_raw_fd());
+            let first = self.first.as_mut_ptr().wrapping_add(i * FIRST);
+            let tail = self.tail.as_mut_ptr().wrapping_add(i * TAIL);
+            // Both from the file position (offset -1): the second begins
+            // where the first ended, whatever it returned.
+            let read = opcode::Read::new(fd, first, FIRST as u32)
+                .offset(u64::MAX)
+                .build()
+                .flags(squeue::Flags::IO_HARDLINK)
+                .user_data((2 * i) as u64);
+            let next = opcode::Read::new(fd, tail, TAIL as u32)
+                .offset(u64::MAX)
+                .build()
+                .user_data((2 * i + 1) as u64);
+            self.push(&read)?;
+            self.push(&next)?;
+            reads += 2;
+        }
+        self.complete(reads)?;
+        let mut outcomes = Vec::with_capacity(names.len());
+        for (i, file) in files.into_iter().enumerate() {
+            let Some(file) = file else {
+                outcomes.push(None);
+                continue;
+            };
+            let got = |k: usize| self.results.get(k).copied().unwrap_or(-libc::EINVAL);
+            let (n, m) = (got(2 * i), got(2 * i + 1));
+            let outcome = match (usize::try_from(n), usize::try_from(m)) {
+                (Ok(n), Ok(m)) => {
+                    let mut hashers = Hashers::new(algorithms);
+                    hashers.update(self.first.get(i * FIRST..i * FIRST + n).unwrap_or_default());
+                    if m == 0 {
+                        // The read after the data returned 0: the end.
+                        Ok(hashers.finish())
+                    } else {
+                        hashers.update(self.tail.get(i * TAIL..i * TAIL + m).unwrap_or_default());
+                        hash_rest(file, hashers, || path(i))
+                    }
+                }
+                _ => {
+                    let errno = if n < 0 { -n } else { -m };
+                    Err(io(&path(i), std::io::Error::from_raw_os_error(errno)))
+                }
+            };
+            outcomes.push(Some(outcome));
+        }
+        Ok(outcomes)
+    }
+
+    fn push(&mut self, entry: &squeue::Entry) -> Result<(), Poisoned> {
+        // SAFETY: the request's buffers and names outlive it: `hash` waits
+        // for every request it pushed before it returns or reads a buffer,
+        // and a ring that fails to report them is never freed (Poisoned).
+        unsafe { self.ring.submission().push(entry) }.map_err(|_| Poisoned)
+    }
+
+    /// Submit what was pushed and wait for `n` completions, recording
+    /// each result under its request's `user_data`.
+    fn complete(&mut self, n: usize) -> Result<(), Poisoned> {
+        let mut seen = 0;
+        while seen < n {
+            match self.ring.submit_and_wait(n - seen) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(Poisoned),
+            }
+            for cqe in self.ring.completion() {
+                let slot = usize::try_from(cqe.user_data())
+                    .ok()
+                    .and_then(|k| self.results.get_mut(k));
+                match slot {
+                    Some(slot) => *slot = cqe.result(),
+                    None => return Err(Poisoned),
+                }
+                seen += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest as _, Sha256};
+
+    fn sha256(data: &[u8]) -> intact_model::Digest {
+        intact_model::Digest::from_bytes(&Sha256::digest(data))
+    }
+
+    #[test]
+    fn batches_give_the_digests_of_every_size_and_leave_failed_opens() {
+        if !allowed() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [
+            0,
+            1,
+            4096,
+            FIRST - 1,
+            FIRST,
+            FIRST + 1,
+            FIRST + TAIL,
+            3 * FIRST + 5,
+        ];
+        let mut names = Vec::new();
+        let mut data = Vec::new();
+        for (i, size) in sizes.iter().enumerate() {
+            let bytes: Vec<u8> = (0..*size).map(|k| (k * 7 + i) as u8).collect();
+            let name = format!("f{i}");
+            std::fs::write(dir.path().join(&name), &bytes).unwrap();
+            names.push(std::ffi::CString::new(name).unwrap());
+            data.push(Some(bytes));
+        }
+        names.push(std::ffi::CString::new("missing").unwrap());
+        data.push(None);
+        let fd = File::open(dir.path()).unwrap();
+        let refs: Vec<&CStr> = names.iter().map(|n| n.as_c_str()).collect();
+        let outcomes = hash_batch(
+            std::os::fd::AsFd::as_fd(&fd),
+            &refs,
+            &AtomicBool::new(true),
+            &[Algorithm::Sha256],
+            &|i| dir.path().join(format!("f{i}")),
+        );
+        let Some(outcomes) = outcomes else {
+            // Only where the kernel (or a sandbox) refuses io_uring; the
+            // ordinary path is tested with the walk and in digest.rs.
+            assert!(Ring::new().is_none(), "io_uring is available but unused");
+            return;
+        };
+        assert_eq!(outcomes.len(), data.len());
+        for (outcome, bytes) in outcomes.into_iter().zip(data) {
+            match (outcome, bytes) {
+                (Some(Ok(set)), Some(bytes)) => {
+                    assert_eq!(set.get("sha256"), Some(&sha256(&bytes)), "{}", bytes.len())
+                }
+                (None, None) => {}
+                (other, bytes) => panic!(
+                    "{:?} for {:?}",
+                    other.map(|r| r.is_ok()),
+                    bytes.map(|b| b.len())
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn more_files_than_a_batch_are_left_to_the_ordinary_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = File::open(dir.path()).unwrap();
+        let name = std::ffi::CString::new("x").unwrap();
+        let refs = vec![name.as_c_str(); BATCH + 1];
+        let outcome = hash_batch(
+            std::os::fd::AsFd::as_fd(&fd),
+            &refs,
+            &AtomicBool::new(true),
+            &[Algorithm::Sha256],
+            &|_| PathBuf::new(),
+        );
+        assert!(outcome.is_none());
+    }
+}
