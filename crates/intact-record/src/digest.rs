@@ -71,6 +71,14 @@ impl Hashers {
     }
 }
 
+/// A file's hashing, begun elsewhere (an io_uring batch).
+pub(crate) enum Begun {
+    /// The whole file was read.
+    Done(DigestSet),
+    /// The file goes on: read the rest from its position.
+    Rest(File, Box<Hashers>),
+}
+
 /// Open `name` (relative to the directory `dir`) for reading, with
 /// `O_NOATIME` while `noatime` holds: recording should not change the
 /// tree. The kernel grants the flag only to a file's owner; the first

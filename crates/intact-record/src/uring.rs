@@ -27,10 +27,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use intact_model::DigestSet;
 use io_uring::{opcode, squeue, types, IoUring};
 
-use crate::digest::{hash_rest, Hashers};
+use crate::digest::{Begun, Hashers};
 use crate::hash::{io, Algorithm, HashError};
 
 /// Files per batch.
@@ -52,9 +51,9 @@ const CLOSED: u64 = u64::MAX;
 /// Submission queue entries: a batch's reads (two per file).
 const ENTRIES: u32 = 2 * BATCH as u32;
 
-/// A batch's outcome per file: its digests or error, or `None` for a file
-/// left to the ordinary path.
-pub(crate) type Outcomes = Vec<Option<Result<DigestSet, HashError>>>;
+/// A batch's outcome per file: begun (whole, or with the rest to read),
+/// an error, or `None` for a file left to the ordinary path.
+pub(crate) type Outcomes = Vec<Option<Result<Begun, HashError>>>;
 
 /// A ring and the buffers its reads fill. The buffers are only ever
 /// written by requests this thread waits for before it looks at them.
@@ -220,10 +219,10 @@ impl Ring {
                     if m == 0 {
                         // The read after the data returned 0: the end.
                         ended.push(file);
-                        Ok(hashers.finish())
+                        Ok(Begun::Done(hashers.finish()))
                     } else {
                         hashers.update(self.tail.get(i * TAIL..i * TAIL + m).unwrap_or_default());
-                        hash_rest(file, hashers, || path(i))
+                        Ok(Begun::Rest(file, Box::new(hashers)))
                     }
                 }
                 _ => {
@@ -349,7 +348,13 @@ mod tests {
         assert_eq!(outcomes.len(), data.len());
         for (outcome, bytes) in outcomes.into_iter().zip(data) {
             match (outcome, bytes) {
-                (Some(Ok(set)), Some(bytes)) => {
+                (Some(Ok(begun)), Some(bytes)) => {
+                    let set = match begun {
+                        Begun::Done(set) => set,
+                        Begun::Rest(file, hashers) => {
+                            crate::digest::hash_rest(file, *hashers, PathBuf::new).unwrap()
+                        }
+                    };
                     assert_eq!(set.get("sha256"), Some(&sha256(&bytes)), "{}", bytes.len())
                 }
                 (None, None) => {}

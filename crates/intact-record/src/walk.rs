@@ -27,7 +27,7 @@ use intact_model::{ArtifactName, DigestSet};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
-use crate::digest::{hash_open_file, open_for_reading};
+use crate::digest::{hash_open_file, hash_rest, open_for_reading, Begun};
 use crate::hash::{io, Algorithm, Excludes, HashError};
 
 /// Files hashed as one task (and one io_uring batch on Linux): small
@@ -162,12 +162,13 @@ impl Walk<'_> {
             crate::uring::hash_batch(fd, &names, &self.noatime, self.algorithms, &path)
         };
         #[cfg(not(target_os = "linux"))]
-        let batch: Option<Vec<Option<Result<DigestSet, HashError>>>> = None;
-        let mut batch = batch.unwrap_or_default().into_iter();
-        let mut hashed = Vec::with_capacity(files.len());
-        for (i, e) in files.iter().enumerate() {
-            let digests = match batch.next().flatten() {
-                Some(outcome) => outcome?,
+        let batch: Option<Vec<Option<Result<Begun, HashError>>>> = None;
+        let begun = batch.unwrap_or_else(|| files.iter().map(|_| None).collect());
+        let finish = |i: usize, e: &Entry, begun| -> Result<DigestSet, HashError> {
+            let digests = match begun {
+                Some(Ok(Begun::Done(digests))) => digests,
+                Some(Ok(Begun::Rest(file, hashers))) => hash_rest(file, *hashers, || path(i))?,
+                Some(Err(e)) => return Err(e),
                 // The ordinary path: no io_uring, or a file it left.
                 None => {
                     let file = open_for_reading(fd, &*e.file_name, &self.noatime)
@@ -181,8 +182,23 @@ impl Walk<'_> {
                     b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 }
             }
-            hashed.push(digests);
-        }
+            Ok(digests)
+        };
+        // Files still to read (large ones, or all of them without
+        // io_uring) are spread over the cores; finished ones are only
+        // collected.
+        let done = begun.iter().all(|b| matches!(b, Some(Ok(Begun::Done(_)))));
+        let hashed: Vec<DigestSet> = if done {
+            let pairs = files.iter().zip(begun).enumerate();
+            pairs
+                .map(|(i, (e, b))| finish(i, e, b))
+                .collect::<Result<_, _>>()?
+        } else {
+            let pairs = files.par_iter().zip(begun).enumerate();
+            pairs
+                .map(|(i, (e, b))| finish(i, e, b))
+                .collect::<Result<_, _>>()?
+        };
         // Named here, on the walking threads; a name is never empty.
         files
             .iter_mut()
