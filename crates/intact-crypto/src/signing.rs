@@ -187,41 +187,6 @@ impl SigningKey {
         }
     }
 
-    /// Sign a message handed over in chunks by `produce`, without holding
-    /// it: a 100,000-artifact link's canonical form is 10 MB. Ed25519 reads
-    /// the message twice (nonce, then challenge), so `produce` runs twice
-    /// and must hand over the same bytes each time. `Ok(None)`: the key's
-    /// scheme needs the whole message (all but Ed25519), or `produce`
-    /// returned `Ok(false)` (it cannot stream); sign the bytes instead.
-    pub fn sign_streamed<E>(
-        &self,
-        produce: impl Fn(&mut dyn FnMut(&[u8])) -> Result<bool, E>,
-    ) -> Result<Option<Vec<u8>>, E> {
-        use sha2::Digest as _;
-        let Secret::Ed25519(k) = &self.secret else {
-            return Ok(None);
-        };
-        let expanded = ed25519_dalek::hazmat::ExpandedSecretKey::from(k.as_bytes());
-        let failure = std::cell::RefCell::new(None);
-        let signed = ed25519_dalek::hazmat::raw_sign_byupdate::<Sha512, _>(
-            &expanded,
-            |hasher| match produce(&mut |chunk| hasher.update(chunk)) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(ed25519_dalek::SignatureError::new()),
-                Err(e) => {
-                    *failure.borrow_mut() = Some(e);
-                    Err(ed25519_dalek::SignatureError::new())
-                }
-            },
-            &k.verifying_key(),
-        );
-        match (signed, failure.into_inner()) {
-            (_, Some(e)) => Err(e),
-            (Ok(sig), None) => Ok(Some(sig.to_bytes().to_vec())),
-            (Err(_), None) => Ok(None),
-        }
-    }
-
     /// Sign `msg` under the key's scheme: raw ed25519, PSS with salt length
     /// = digest length (as the reference), PKCS#1 v1.5, or DER ECDSA.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {

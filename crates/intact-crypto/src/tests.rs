@@ -293,33 +293,6 @@ fn streamed_and_buffered_checks_agree_on_large_links() {
 }
 
 #[test]
-fn streamed_signing_equals_signing_the_bytes_and_falls_back_when_it_must() {
-    let ed = rfc8032_key();
-    let msg: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let chunks = |sink: &mut dyn FnMut(&[u8])| -> Result<bool, ()> {
-        for c in msg.chunks(65_536) {
-            sink(c);
-        }
-        Ok(true)
-    };
-    assert_eq!(
-        ed.sign_streamed(chunks).unwrap(),
-        Some(ed.sign(&msg).unwrap())
-    );
-    // A producer that cannot stream, or fails, is not signed.
-    assert_eq!(ed.sign_streamed(|_| Ok::<_, ()>(false)).unwrap(), None);
-    assert_eq!(
-        ed.sign_streamed(|_| Err::<bool, _>("broken")),
-        Err("broken")
-    );
-    let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let pem =
-        pkcs8::EncodePrivateKey::to_pkcs8_pem(&p256, pkcs8::der::pem::LineEnding::LF).unwrap();
-    let ecdsa = SigningKey::from_pem(&pem, None).unwrap();
-    assert_eq!(ecdsa.sign_streamed(chunks).unwrap(), None);
-}
-
-#[test]
 fn sign_and_save_writes_what_signing_then_saving_writes() {
     let dir = tempfile::tempdir().unwrap();
     let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);

@@ -58,7 +58,16 @@ impl Payload {
 
     /// The bytes a Metablock signature covers.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        writer::write_with(Format::Canonical, |w| w.payload(self))
+        writer::write_sized(Format::Canonical, self.size_hint(), |w| w.payload(self))
+    }
+
+    /// About the size of the payload's JSON: a link's artifact entries
+    /// (name, algorithm and sha256 hex) are about 100 bytes each.
+    fn size_hint(&self) -> usize {
+        match self {
+            Payload::Link(l) => 1024 + 100 * (l.materials.len() + l.products.len()),
+            Payload::Layout(_) => 4096,
+        }
     }
 
     /// [`Payload::canonical_bytes`] handed to `sink` in chunks, for a

@@ -43,7 +43,19 @@ pub(crate) fn write_with(
     format: Format,
     f: impl FnOnce(&mut Writer<'_>) -> Result<(), ModelError>,
 ) -> Result<Vec<u8>, ModelError> {
+    write_sized(format, 4096, f)
+}
+
+/// [`write_with`] into a buffer of `capacity` bytes to begin with: a
+/// link's megabytes then grow in place instead of being copied at every
+/// doubling.
+pub(crate) fn write_sized(
+    format: Format,
+    capacity: usize,
+    f: impl FnOnce(&mut Writer<'_>) -> Result<(), ModelError>,
+) -> Result<Vec<u8>, ModelError> {
     let mut w = Writer::new(format, None);
+    w.out.reserve(capacity);
     f(&mut w)?;
     Ok(w.out)
 }
