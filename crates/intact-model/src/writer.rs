@@ -149,6 +149,7 @@ impl Writer<'_> {
         Self::item_sep_of(self.format)
     }
 
+    #[inline]
     fn item_sep_of(format: Format) -> &'static [u8] {
         match format {
             Format::Canonical | Format::Python(PyStyle::Pretty | PyStyle::Compact) => b",",
@@ -160,6 +161,7 @@ impl Writer<'_> {
         Self::key_sep_of(self.format)
     }
 
+    #[inline]
     fn key_sep_of(format: Format) -> &'static [u8] {
         match format {
             Format::Canonical | Format::Python(PyStyle::Compact) => b":",
@@ -171,6 +173,7 @@ impl Writer<'_> {
         Self::newline_indent_of(self.format, depth, &mut self.out);
     }
 
+    #[inline]
     fn newline_indent_of(format: Format, depth: usize, out: &mut Vec<u8>) {
         if format == Format::Python(PyStyle::Pretty) {
             const SPACES: &[u8; 16] = b"                ";
@@ -201,6 +204,7 @@ impl Writer<'_> {
     }
 }
 
+#[inline]
 fn write_str(format: Format, s: &str, out: &mut Vec<u8>) {
     match format {
         Format::Canonical => canonical_str(s, out),

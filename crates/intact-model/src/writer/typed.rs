@@ -113,6 +113,7 @@ impl Writer<'_> {
 
 /// The separator (unless `index` is 0), indentation and key of an object
 /// member at `depth`.
+#[inline]
 fn member_key(format: Format, depth: usize, index: usize, key: &str, out: &mut Vec<u8>) {
     if index > 0 {
         out.extend_from_slice(Writer::item_sep_of(format));
@@ -124,7 +125,9 @@ fn member_key(format: Format, depth: usize, index: usize, key: &str, out: &mut V
 
 /// Member `index` of an artifact map whose members are at `depth`:
 /// `"name": {"sha256": "…"}` in `format`. Digests are hex, which no
-/// format escapes.
+/// format escapes. Inlined, so that callers with a fixed format (the
+/// verifier's canonical bytes) lose the format's branches.
+#[inline]
 pub(crate) fn artifact_member(
     format: Format,
     depth: usize,
