@@ -62,6 +62,29 @@ struct Ring {
     first: Vec<u8>,
     tail: Vec<u8>,
     results: Vec<i32>,
+    /// Closes queued and not yet seen complete.
+    closing: usize,
+}
+
+impl Drop for Ring {
+    /// Wait for the queued closes: a ring closed with requests pending
+    /// cancels those not yet started (a close that must flush, on NFS or
+    /// overlayfs, runs later on a kernel worker), which would leak their
+    /// descriptors.
+    fn drop(&mut self) {
+        while self.closing > 0 {
+            match self.ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+            for cqe in self.ring.completion() {
+                if cqe.user_data() == CLOSED {
+                    self.closing = self.closing.saturating_sub(1);
+                }
+            }
+        }
+    }
 }
 
 /// This thread's ring, if it has one.
@@ -129,21 +152,69 @@ impl Ring {
             .build(ENTRIES)
             .or_else(|_| IoUring::new(ENTRIES))
             .ok()?;
-        // Reads at the file position (Linux 5.6), and the operations used.
-        if !ring.params().is_feature_rw_cur_pos() {
+        // Reads at the file position (Linux 5.6) that take the position
+        // when they run, not when submitted (5.18, with linked files):
+        // before that, a linked second read started at 0 again and the
+        // digest would silently hash the first bytes twice.
+        let params = ring.params();
+        if !params.is_feature_rw_cur_pos() || !params.is_feature_linked_file() {
             return None;
         }
         let mut probe = io_uring::Probe::new();
         ring.submitter().register_probe(&mut probe).ok()?;
-        if !probe.is_supported(opcode::OpenAt::CODE) || !probe.is_supported(opcode::Read::CODE) {
+        let used = [
+            opcode::OpenAt::CODE,
+            opcode::Read::CODE,
+            opcode::Close::CODE,
+        ];
+        if !used.iter().all(|&code| probe.is_supported(code)) {
             return None;
         }
-        Some(Ring {
+        let mut ring = Ring {
             ring,
             first: vec![0; BATCH * FIRST],
             tail: vec![0; BATCH * TAIL],
             results: vec![0; 2 * BATCH],
-        })
+            closing: 0,
+        };
+        // And check it on this kernel, whatever it claims (backports).
+        ring.reads_follow_each_other().then_some(ring)
+    }
+
+    /// Whether a second linked read at the file position continues where
+    /// the first stopped: an 8-byte file read as 4 + 4 must give both
+    /// halves.
+    fn reads_follow_each_other(&mut self) -> bool {
+        use std::io::Write;
+        let Ok(fd) =
+            rustix::fs::memfd_create("intact-uring-check", rustix::fs::MemfdFlags::CLOEXEC)
+        else {
+            return false;
+        };
+        let mut file = File::from(fd);
+        if file.write_all(b"abcdefgh").is_err()
+            || rustix::fs::seek(&file, rustix::fs::SeekFrom::Start(0)).is_err()
+        {
+            return false;
+        }
+        let raw = types::Fd(file.as_raw_fd());
+        let first = opcode::Read::new(raw, self.first.as_mut_ptr(), 4)
+            .offset(u64::MAX)
+            .build()
+            .flags(squeue::Flags::IO_HARDLINK)
+            .user_data(0);
+        let next = opcode::Read::new(raw, self.tail.as_mut_ptr(), 4)
+            .offset(u64::MAX)
+            .build()
+            .user_data(1);
+        if self.push(&first).is_err() || self.push(&next).is_err() || self.complete(2).is_err() {
+            // Requests may be pending on this file and these buffers.
+            std::mem::forget(file);
+            return false;
+        }
+        self.results.get(..2) == Some(&[4, 4])
+            && self.first.get(..4) == Some(&b"abcd"[..])
+            && self.tail.get(..4) == Some(&b"efgh"[..])
     }
 
     fn hash(
@@ -202,7 +273,13 @@ impl Ring {
             self.push(&next)?;
             reads += 2;
         }
-        self.complete(reads)?;
+        if let Err(poisoned) = self.complete(reads) {
+            // A read may still be pending on these descriptors: closing
+            // them could let it read from a file opened later under the
+            // same number. Leak them with the ring.
+            files.into_iter().flatten().for_each(std::mem::forget);
+            return Err(poisoned);
+        }
         let mut outcomes = Vec::with_capacity(names.len());
         let mut ended = Vec::with_capacity(names.len());
         for (i, file) in files.into_iter().enumerate() {
@@ -248,6 +325,7 @@ impl Ring {
             // SAFETY: a close has no buffers.
             if unsafe { self.ring.submission().push(&close) }.is_ok() {
                 let _ = file.into_raw_fd();
+                self.closing += 1;
             }
         }
         loop {
@@ -260,9 +338,12 @@ impl Ring {
     }
 
     fn push(&mut self, entry: &squeue::Entry) -> Result<(), Poisoned> {
-        // SAFETY: the request's buffers and names outlive it: `hash` waits
-        // for every request it pushed before it returns or reads a buffer,
-        // and a ring that fails to report them is never freed (Poisoned).
+        // SAFETY: a read's buffer belongs to the ring and outlives the
+        // request: every request pushed is waited for before its buffer is
+        // read or the ring dropped, and a ring that fails to report them
+        // is leaked (Poisoned) and never submitted to again. A name is
+        // copied by the kernel when it takes the request, which happens in
+        // the `complete` that follows while the caller's names are alive.
         unsafe { self.ring.submission().push(entry) }.map_err(|_| Poisoned)
     }
 
@@ -278,6 +359,7 @@ impl Ring {
             }
             for cqe in self.ring.completion() {
                 if cqe.user_data() == CLOSED {
+                    self.closing = self.closing.saturating_sub(1);
                     continue;
                 }
                 let slot = usize::try_from(cqe.user_data())
@@ -364,6 +446,19 @@ mod tests {
                     bytes.map(|b| b.len())
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn a_kernel_with_linked_reads_passes_the_self_check() {
+        let Ok(ring) = IoUring::new(8) else {
+            return; // no io_uring here at all
+        };
+        if ring.params().is_feature_linked_file() {
+            assert!(
+                Ring::new().is_some(),
+                "io_uring available, self-check failed"
+            );
         }
     }
 

@@ -368,6 +368,71 @@ mod tests {
         }
     }
 
+    /// Names and both digests of everything under `root`, one per line.
+    fn listing(root: &Path) -> String {
+        let excludes = Excludes::new(&[]).unwrap();
+        let algorithms = [Algorithm::Sha256, Algorithm::Sha512];
+        let walk = Walk::new(&excludes, &algorithms, None);
+        walk.run(root, "")
+            .unwrap()
+            .into_iter()
+            .map(|(name, digests)| {
+                let hex: Vec<String> = digests.iter().map(|(_, d)| d.to_string()).collect();
+                format!("{name} {}\n", hex.join(" "))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn io_uring_batches_and_the_ordinary_path_record_the_same() {
+        // INTACT_IO_URING is read once per process: the ordinary path
+        // runs in a child process of this test binary.
+        const ROOT: &str = "INTACT_WALK_COMPARE_ROOT";
+        const OUT: &str = "INTACT_WALK_COMPARE_OUT";
+        if let (Some(root), Some(out)) = (std::env::var_os(ROOT), std::env::var_os(OUT)) {
+            std::fs::write(out, listing(Path::new(&root))).unwrap();
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Several batches per directory (and so closes still pending
+        // from earlier batches), sizes around the first read's buffer,
+        // empty files, and files that go on past it.
+        for (d, count) in [("many", 100), ("few", 3), ("deep/er", 40)] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+            for i in 0..count {
+                let size = match i % 7 {
+                    0 => 0,
+                    1 => 1,
+                    2 => 16 * 1024 + 63,
+                    3 => 16 * 1024 + 64,
+                    4 => 16 * 1024 + 65,
+                    5 => 300 * 1024 + i,
+                    _ => 977 * i,
+                };
+                let data: Vec<u8> = (0..size).map(|k| (k * 31 + i) as u8).collect();
+                std::fs::write(root.join(d).join(format!("f{i:03}")), data).unwrap();
+            }
+        }
+        let ours = listing(root);
+        assert_eq!(ours.lines().count(), 143);
+        let out = tempfile::tempdir().unwrap();
+        let out = out.path().join("ordinary.txt");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "walk::tests::io_uring_batches_and_the_ordinary_path_record_the_same",
+                "--test-threads=1",
+            ])
+            .env("INTACT_IO_URING", "0")
+            .env(ROOT, root)
+            .env(OUT, &out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), ours);
+    }
+
     #[test]
     fn the_open_file_limit_is_raised_to_the_hard_limit() {
         use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
