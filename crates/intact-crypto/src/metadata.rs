@@ -131,15 +131,11 @@ const LARGE_LINK: usize = 5_000;
 
 fn is_large(md: &Metadata) -> bool {
     match md {
-        Metadata::Metablock(mb) => artifact_count(&mb.signed) > LARGE_LINK,
+        Metadata::Metablock(Metablock {
+            signed: Payload::Link(link),
+            ..
+        }) => link.materials.len() + link.products.len() > LARGE_LINK,
         _ => false,
-    }
-}
-
-fn artifact_count(payload: &Payload) -> usize {
-    match payload {
-        Payload::Link(link) => link.materials.len() + link.products.len(),
-        Payload::Layout(_) => 0,
     }
 }
 

@@ -145,20 +145,12 @@ impl ser::Error for ModelError {
 }
 
 impl Writer<'_> {
-    fn item_sep(&self) -> &'static [u8] {
-        Self::item_sep_of(self.format)
-    }
-
     #[inline]
     fn item_sep_of(format: Format) -> &'static [u8] {
         match format {
             Format::Canonical | Format::Python(PyStyle::Pretty | PyStyle::Compact) => b",",
             Format::Python(PyStyle::OneLine) => b", ",
         }
-    }
-
-    fn key_sep(&self) -> &'static [u8] {
-        Self::key_sep_of(self.format)
     }
 
     #[inline]
@@ -202,6 +194,23 @@ impl Writer<'_> {
     fn key(&self, (from, to): (usize, usize)) -> &str {
         self.keys.get(from..to).unwrap_or_default()
     }
+}
+
+/// The separator before item `index` of an array or object (none before
+/// the first) and its indentation at `depth`.
+#[inline]
+fn item_start(format: Format, depth: usize, index: usize, out: &mut Vec<u8>) {
+    if index > 0 {
+        out.extend_from_slice(Writer::item_sep_of(format));
+    }
+    Writer::newline_indent_of(format, depth, out);
+}
+
+/// An object member's key and the separator after it.
+#[inline]
+fn key_of(format: Format, key: &str, out: &mut Vec<u8>) {
+    write_str(format, key, out);
+    out.extend_from_slice(Writer::key_sep_of(format));
 }
 
 #[inline]
@@ -454,13 +463,8 @@ impl<'a, 's> ser::Serializer for &'a mut Writer<'s> {
 
 impl Seq<'_, '_> {
     fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
-        if self.count > 0 {
-            let sep = self.w.item_sep();
-            self.w.out.extend_from_slice(sep);
-        }
+        item_start(self.w.format, self.w.depth, self.count, &mut self.w.out);
         self.count += 1;
-        let depth = self.w.depth;
-        self.w.newline_indent(depth);
         v.serialize(&mut *self.w)?;
         self.w.flush();
         Ok(())
@@ -536,20 +540,16 @@ impl Obj<'_, '_> {
                     }
                 }
             }
-            let sep = self.w.item_sep();
-            self.w.out.extend_from_slice(sep);
         }
-        let depth = self.w.depth;
-        self.w.newline_indent(depth);
-        let begin = self.w.out.len();
+        let index = self.w.members.len().saturating_sub(self.members_mark);
         let w = &mut *self.w;
-        write_str(
+        item_start(w.format, w.depth, index, &mut w.out);
+        let begin = w.out.len();
+        key_of(
             w.format,
             w.keys.get(key.0..key.1).unwrap_or_default(),
             &mut w.out,
         );
-        let sep = self.w.key_sep();
-        self.w.out.extend_from_slice(sep);
         v.serialize(&mut *self.w)?;
         let end = self.w.out.len();
         self.w.members.push(Member { key, begin, end });
@@ -593,11 +593,7 @@ impl Obj<'_, '_> {
                 let Some(m) = w.members.get(members_mark + i).copied() else {
                     break;
                 };
-                if i > 0 {
-                    let sep = w.item_sep();
-                    w.out.extend_from_slice(sep);
-                }
-                w.newline_indent(depth);
+                item_start(w.format, depth, i, &mut w.out);
                 let bytes = body
                     .get(m.begin - start..m.end - start)
                     .ok_or_else(|| ModelError::Canonical("object member out of range".into()))?;

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::{write_str, Format, Writer};
+use super::{item_start, key_of, Format, Writer};
 use crate::{Artifacts, DigestSet, Link, ModelError, Payload};
 
 impl Writer<'_> {
@@ -115,12 +115,8 @@ impl Writer<'_> {
 /// member at `depth`.
 #[inline]
 fn member_key(format: Format, depth: usize, index: usize, key: &str, out: &mut Vec<u8>) {
-    if index > 0 {
-        out.extend_from_slice(Writer::item_sep_of(format));
-    }
-    Writer::newline_indent_of(format, depth, out);
-    write_str(format, key, out);
-    out.extend_from_slice(Writer::key_sep_of(format));
+    item_start(format, depth, index, out);
+    key_of(format, key, out);
 }
 
 /// Member `index` of an artifact map whose members are at `depth`:
