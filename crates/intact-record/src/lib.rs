@@ -24,6 +24,7 @@ mod hash;
 mod normalize;
 mod recorder;
 mod run;
+mod sha256x4;
 #[cfg(target_os = "linux")]
 mod uring;
 mod walk;

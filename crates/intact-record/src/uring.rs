@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use crate::digest::{Begun, Hashers};
+use crate::digest::{digests_of_whole, Begun, Hashers};
 use crate::hash::{io, Algorithm, HashError};
 
 /// Files per batch.
@@ -282,6 +282,8 @@ impl Ring {
         }
         let mut outcomes = Vec::with_capacity(names.len());
         let mut ended = Vec::with_capacity(names.len());
+        // Files read to their end: hashed together once all are known.
+        let mut whole: Vec<(usize, &[u8])> = Vec::with_capacity(names.len());
         for (i, file) in files.into_iter().enumerate() {
             let Some(file) = file else {
                 outcomes.push(None);
@@ -293,17 +295,18 @@ impl Ring {
                 read(&self.first, i * FIRST, n),
                 read(&self.tail, i * TAIL, m),
             ) {
+                // The read after the data returned 0: the end.
+                (Some(data), Some([])) => {
+                    ended.push(file);
+                    whole.push((outcomes.len(), data));
+                    outcomes.push(None);
+                    continue;
+                }
                 (Some(data), Some(more)) => {
                     let mut hashers = Hashers::new(algorithms);
                     hashers.update(data);
-                    if more.is_empty() {
-                        // The read after the data returned 0: the end.
-                        ended.push(file);
-                        Ok(Begun::Done(hashers.finish()))
-                    } else {
-                        hashers.update(more);
-                        Ok(Begun::Rest(file, Box::new(hashers)))
-                    }
+                    hashers.update(more);
+                    Ok(Begun::Rest(file, Box::new(hashers)))
                 }
                 _ if n < 0 || m < 0 => {
                     let errno = if n < 0 { -n } else { -m };
@@ -317,6 +320,13 @@ impl Ring {
                 }
             };
             outcomes.push(Some(outcome));
+        }
+        let contents: Vec<&[u8]> = whole.iter().map(|&(_, data)| data).collect();
+        let digests = digests_of_whole(&contents, algorithms);
+        for ((k, _), digests) in whole.into_iter().zip(digests) {
+            if let Some(slot) = outcomes.get_mut(k) {
+                *slot = Some(Ok(Begun::Done(digests)));
+            }
         }
         self.close(ended)?;
         Ok(outcomes)
