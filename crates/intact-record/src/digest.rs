@@ -79,6 +79,7 @@ pub(crate) fn digests_of_whole(contents: &[&[u8]], algorithms: &[Algorithm]) -> 
     let sha256 = algorithms
         .contains(&Algorithm::Sha256)
         .then(|| sha256_many(contents));
+    debug_assert!(sha256.as_ref().is_none_or(|d| d.len() == contents.len()));
     let sha512 = algorithms.contains(&Algorithm::Sha512);
     let mut sets = Vec::with_capacity(contents.len());
     for (i, content) in contents.iter().enumerate() {
