@@ -74,7 +74,6 @@ impl Hashers {
 
 /// Digests of whole files' contents, SHA-256 several files at a time
 /// (see `sha256x4`).
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn digests_of_whole(contents: &[&[u8]], algorithms: &[Algorithm]) -> Vec<DigestSet> {
     let sha256 = algorithms
         .contains(&Algorithm::Sha256)
@@ -167,7 +166,7 @@ pub(crate) fn hash_rest(
 
 /// One `read`, retried when a signal interrupts it (a recorder's own
 /// child exiting sends one) rather than failing the whole recording.
-fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         match file.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

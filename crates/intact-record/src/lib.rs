@@ -19,6 +19,7 @@
 //!     "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 //! ```
 
+mod batch;
 mod digest;
 mod hash;
 mod normalize;

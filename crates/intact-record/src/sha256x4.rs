@@ -98,8 +98,6 @@ impl<'a> Lane<'a> {
 }
 
 /// SHA-256 of each message, in order.
-// Only io_uring batches hold whole files in memory (Linux).
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn sha256_many(messages: &[&[u8]]) -> Vec<[u8; 32]> {
     sha256_many_with(messages, kernel::usable())
 }

@@ -29,18 +29,9 @@ use std::sync::OnceLock;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
+use crate::batch::{Outcomes, BATCH, FIRST};
 use crate::digest::{digests_of_whole, Begun, Hashers};
-use crate::hash::{io, Algorithm, HashError};
-
-/// Files per batch.
-pub(crate) const BATCH: usize = 32;
-
-/// The first read of each file: files up to this size end within it.
-/// A batch fills all its files' buffers before hashing them; with 64 KiB
-/// buffers every small file's bytes sat at the same offset modulo 64 KiB,
-/// on the same cache sets, and hashing them was measurably slower. The
-/// odd 64 bytes keep consecutive buffers off each other's sets.
-const FIRST: usize = 16 * 1024 + 64;
+use crate::hash::{io, Algorithm};
 
 /// The second read, which finds the end of a file (or its next bytes).
 const TAIL: usize = 64;
@@ -50,10 +41,6 @@ const CLOSED: u64 = u64::MAX;
 
 /// Submission queue entries: a batch's reads (two per file).
 const ENTRIES: u32 = 2 * BATCH as u32;
-
-/// A batch's outcome per file: begun (whole, or with the rest to read),
-/// an error, or `None` for a file left to the ordinary path.
-pub(crate) type Outcomes = Vec<Option<Result<Begun, HashError>>>;
 
 /// A ring and the buffers its reads fill. The buffers are only ever
 /// written by requests this thread waits for before it looks at them.

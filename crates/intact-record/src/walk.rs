@@ -30,12 +30,7 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 use crate::digest::{hash_open_file, hash_rest, open_for_reading, Begun};
 use crate::hash::{io, Algorithm, Excludes, HashError};
 
-/// Files hashed as one task (and one io_uring batch on Linux): small
-/// enough to spread a directory over the cores.
-#[cfg(target_os = "linux")]
-use crate::uring::BATCH;
-#[cfg(not(target_os = "linux"))]
-const BATCH: usize = 32;
+use crate::batch::BATCH;
 
 /// Deepest directory nesting walked. The walk recurses (one rayon task per
 /// directory), so an adversarial tree must not exhaust the stack; in-toto's
@@ -156,20 +151,20 @@ impl Walk<'_> {
             let name = files.get(i).map_or(&b""[..], |e| e.file_name.to_bytes());
             dir.join(OsStr::from_bytes(name))
         };
+        let names: Vec<&CStr> = files.iter().map(|e| &*e.file_name).collect();
         #[cfg(target_os = "linux")]
-        let batch = {
-            let names: Vec<&CStr> = files.iter().map(|e| &*e.file_name).collect();
-            crate::uring::hash_batch(fd, &names, &self.noatime, self.algorithms, &path)
-        };
+        let batch = crate::uring::hash_batch(fd, &names, &self.noatime, self.algorithms, &path);
         #[cfg(not(target_os = "linux"))]
-        let batch: Option<Vec<Option<Result<Begun, HashError>>>> = None;
-        let begun = batch.unwrap_or_else(|| files.iter().map(|_| None).collect());
+        let batch = None;
+        let begun = batch.unwrap_or_else(|| {
+            crate::batch::read_batch(fd, &names, &self.noatime, self.algorithms, &path)
+        });
         let finish = |i: usize, e: &Entry, begun| -> Result<DigestSet, HashError> {
             let digests = match begun {
                 Some(Ok(Begun::Done(digests))) => digests,
                 Some(Ok(Begun::Rest(file, hashers))) => hash_rest(file, *hashers, || path(i))?,
                 Some(Err(e)) => return Err(e),
-                // The ordinary path: no io_uring, or a file it left.
+                // A file io_uring left to the ordinary path.
                 None => {
                     let file = open_for_reading(fd, &*e.file_name, &self.noatime)
                         .map_err(|err| io(&path(i), err))?;
