@@ -18,7 +18,9 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use crate::digest::{digests_of_whole, open_for_reading, read_some, Begun, Hashers};
+use rustix::io::Errno;
+
+use crate::digest::{digests_of_whole, open_for_reading, read_some, Begun, Hashers, Held};
 use crate::hash::{io, Algorithm, HashError};
 
 /// Files per batch: small enough to spread a directory over the cores.
@@ -50,10 +52,13 @@ pub(crate) fn read_batch(
     algorithms: &[Algorithm],
     path: &dyn Fn(usize) -> PathBuf,
 ) -> Outcomes {
+    debug_assert!(names.len() <= BATCH);
     SLOTS.with_borrow_mut(|buf| {
         let needed = names.len() * FIRST;
         if buf.len() < needed {
-            buf.resize(needed, 0);
+            // Zeroed pages from the system, touched only as files fill
+            // them.
+            *buf = vec![0; needed.max(BATCH * FIRST)];
         }
         let slots = buf.get_mut(..needed).unwrap_or_default();
         let mut outcomes: Outcomes = Vec::with_capacity(names.len());
@@ -61,22 +66,25 @@ pub(crate) fn read_batch(
         let mut whole = Vec::with_capacity(names.len());
         for (i, (name, slot)) in names.iter().zip(slots.chunks_mut(FIRST)).enumerate() {
             let outcome = match open_for_reading(dir, *name, noatime) {
-                Err(e) => Err(io(&path(i), e)),
+                // Out of descriptors: the ordinary path tries again when
+                // this batch's are closed.
+                Err(Errno::MFILE | Errno::NFILE) => None,
+                Err(e) => Some(Err(io(&path(i), e))),
                 Ok(mut file) => match fill(&mut file, slot) {
-                    Err(e) => Err(io(&path(i), e)),
+                    Err(e) => Some(Err(io(&path(i), e))),
                     Ok(Some(len)) => {
                         whole.push((i, len));
-                        outcomes.push(None);
-                        continue;
+                        None
                     }
-                    Ok(None) => {
+                    // Too many held: closed, and left to the ordinary path.
+                    Ok(None) => Held::new(file).ok().map(|held| {
                         let mut hashers = Hashers::new(algorithms);
                         hashers.update(slot);
-                        Ok(Begun::Rest(file, Box::new(hashers)))
-                    }
+                        Ok(Begun::Rest(held, Box::new(hashers)))
+                    }),
                 },
             };
-            outcomes.push(Some(outcome));
+            outcomes.push(outcome);
         }
         let slots = buf.get(..needed).unwrap_or_default();
         let contents: Vec<&[u8]> = whole
@@ -109,7 +117,7 @@ fn fill(file: &mut File, slot: &mut [u8]) -> std::io::Result<Option<usize>> {
 mod tests {
     use super::*;
     use crate::digest::hash_rest;
-    use sha2::{Digest as _, Sha256};
+    use sha2::{Digest as _, Sha256, Sha512};
     use std::ffi::CString;
     use std::os::fd::AsFd;
 
@@ -129,7 +137,7 @@ mod tests {
         let names: Vec<&CStr> = names.iter().map(CString::as_c_str).collect();
         let handle = std::fs::File::open(dir.path()).unwrap();
         let path = |i: usize| dir.path().join(format!("#{i}"));
-        let algorithms = [Algorithm::Sha256];
+        let algorithms = [Algorithm::Sha256, Algorithm::Sha512];
         let outcomes = read_batch(
             handle.as_fd(),
             &names,
@@ -150,13 +158,15 @@ mod tests {
                     assert!(data.len() < FIRST, "{i}");
                     digests
                 }
-                Begun::Rest(file, hashers) => {
+                Begun::Rest(mut held, hashers) => {
                     assert!(data.len() >= FIRST, "{i}");
-                    hash_rest(file, *hashers, || path(i)).unwrap()
+                    hash_rest(held.file(), *hashers, || path(i)).unwrap()
                 }
             };
             let want = intact_model::Digest::from_bytes(&Sha256::digest(data));
             assert_eq!(digests.get("sha256"), Some(&want), "{i}");
+            let want = intact_model::Digest::from_bytes(&Sha512::digest(data));
+            assert_eq!(digests.get("sha512"), Some(&want), "{i}");
         }
     }
 }

@@ -309,3 +309,54 @@ fn recording_leaves_access_times_alone() {
         );
     }
 }
+
+/// Many files that go on past a batch's first read, more threads than
+/// cores and a low limit on open files: the batches' held descriptors
+/// are bounded, so the walk does not run out (it did with 8 threads, a
+/// limit of 128 and every batch holding its 32 files open). In a child
+/// process: the limit and the environment are process-wide.
+#[test]
+fn files_held_open_between_reads_stay_under_the_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    const ROOT: &str = "INTACT_HELD_TEST_ROOT";
+    if let Some(root) = std::env::var_os(ROOT) {
+        let limit = getrlimit(Resource::Nofile);
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(128),
+                maximum: limit.maximum,
+            },
+        )
+        .unwrap();
+        let opts = HashOptions {
+            base_path: Some(root.into()),
+            ..HashOptions::default()
+        };
+        let artifacts = record_artifacts(&[".".into()], &opts).unwrap();
+        assert_eq!(artifacts.len(), 1500);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Just past the first read (16 KiB + 64), in three directories.
+    let data = vec![7u8; 16 * 1024 + 100];
+    for i in 0..1500 {
+        let sub = dir.path().join(format!("d{}", i % 3));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{i:04}")), &data).unwrap();
+    }
+    for uring in ["0", "1"] {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::files_held_open_between_reads_stay_under_the_open_file_limit",
+                "--test-threads=1",
+            ])
+            .env(ROOT, dir.path())
+            .env("RAYON_NUM_THREADS", "8")
+            .env("INTACT_IO_URING", uring)
+            .status()
+            .unwrap();
+        assert!(status.success(), "INTACT_IO_URING={uring}");
+    }
+}

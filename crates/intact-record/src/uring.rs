@@ -12,12 +12,14 @@
 //! with the ordinary reading code from where they stopped, and the digest
 //! is taken only once a read has returned 0, exactly as without io_uring.
 //!
-//! This is an accelerator, not a second implementation: whatever it does
-//! not handle (a failed open, io_uring unavailable or refused by a
-//! sandbox, `INTACT_IO_URING=0`) is left to the ordinary path, which gives
-//! the same digests and the same messages. Measured on 10,000 × 4 KiB
-//! files (docs/performance.md): 7% less time for the engine (interleaved
-//! medians, 50.8 → 47.3 ms in a slow spell).
+//! This is an accelerator, not a second implementation: a file it does
+//! not handle (a failed open, a read it does not trust) is left to the
+//! ordinary path, and where io_uring is unavailable, refused by a sandbox,
+//! turned off (`INTACT_IO_URING=0`) or the limit on open files too low
+//! for a batch per thread, the same batches are read without it
+//! (`batch.rs`); both give the same digests and the same messages.
+//! Measured on 10,000 × 4 KiB files (docs/performance.md): 9% less time
+//! for the engine than those batches (32.1 vs 35.1 ms).
 
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -30,7 +32,7 @@ use std::sync::OnceLock;
 use io_uring::{opcode, squeue, types, IoUring};
 
 use crate::batch::{Outcomes, BATCH, FIRST};
-use crate::digest::{digests_of_whole, Begun, Hashers};
+use crate::digest::{digests_of_whole, Begun, Hashers, Held, MAX_HELD};
 use crate::hash::{io, Algorithm};
 
 /// The second read, which finds the end of a file (or its next bytes).
@@ -96,7 +98,7 @@ fn allowed() -> bool {
 
 /// Digests of the regular files `names` in `dir`, opened with `O_NOATIME`
 /// while `noatime` holds (see `open_for_reading`). `None`: io_uring is not
-/// available on this thread; use the ordinary path for the whole batch.
+/// available on this thread; read the batch without it (`batch.rs`).
 pub(crate) fn hash_batch(
     dir: BorrowedFd<'_>,
     names: &[&CStr],
@@ -131,8 +133,22 @@ pub(crate) fn hash_batch(
     })
 }
 
+/// Whether the limit on open files leaves room for every walking thread
+/// to hold a whole batch open at once, besides the files held between
+/// reads and the directories being walked. Where it does not (a library
+/// caller with 8 threads and a limit of 128 ran out), the portable batch,
+/// which opens one file at a time, is used instead.
+fn descriptors_suffice() -> bool {
+    let needed = rayon::current_num_threads() * BATCH + MAX_HELD + 256;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    limit.is_none_or(|n| n >= needed as u64)
+}
+
 impl Ring {
     fn new() -> Option<Ring> {
+        if !descriptors_suffice() {
+            return None;
+        }
         let ring = IoUring::builder()
             .setup_single_issuer()
             .setup_coop_taskrun()
@@ -289,12 +305,19 @@ impl Ring {
                     outcomes.push(None);
                     continue;
                 }
-                (Some(data), Some(more)) => {
-                    let mut hashers = Hashers::new(algorithms);
-                    hashers.update(data);
-                    hashers.update(more);
-                    Ok(Begun::Rest(file, Box::new(hashers)))
-                }
+                (Some(data), Some(more)) => match Held::new(file) {
+                    Ok(held) => {
+                        let mut hashers = Hashers::new(algorithms);
+                        hashers.update(data);
+                        hashers.update(more);
+                        Ok(Begun::Rest(held, Box::new(hashers)))
+                    }
+                    // Too many held: closed, and left to the ordinary path.
+                    Err(_) => {
+                        outcomes.push(None);
+                        continue;
+                    }
+                },
                 _ if n < 0 || m < 0 => {
                     let errno = if n < 0 { -n } else { -m };
                     Err(io(&path(i), std::io::Error::from_raw_os_error(errno)))
@@ -446,8 +469,8 @@ mod tests {
                 (Some(Ok(begun)), Some(bytes)) => {
                     let set = match begun {
                         Begun::Done(set) => set,
-                        Begun::Rest(file, hashers) => {
-                            crate::digest::hash_rest(file, *hashers, PathBuf::new).unwrap()
+                        Begun::Rest(mut held, hashers) => {
+                            crate::digest::hash_rest(held.file(), *hashers, PathBuf::new).unwrap()
                         }
                     };
                     assert_eq!(set.get("sha256"), Some(&sha256(&bytes)), "{}", bytes.len())
