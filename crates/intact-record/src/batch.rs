@@ -3,7 +3,7 @@
 //! A directory's files are taken [`BATCH`] at a time: each is read into
 //! its own slot of one buffer per thread (up to [`FIRST`] bytes, until a
 //! read returns 0), and those that ended there are hashed together
-//! (`digests_of_whole`: SHA-256 four files at a time where the CPU allows,
+//! (`finish_whole`: SHA-256 four files at a time where the CPU allows,
 //! see `sha256x4`). A file that goes on keeps its descriptor and what was
 //! hashed of it, and the ordinary code reads the rest. On Linux io_uring
 //! does the same reading in two trips into the kernel per batch
@@ -20,8 +20,12 @@ use std::sync::atomic::AtomicBool;
 
 use rustix::io::Errno;
 
-use crate::digest::{digests_of_whole, open_for_reading, read_some, Begun, Hashers, Held};
+use intact_model::{Digest, DigestSet};
+use sha2::{Digest as _, Sha512};
+
+use crate::digest::{open_for_reading, read_some, Begun, Hashers, Held};
 use crate::hash::{io, Algorithm, HashError};
+use crate::sha256x4::sha256_many;
 
 /// Files per batch: small enough to spread a directory over the cores.
 pub(crate) const BATCH: usize = 32;
@@ -40,6 +44,46 @@ pub(crate) type Outcomes = Vec<Option<Result<Begun, HashError>>>;
 thread_local! {
     /// The slots of this thread's batch.
     static SLOTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The outcome of a file that goes on past `read` (its first bytes, in
+/// pieces): held open with what was hashed, or, when too many are held,
+/// closed and left to the ordinary path (`None`).
+pub(crate) fn go_on(
+    file: File,
+    read: &[&[u8]],
+    algorithms: &[Algorithm],
+) -> Option<Result<Begun, HashError>> {
+    let held = Held::new(file).ok()?;
+    let mut hashers = Hashers::new(algorithms);
+    read.iter().for_each(|piece| hashers.update(piece));
+    Some(Ok(Begun::Rest(held, Box::new(hashers))))
+}
+
+/// Hash the files read to their end (`(index, contents)`), SHA-256 several
+/// at a time (`sha256x4`), and put their digests into `outcomes`.
+pub(crate) fn finish_whole(
+    outcomes: &mut Outcomes,
+    whole: &[(usize, &[u8])],
+    algorithms: &[Algorithm],
+) {
+    let contents: Vec<&[u8]> = whole.iter().map(|&(_, data)| data).collect();
+    let sha256 = algorithms
+        .contains(&Algorithm::Sha256)
+        .then(|| sha256_many(&contents));
+    let sha512 = algorithms.contains(&Algorithm::Sha512);
+    for (k, &(i, data)) in whole.iter().enumerate() {
+        let mut set = DigestSet::new();
+        if let Some(digest) = sha256.as_ref().and_then(|d| d.get(k)) {
+            set.insert("sha256", Digest::from_bytes(digest));
+        }
+        if sha512 {
+            set.insert("sha512", Digest::from_bytes(&Sha512::digest(data)));
+        }
+        if let Some(outcome) = outcomes.get_mut(i) {
+            *outcome = Some(Ok(Begun::Done(set)));
+        }
+    }
 }
 
 /// Open, read and hash the regular files `names` in `dir`, opened with
@@ -76,26 +120,17 @@ pub(crate) fn read_batch(
                         whole.push((i, len));
                         None
                     }
-                    // Too many held: closed, and left to the ordinary path.
-                    Ok(None) => Held::new(file).ok().map(|held| {
-                        let mut hashers = Hashers::new(algorithms);
-                        hashers.update(slot);
-                        Ok(Begun::Rest(held, Box::new(hashers)))
-                    }),
+                    Ok(None) => go_on(file, &[slot], algorithms),
                 },
             };
             outcomes.push(outcome);
         }
         let slots = buf.get(..needed).unwrap_or_default();
-        let contents: Vec<&[u8]> = whole
-            .iter()
-            .map(|&(i, len)| slots.get(i * FIRST..i * FIRST + len).unwrap_or_default())
+        let whole: Vec<(usize, &[u8])> = whole
+            .into_iter()
+            .map(|(i, len)| (i, slots.get(i * FIRST..i * FIRST + len).unwrap_or_default()))
             .collect();
-        for (&(i, _), digests) in whole.iter().zip(digests_of_whole(&contents, algorithms)) {
-            if let Some(outcome) = outcomes.get_mut(i) {
-                *outcome = Some(Ok(Begun::Done(digests)));
-            }
-        }
+        finish_whole(&mut outcomes, &whole, algorithms);
         outcomes
     })
 }
@@ -117,7 +152,7 @@ fn fill(file: &mut File, slot: &mut [u8]) -> std::io::Result<Option<usize>> {
 mod tests {
     use super::*;
     use crate::digest::hash_rest;
-    use sha2::{Digest as _, Sha256, Sha512};
+    use sha2::Sha256;
     use std::ffi::CString;
     use std::os::fd::AsFd;
 

@@ -20,7 +20,6 @@ use rustix::fs::{Mode, OFlags};
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::hash::{io, Algorithm, HashError};
-use crate::sha256x4::sha256_many;
 
 /// Bytes read on the hashing thread before reading moves to a second one:
 /// a thread per small file would cost more than it saves.
@@ -70,28 +69,6 @@ impl Hashers {
         }
         set
     }
-}
-
-/// Digests of whole files' contents, SHA-256 several files at a time
-/// (see `sha256x4`).
-pub(crate) fn digests_of_whole(contents: &[&[u8]], algorithms: &[Algorithm]) -> Vec<DigestSet> {
-    let sha256 = algorithms
-        .contains(&Algorithm::Sha256)
-        .then(|| sha256_many(contents));
-    debug_assert!(sha256.as_ref().is_none_or(|d| d.len() == contents.len()));
-    let sha512 = algorithms.contains(&Algorithm::Sha512);
-    let mut sets = Vec::with_capacity(contents.len());
-    for (i, content) in contents.iter().enumerate() {
-        let mut set = DigestSet::new();
-        if let Some(digest) = sha256.as_ref().and_then(|d| d.get(i)) {
-            set.insert("sha256", Digest::from_bytes(digest));
-        }
-        if sha512 {
-            set.insert("sha512", Digest::from_bytes(&Sha512::digest(content)));
-        }
-        sets.push(set);
-    }
-    sets
 }
 
 /// A file's hashing, begun in a batch (`batch.rs`, `uring.rs`).

@@ -31,8 +31,8 @@ use std::sync::OnceLock;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use crate::batch::{Outcomes, BATCH, FIRST};
-use crate::digest::{digests_of_whole, Begun, Hashers, Held, MAX_HELD};
+use crate::batch::{finish_whole, go_on, Outcomes, BATCH, FIRST};
+use crate::digest::MAX_HELD;
 use crate::hash::{io, Algorithm};
 
 /// The second read, which finds the end of a file (or its next bytes).
@@ -305,19 +305,10 @@ impl Ring {
                     outcomes.push(None);
                     continue;
                 }
-                (Some(data), Some(more)) => match Held::new(file) {
-                    Ok(held) => {
-                        let mut hashers = Hashers::new(algorithms);
-                        hashers.update(data);
-                        hashers.update(more);
-                        Ok(Begun::Rest(held, Box::new(hashers)))
-                    }
-                    // Too many held: closed, and left to the ordinary path.
-                    Err(_) => {
-                        outcomes.push(None);
-                        continue;
-                    }
-                },
+                (Some(data), Some(more)) => {
+                    outcomes.push(go_on(file, &[data, more], algorithms));
+                    continue;
+                }
                 _ if n < 0 || m < 0 => {
                     let errno = if n < 0 { -n } else { -m };
                     Err(io(&path(i), std::io::Error::from_raw_os_error(errno)))
@@ -331,13 +322,7 @@ impl Ring {
             };
             outcomes.push(Some(outcome));
         }
-        let contents: Vec<&[u8]> = whole.iter().map(|&(_, data)| data).collect();
-        let digests = digests_of_whole(&contents, algorithms);
-        for ((k, _), digests) in whole.into_iter().zip(digests) {
-            if let Some(slot) = outcomes.get_mut(k) {
-                *slot = Some(Ok(Begun::Done(digests)));
-            }
-        }
+        finish_whole(&mut outcomes, &whole, algorithms);
         self.close(ended)?;
         Ok(outcomes)
     }
@@ -415,6 +400,7 @@ fn read(buf: &[u8], at: usize, len: i32) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Begun;
     use sha2::{Digest as _, Sha256};
 
     fn sha256(data: &[u8]) -> intact_model::Digest {

@@ -175,7 +175,7 @@ impl Walk<'_> {
                     hash_rest(held.file(), *hashers, || path(i))?
                 }
                 Some(Err(e)) => return Err(e),
-                // A file io_uring left to the ordinary path.
+                // A file a batch left to the ordinary path.
                 None => {
                     let file = open_for_reading(fd, &*e.file_name, &self.noatime)
                         .map_err(|err| io(&path(i), err))?;
