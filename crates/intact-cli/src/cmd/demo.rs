@@ -8,10 +8,13 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use intact_crypto::{sign_metadata, write_key_pair, SigningKey};
+use intact_crypto::{write_key_pair, SigningKey};
 use intact_layout::{sign_layout, BuildOptions, Source};
-use intact_model::{Container, Link, Metadata};
-use intact_record::{record_run, record_start, record_stop, HashOptions, RunOptions};
+use intact_model::{Container, Metadata, StepName};
+use intact_record::{HashOptions, RunOptions};
+use intact_step::{
+    run_step, start_step, stop_step, GitCapture, Recorded, RunRequest, StartRequest, StopRequest,
+};
 use intact_verify::{verify, DirLinkSource, Report, VerifyOptions};
 
 use crate::Outcome;
@@ -68,12 +71,17 @@ fn key(dir: &Path, name: &str) -> Result<SigningKey> {
     Ok(key)
 }
 
-fn save_link(link: Link, key: &SigningKey, dir: &Path) -> Result<String> {
-    let mut md = Metadata::new(link.clone().into(), Container::Metablock)?;
-    let keyid = sign_metadata(&mut md, key)?;
-    let name = link.name.link_file_name(&keyid);
-    md.save(&dir.join(&name))?;
-    Ok(name)
+fn step(name: &str) -> Result<StepName> {
+    name.parse().map_err(anyhow::Error::msg)
+}
+
+/// The name of the link a step wrote, as the equivalent command prints it.
+fn file_name(recorded: &Recorded) -> String {
+    recorded
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub fn run(a: DemoArgs) -> Result<Outcome> {
@@ -149,36 +157,37 @@ fn demo(root: &Path) -> Result<Outcome> {
         cwd: Some(work.clone()),
         ..RunOptions::default()
     };
+    // The same library calls as `intact run` and `intact record`; the
+    // clone is a git work tree, so its link names the commit
+    // (docs/git-provenance.md).
     let clone_cmd = vec!["git".to_string(), "clone".into(), repo.clone()];
-    let (mut link, _) = record_run(
-        "clone".parse().map_err(anyhow::Error::msg)?,
-        &[],
-        &["demo-project".into()],
-        Some(&clone_cmd),
-        &hash,
-        &quiet,
+    let clone = run_step(
+        &RunRequest::new(step("clone")?, &bob)
+            .products(["demo-project"])
+            .command(Some(clone_cmd))
+            .hash_options(hash.clone())
+            .run_options(quiet.clone())
+            .git(Some(GitCapture::new()))
+            .link_dir(&work),
     )?;
-    // The clone is a git work tree: its link names the commit, as
-    // `intact run` does (docs/git-provenance.md).
-    let git = intact_git::CaptureOptions {
-        base_path: Some(work.clone()),
-        excludes: hash.exclude_patterns(),
-        ..intact_git::CaptureOptions::default()
-    };
-    if let Some(facts) = intact_git::capture(&["demo-project".into()], &git)? {
-        facts.attach(&mut link)?;
-    }
-    let f = save_link(link, &bob, &work)?;
+    let f = file_name(&clone);
     say(&format!("$ intact run --step clone --key keys/bob.pem --products demo-project -- git clone <repo>   -> {f}"));
 
-    let start = record_start(
-        "update-version".parse().map_err(anyhow::Error::msg)?,
-        &["demo-project".into()],
-        &hash,
+    start_step(
+        &StartRequest::new(step("update-version")?, &bob)
+            .materials(["demo-project"])
+            .hash_options(hash.clone())
+            .unfinished_dir(&work),
     )?;
     std::fs::write(work.join("demo-project/foo.py"), "VERSION = \"foo-v1\"\n")?;
-    let link = record_stop(start, &["demo-project".into()], &hash)?;
-    let f = save_link(link, &bob, &work)?;
+    let update = stop_step(
+        &StopRequest::new(step("update-version")?, &bob)
+            .products(["demo-project"])
+            .hash_options(hash.clone())
+            .unfinished_dir(&work)
+            .link_dir(&work),
+    )?;
+    let f = file_name(&update);
     say("$ intact record start --step update-version --key keys/bob.pem --no-git --materials demo-project");
     say("  (Bob edits demo-project/foo.py: foo-v0 -> foo-v1)");
     say(&format!("$ intact record stop --step update-version --key keys/bob.pem --no-git --products demo-project   -> {f}"));
@@ -187,18 +196,19 @@ fn demo(root: &Path) -> Result<Outcome> {
         .split(' ')
         .map(str::to_string)
         .collect();
-    let (link, result) = record_run(
-        "package".parse().map_err(anyhow::Error::msg)?,
-        &["demo-project".into()],
-        &["demo-project.tar.gz".into()],
-        Some(&tar_cmd),
-        &hash,
-        &quiet,
+    let package = run_step(
+        &RunRequest::new(step("package")?, &carl)
+            .materials(["demo-project"])
+            .products(["demo-project.tar.gz"])
+            .command(Some(tar_cmd.clone()))
+            .hash_options(hash)
+            .run_options(quiet)
+            .link_dir(&work),
     )?;
-    if result.is_some_and(|r| r.return_value != 0) {
+    if package.run.as_ref().is_some_and(|r| r.return_value != 0) {
         bail!("tar failed in {}", work.display());
     }
-    let f = save_link(link, &carl, &work)?;
+    let f = file_name(&package);
     say(&format!("$ intact run --step package --key keys/carl.pem --no-git --materials demo-project --products demo-project.tar.gz -- {}   -> {f}", tar_cmd.join(" ")));
 
     say("\n== 4. A consumer verifies the package (in final/)");

@@ -1,15 +1,17 @@
 //! `intact run` and `intact record start|stop`: wrap a CI step and write
 //! its signed link.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use intact_crypto::{sign_and_save, sign_metadata, verify_metadata, SigningKey};
-use intact_git::{capture, CaptureOptions, GitFacts};
-use intact_model::{Container, Link, Metadata, Payload, StepName};
-use intact_record::{environment, record_run, record_start, record_stop, HashOptions, RunOptions};
+use intact_crypto::SigningKey;
+use intact_model::{Container, StepName};
+use intact_record::{HashOptions, RunOptions};
+use intact_step::{
+    run_step, start_step, stop_step, GitCapture, Recorded, RunRequest, StartRequest, StopRequest,
+};
 
 use crate::Outcome;
 
@@ -76,26 +78,14 @@ impl Common {
         super::load_signing_key(&self.key, self.prompt)
     }
 
-    /// The git facts of the work tree `paths` lie in (or of `--git`).
-    fn capture_git(&self, paths: &[String]) -> Result<Option<GitFacts>> {
-        if self.no_git {
-            return Ok(None);
-        }
-        let opts = CaptureOptions {
-            base_path: self.base_path.clone(),
-            excludes: self.hash_options().exclude_patterns(),
-            lstrip_paths: self.lstrip_paths.clone(),
-            allow_dirty: self.allow_dirty,
-            repo: self.git.clone(),
-        };
-        Ok(capture(paths, &opts)?)
-    }
-
-    /// Record the environment in the link, only when asked to.
-    fn add_environment(&self, link: &mut Link) {
-        if !self.record_env.is_empty() {
-            link.environment = environment(&self.record_env);
-        }
+    /// Git facts to capture: none with `--no-git`, else of the work tree
+    /// the paths lie in (or of `--git`).
+    fn git(&self) -> Option<GitCapture> {
+        (!self.no_git).then(|| {
+            GitCapture::new()
+                .allow_dirty(self.allow_dirty)
+                .repo(self.git.clone())
+        })
     }
 }
 
@@ -134,22 +124,19 @@ pub struct RunArgs {
     command: Vec<String>,
 }
 
-fn write_signed(
-    link: Link,
-    container: Container,
-    key: &SigningKey,
-    dir: Option<&Path>,
-) -> Result<PathBuf> {
-    let step = link.name.clone();
-    let mut md = Metadata::new(link.into(), container)?;
-    let (_, path) = sign_and_save(&mut md, key, |keyid| {
-        let name = step.link_file_name(keyid);
-        dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name))
-    })?;
-    // The command ends next, and the system takes the memory back at once;
-    // freeing 100,000 artifact names one by one took 5 ms.
-    std::mem::forget(md);
-    Ok(path)
+/// Print what was written and let the metadata go unfreed: the command
+/// ends next, and the system takes the memory back at once; freeing
+/// 100,000 artifact names one by one took 5 ms.
+fn wrote(recorded: Recorded) -> Option<intact_record::RunResult> {
+    let Recorded {
+        path,
+        metadata,
+        run,
+        ..
+    } = recorded;
+    std::mem::forget(metadata);
+    eprintln!("intact: wrote {}", path.display());
+    run
 }
 
 pub fn run(a: RunArgs) -> Result<Outcome> {
@@ -158,33 +145,24 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     }
     let key = a.common.key()?;
     let step = a.common.step()?;
-    let run = RunOptions {
-        timeout: a.timeout.map(Duration::from_secs),
-        ..RunOptions::default()
-    };
-    let command = (!a.no_command).then_some(a.command.as_slice());
-    // Git facts describe the inputs: taken before the command runs when
-    // the materials lie in a work tree, after it (a clone) otherwise.
-    let early = a.common.capture_git(&a.materials)?;
-    let (mut link, result) = record_run(
-        step,
-        &a.materials,
-        &a.products,
-        command,
-        &a.common.hash_options(),
-        &run,
-    )?;
-    a.common.add_environment(&mut link);
-    let facts = match early {
-        Some(f) => Some(f),
-        None => a.common.capture_git(&a.products)?,
-    };
-    if let Some(f) = facts {
-        f.attach(&mut link)?;
+    let mut req = RunRequest::new(step, &key)
+        .materials(a.materials)
+        .products(a.products)
+        .command((!a.no_command).then_some(a.command))
+        .hash_options(a.common.hash_options())
+        .run_options(RunOptions {
+            timeout: a.timeout.map(Duration::from_secs),
+            ..RunOptions::default()
+        })
+        .git(a.common.git())
+        .container(container(a.dsse));
+    if !a.common.record_env.is_empty() {
+        req = req.environment(a.common.record_env.iter().cloned());
     }
-    let container = container(a.dsse);
-    let path = write_signed(link, container, &key, a.metadata_directory.as_deref())?;
-    eprintln!("intact: wrote {}", path.display());
+    if let Some(dir) = a.metadata_directory {
+        req = req.link_dir(dir);
+    }
+    let result = wrote(run_step(&req)?);
     // Like in-toto-run: the link is written, then the command's failure
     // becomes ours.
     let rv = result.map_or(0, |r| r.return_value);
@@ -231,60 +209,27 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
     match cmd {
         RecordCommand::Start(a) => {
             let key = a.common.key()?;
-            let step = a.common.step()?;
-            let facts = a.common.capture_git(&a.materials)?;
-            let mut link = record_start(step.clone(), &a.materials, &a.common.hash_options())?;
-            a.common.add_environment(&mut link);
-            if let Some(f) = facts {
-                f.attach(&mut link)?;
+            let mut req = StartRequest::new(a.common.step()?, &key)
+                .materials(a.materials)
+                .hash_options(a.common.hash_options())
+                .git(a.common.git())
+                .container(container(a.dsse));
+            if !a.common.record_env.is_empty() {
+                req = req.environment(a.common.record_env.iter().cloned());
             }
-            let container = container(a.dsse);
-            let mut md = Metadata::new(link.into(), container)?;
-            let keyid = sign_metadata(&mut md, &key)?;
-            let path = PathBuf::from(step.unfinished_link_file_name(&keyid));
-            md.save(&path)?;
-            eprintln!("intact: wrote {}", path.display());
+            wrote(start_step(&req)?);
             Ok(Outcome::Ok)
         }
         RecordCommand::Stop(a) => {
             let key = a.common.key()?;
-            let step = a.common.step()?;
-            let keyid = key.keyid()?;
-            let unfinished = PathBuf::from(step.unfinished_link_file_name(&keyid));
-            let md = Metadata::load(&unfinished).with_context(|| {
-                format!("no unfinished record for step {step} with this key; run `intact record start` first")
-            })?;
-            // Refuse a hand-over signed by another key or altered since.
-            verify_metadata(&md, &keyid, key.public_key()).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {e}; it was signed by another key or changed after `record start`",
-                    unfinished.display()
-                )
-            })?;
-            let Payload::Link(start) = md.payload()? else {
-                bail!("{}: not a link", unfinished.display());
-            };
-            if start.name != step {
-                bail!(
-                    "{}: records step {:?}, not {step:?}",
-                    unfinished.display(),
-                    start.name.as_str()
-                );
+            let mut req = StopRequest::new(a.common.step()?, &key)
+                .products(a.products)
+                .hash_options(a.common.hash_options())
+                .git(a.common.git());
+            if let Some(dir) = a.metadata_directory {
+                req = req.link_dir(dir);
             }
-            let has_git = intact_git::RecordedGit::from_link(&start)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| unfinished.display().to_string())?
-                .is_some();
-            let mut link = record_stop(start, &a.products, &a.common.hash_options())?;
-            if !has_git {
-                if let Some(f) = a.common.capture_git(&a.products)? {
-                    f.attach(&mut link)?;
-                }
-            }
-            let path = write_signed(link, md.container(), &key, a.metadata_directory.as_deref())?;
-            std::fs::remove_file(&unfinished)
-                .with_context(|| format!("removing {}", unfinished.display()))?;
-            eprintln!("intact: wrote {}", path.display());
+            wrote(stop_step(&req)?);
             Ok(Outcome::Ok)
         }
     }
