@@ -18,6 +18,9 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a VerifyOptions,
     pub stages: Vec<StageResult>,
     pub warnings: Vec<Warning>,
+    /// An error that makes the whole verification impossible; the flow
+    /// stops and [`crate::verify`] returns it instead of a report.
+    pub fatal: Option<crate::VerifyError>,
 }
 
 impl Ctx<'_> {
@@ -170,6 +173,7 @@ pub(crate) fn verify_level(
     };
 
     let layout_keys = check_layout(ctx, &layout, scope)?;
+    rules::check_patterns(ctx, &layout, scope)?;
 
     // 5-6. Load links, check signatures, count distinct authorised keys.
     let mut chosen: BTreeMap<StepName, Link> = BTreeMap::new();
