@@ -24,6 +24,9 @@ impl fmt::Display for Severity {
 pub mod codes {
     /// A rule that does not follow the artifact-rule grammar.
     pub const RULE_PARSE: &str = "rule-parse";
+    /// A rule whose pattern cannot be compiled (too large for the regex
+    /// engine); the verifier refuses such a layout.
+    pub const UNCOMPILABLE_PATTERN: &str = "uncompilable-pattern";
     /// `MATCH … FROM x` where no step or inspection is called `x`.
     pub const MATCH_UNKNOWN_STEP: &str = "match-unknown-step";
     /// A step's `MATCH … FROM` a later step or an inspection.

@@ -392,6 +392,14 @@ fn check_rules(
         |r: usize, token: Option<usize>| Spot::Item(kind, i, ItemField::Rule(part, r, token));
     let mut closed_by: Option<(usize, &Rule)> = None;
     for (r, rule) in rules.iter().enumerate() {
+        if let Err(e) = intact_rules::check_rule_pattern(rule) {
+            push(
+                Severity::Error,
+                codes::UNCOMPILABLE_PATTERN,
+                format!("{e}; verification would refuse the layout"),
+                spot(r, Some(1)),
+            );
+        }
         if let Some((c, closer)) = closed_by {
             let why = match closer.kind() {
                 RuleKind::Allow(_) => "consumes every artifact left",
@@ -562,6 +570,13 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
     }
 }
 
+/// Python's `fnmatch.fnmatchcase`, from intact-rules. A pattern that
+/// cannot be compiled is reported on its own (`uncompilable-pattern`);
+/// here it counts as matching, so that it adds no false warning.
+fn matches(pattern: &str, name: &str) -> bool {
+    intact_rules::fnmatch(pattern, name).unwrap_or(true)
+}
+
 fn is_glob(p: &str) -> bool {
     p.contains(['*', '?', '['])
 }
@@ -586,89 +601,16 @@ fn overlaps(produced: &str, c: &Consumer<'_>) -> bool {
             },
             None => produced,
         };
-        return fnmatch(c.pattern, rest);
+        return matches(c.pattern, rest);
     }
     if !is_glob(c.pattern) {
         let full = match &prefix {
             Some(p) => format!("{p}{}", c.pattern),
             None => c.pattern.to_string(),
         };
-        return fnmatch(produced, &full);
+        return matches(produced, &full);
     }
     true
-}
-
-/// Python `fnmatch.fnmatchcase` on POSIX: `*` and `?` cross `/`,
-/// `[seq]`/`[!seq]` classes, an unclosed `[` is literal, no escapes.
-fn fnmatch(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    // Classic backtracking over the last `*`.
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while let Some(&ch) = n.get(ni) {
-        let step = match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
-                pi += 1;
-                continue;
-            }
-            Some('?') => Some(1),
-            Some('[') => match class(&p, pi, ch) {
-                Some((true, len)) => Some(len),
-                Some((false, _)) => None,
-                None => (ch == '[').then_some(1),
-            },
-            Some(c) => (*c == ch).then_some(1),
-            None => None,
-        };
-        match step {
-            Some(len) => {
-                pi += len;
-                ni += 1;
-            }
-            None => match star {
-                Some((sp, sn)) => {
-                    pi = sp + 1;
-                    ni = sn + 1;
-                    star = Some((sp, sn + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
-}
-
-/// Match `c` against the class starting at `p[start] == '['`: whether it
-/// matches and the class length, or `None` if the class is not closed.
-fn class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negate = p.get(i) == Some(&'!');
-    if negate {
-        i += 1;
-    }
-    let first = i;
-    let mut hit = false;
-    loop {
-        let ch = *p.get(i)?;
-        if ch == ']' && i > first {
-            return Some((hit != negate, i + 1 - start));
-        }
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|e| *e != ']') {
-            let hi = *p.get(i + 2)?;
-            if ch <= c && c <= hi {
-                hit = true;
-            }
-            i += 3;
-        } else {
-            if ch == c {
-                hit = true;
-            }
-            i += 1;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -676,30 +618,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnmatch_follows_python() {
-        // Expected values from Python 3.11 `fnmatch.fnmatchcase`.
-        for (p, n, m) in [
-            ("*.py", "src/a/b.py", true),
-            ("src/*", "src/a/b.py", true),
-            ("*", ".hidden", true),
-            ("?", "/", true),
-            ("a?c", "abc", true),
-            ("[!a]b", "cb", true),
-            ("[!a]b", "ab", false),
-            ("[]]", "]", true),
-            ("[a-c]x", "bx", true),
-            ("[z-a]", "m", false),
-            ("[", "[", true),
-            ("[ab", "[ab", true),
-            ("a\\*", "a\\b", true),
-            ("*a*b", "xxaybzb", true),
-            ("demo-project/*", "demo-project/foo.py", true),
-            ("foo", "foo.py", false),
-            ("**", "", true),
-            ("[^a]", "^", true),
-        ] {
-            assert_eq!(fnmatch(p, n), m, "{p} {n}");
-        }
+    fn an_uncompilable_pattern_is_an_error() {
+        use intact_model::{Expires, Step, StepName};
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        let mut step = Step::new(StepName::new("build").unwrap());
+        let huge = "?".repeat(16_000);
+        step.expected_products = vec![
+            Rule::parse_str("CREATE *.o").unwrap(),
+            Rule::parse_str(&format!("DISALLOW {huge}")).unwrap(),
+        ];
+        step.expected_materials = vec![Rule::parse_str(&format!("ALLOW src/{huge}")).unwrap()];
+        layout.steps.push(step);
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let found: Vec<_> = lint(&layout, now)
+            .into_iter()
+            .filter(|f| f.code == codes::UNCOMPILABLE_PATTERN)
+            .map(|f| (f.severity, f.location.path))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Severity::Error,
+                    "steps[0].expected_materials[0]".to_string()
+                ),
+                (Severity::Error, "steps[0].expected_products[1]".to_string()),
+            ]
+        );
     }
 
     #[test]
