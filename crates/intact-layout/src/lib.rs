@@ -11,7 +11,8 @@
 //!   file, reporting bad rules and repeated names rather than refusing it.
 //! * [`sign_layout`] signs with the owners' keys; [`export`] writes YAML
 //!   that builds back to the same layout.
-//! * [`substitute_parameters`] is the verifier's `{NAME}` substitution,
+//! * [`substitute_parameters`] (re-exported from
+//!   [`intact_model::params`]) is the verifier's `{NAME}` substitution,
 //!   with the reference's `str.format` semantics.
 //!
 //! ```
@@ -59,8 +60,11 @@ mod expiry;
 mod export;
 mod finding;
 mod lint;
-mod params;
 mod signed;
+
+/// Parameter substitution lives in the model (the verifier needs it
+/// without YAML); the front end uses it from there.
+pub(crate) use intact_model::params;
 mod spec;
 
 use std::path::Path;
@@ -73,11 +77,11 @@ pub use error::LayoutError;
 pub use expiry::parse_expires;
 pub use export::{export, to_spec};
 pub use finding::{codes, has_errors, Finding, ItemKind, ItemRef, Location, Severity};
-pub use lint::lint;
-pub use params::{
+pub use intact_model::params::{
     bind_parameters, is_valid_parameter_name, placeholders, substitute_parameters, template_errors,
     Bound, ParamError, ParamErrorKind,
 };
+pub use lint::lint;
 pub use signed::{check_signed, is_signed_metadata};
 pub use spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, Source, StepSpec};
 

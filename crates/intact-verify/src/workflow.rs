@@ -154,14 +154,16 @@ pub(crate) fn verify_level(
     // 4. Parameters, only for the root layout (the reference does not pass
     // them into sublayouts).
     let layout = if depth == 0 && !ctx.opts.params.is_empty() {
-        let l = intact_layout::substitute_parameters(&layout, &ctx.opts.params).map_err(|e| {
-            fail(
-                Stage::Parameters,
-                at.clone(),
-                format!("parameter substitution failed: {e}"),
-                "pass every parameter the layout uses with --param NAME=VALUE",
-            )
-        })?;
+        let l = intact_model::params::substitute_parameters(&layout, &ctx.opts.params).map_err(
+            |e| {
+                fail(
+                    Stage::Parameters,
+                    at.clone(),
+                    format!("parameter substitution failed: {e}"),
+                    "pass every parameter the layout uses with --param NAME=VALUE",
+                )
+            },
+        )?;
         ctx.pass(
             Stage::Parameters,
             at.clone(),
