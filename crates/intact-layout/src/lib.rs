@@ -54,6 +54,7 @@
 //! ```
 
 mod compile;
+mod depth;
 mod diagnose;
 mod error;
 mod expiry;
@@ -73,6 +74,7 @@ use intact_crypto::SigningKey;
 use intact_model::{Container, Layout, Metadata};
 
 pub use compile::{BuildOptions, Compiled};
+pub use depth::MAX_DEPTH;
 pub use error::LayoutError;
 pub use expiry::parse_expires;
 pub use export::{export, to_spec};

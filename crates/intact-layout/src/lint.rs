@@ -466,13 +466,15 @@ fn check_rules(
 
 /// The closest name within edit distance 2, for "did you mean".
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let mut sorted: Vec<&str> = candidates.collect();
-    sorted.sort_unstable();
-    sorted
-        .into_iter()
+    let len = name.chars().count();
+    candidates
+        // Names whose lengths differ by more than 2 are more than 2 edits
+        // apart; skipping them keeps a layout with thousands of names fast.
+        .filter(|c| c.chars().count().abs_diff(len) <= 2)
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
+        // The nearest, and of those the first in name order.
+        .min()
         .map(|(_, c)| c)
 }
 
@@ -499,6 +501,38 @@ struct Consumer<'a> {
 
 fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
     let steps = &layout.steps;
+    // Every MATCH from products, by destination, with the position of its
+    // item (steps first, then inspections): one pass, not one per step.
+    let mut by_dest: HashMap<&str, Vec<(usize, Consumer<'_>)>> = HashMap::new();
+    let items = steps
+        .iter()
+        .map(|s| (&s.expected_materials, &s.expected_products))
+        .chain(
+            layout
+                .inspect
+                .iter()
+                .map(|s| (&s.expected_materials, &s.expected_products)),
+        );
+    for (order, (materials, products)) in items.enumerate() {
+        for rule in materials.iter().chain(products) {
+            if let RuleKind::Match {
+                pattern,
+                dest_side: Side::Products,
+                dest_prefix,
+                dest_name,
+                ..
+            } = rule.kind()
+            {
+                by_dest.entry(dest_name.as_str()).or_default().push((
+                    order,
+                    Consumer {
+                        dest_prefix: dest_prefix.as_deref(),
+                        pattern,
+                    },
+                ));
+            }
+        }
+    }
     for (i, step) in steps.iter().enumerate() {
         let is_last = i + 1 == steps.len();
         if is_last && layout.inspect.is_empty() {
@@ -517,30 +551,12 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
         if produced.is_empty() {
             continue;
         }
-        let later_rules = steps
-            .iter()
-            .skip(i + 1)
-            .flat_map(|s| s.expected_materials.iter().chain(&s.expected_products))
-            .chain(
-                layout
-                    .inspect
-                    .iter()
-                    .flat_map(|s| s.expected_materials.iter().chain(&s.expected_products)),
-            );
-        let consumers: Vec<Consumer<'_>> = later_rules
-            .filter_map(|rule| match rule.kind() {
-                RuleKind::Match {
-                    pattern,
-                    dest_side: Side::Products,
-                    dest_prefix,
-                    dest_name,
-                    ..
-                } if dest_name == step.name.as_str() => Some(Consumer {
-                    dest_prefix: dest_prefix.as_deref(),
-                    pattern,
-                }),
-                _ => None,
-            })
+        let consumers: Vec<&Consumer<'_>> = by_dest
+            .get(step.name.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|(order, _)| *order > i)
+            .map(|(_, c)| c)
             .collect();
         let name = step.name.as_str();
         let from = crate::export::quote(name);
