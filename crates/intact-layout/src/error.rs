@@ -40,6 +40,14 @@ pub enum LayoutError {
         /// The limit.
         limit: usize,
     },
+    /// The output file is the source file.
+    #[error("{}: the output is the source file {}; choose another output", output.display(), input.display())]
+    OutputIsSource {
+        /// The source (YAML or signed layout).
+        input: PathBuf,
+        /// The output, the same file.
+        output: PathBuf,
+    },
     /// A file could not be read.
     #[error("{path}: {cause}")]
     Io {

@@ -102,6 +102,37 @@ pub fn sign_layout(
     Ok(md)
 }
 
+/// Refuse to write `output` when it is the file `source` (the same path,
+/// a symbolic link to it or a hard link of it): `layout build X.yaml -o
+/// X.yaml` would replace the YAML with the signed layout.
+pub fn check_output_is_not_source(source: &Path, output: &Path) -> Result<(), LayoutError> {
+    if same_file(source, output) {
+        return Err(LayoutError::OutputIsSource {
+            input: source.to_path_buf(),
+            output: output.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (a.metadata(), b.metadata()) else {
+        // A missing output cannot be the source.
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
 /// Check a file: a YAML layout (compiled with `options`) or a signed
 /// layout (Metablock or DSSE; `options.parameters` do not apply).
 pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, LayoutError> {
