@@ -41,6 +41,8 @@ pub mod codes {
     pub const KEY_NOT_EMBEDDED: &str = "key-not-embedded";
     /// The same functionary key listed twice for one step.
     pub const DUPLICATE_FUNCTIONARY: &str = "duplicate-functionary";
+    /// An embedded key too weak to rely on (RSA under 2048 bits).
+    pub const WEAK_KEY: &str = "weak-key";
     /// A key in `keys` that no step uses.
     pub const UNUSED_KEY: &str = "unused-key";
     /// The expiry has passed.

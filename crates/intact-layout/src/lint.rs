@@ -239,6 +239,20 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
 
     check_consumption(layout, &mut push);
 
+    for (id, dict) in &layout.keys {
+        let weakness = intact_crypto::PublicKey::from_key_dict(dict)
+            .ok()
+            .and_then(|k| k.weakness());
+        if let Some(weak) = weakness {
+            push(
+                Severity::Warning,
+                codes::WEAK_KEY,
+                format!("key {id} is {weak}; the verifier warns about it, and intact refuses to sign with such keys"),
+                Spot::Key(id.clone()),
+            );
+        }
+    }
+
     let used: HashSet<&KeyId> = layout.steps.iter().flat_map(|s| &s.pubkeys).collect();
     for id in layout.keys.keys() {
         if !used.contains(id) {
@@ -660,6 +674,30 @@ mod tests {
                 ),
                 (Severity::Error, "steps[0].expected_products[1]".to_string()),
             ]
+        );
+    }
+
+    /// A 1024-bit RSA public key (openssl genpkey, rsa_keygen_bits:1024).
+    const WEAK_RSA_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDVs98SXcn0Q37c9agzcz2SnwJ6\njHqpNiOtBtuDvQsRZiVOKkQhrihlDcZaqUdn97jxTTcDHyNGW6+XjzH4xhPnnaZN\nsIBKdPkPf7yKcvt7Mv/HQPiOIIGhzKQn8uArGt74kwW9eEFOswfg/Oc3C2kRvNre\nwiPtNATfgn7tej2KcQIDAQAB\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn a_weak_key_is_a_warning() {
+        use intact_model::{Expires, Step, StepName};
+        let key = intact_crypto::PublicKey::from_spki_pem(WEAK_RSA_PUB).unwrap();
+        let id = key.keyid().unwrap();
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        layout.keys.insert(id.clone(), key.to_key_dict().unwrap());
+        let mut step = Step::new(StepName::new("build").unwrap());
+        step.pubkeys = vec![id.clone()];
+        layout.steps.push(step);
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let found: Vec<_> = lint(&layout, now)
+            .into_iter()
+            .map(|f| (f.code, f.severity, f.location.path))
+            .collect();
+        assert_eq!(
+            found,
+            [(codes::WEAK_KEY, Severity::Warning, format!("keys.{id}"))]
         );
     }
 

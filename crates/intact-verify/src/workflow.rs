@@ -382,6 +382,10 @@ fn check_layout(
                     }
                     ctx.warn(Stage::LayoutChecks, at.clone(), msg);
                 }
+                if let Some(weak) = k.weakness() {
+                    let msg = format!("key {keyid} is weak: {weak}; replace it");
+                    ctx.warn(Stage::LayoutChecks, at.clone(), msg);
+                }
                 keys.insert(keyid.clone(), k);
             }
             Err(e) => ctx.warn(
