@@ -42,6 +42,9 @@ pub enum CryptoError {
     /// The signature does not verify.
     #[error("signature by key {0} does not verify")]
     BadSignature(KeyId),
+    /// The key is too weak to sign with (RSA under 2048 bits).
+    #[error("refusing to sign with {0}")]
+    WeakKey(crate::KeyWeakness),
     /// Signing failed (the key refused the operation).
     #[error("signing failed: {0}")]
     Signing(String),

@@ -32,6 +32,7 @@ mod link;
 mod metablock;
 mod metadata;
 mod names;
+pub mod params;
 mod payload;
 mod rule;
 mod scan;

@@ -49,6 +49,10 @@ pub enum VerifyError {
     /// No layout key was given: nothing anchors trust.
     #[error("at least one layout key is required")]
     NoLayoutKeys,
+    /// A rule's pattern cannot be compiled (e.g. too large for the regex
+    /// engine), so the rules cannot be evaluated: the chain is refused.
+    #[error("cannot evaluate the layout's rules: {0}")]
+    UncompilablePattern(Box<intact_rules::UncompilableRule>),
 }
 
 /// Verify a supply chain: `layout` signed by every key in `keys`, links
@@ -66,6 +70,7 @@ pub fn verify(
         opts: options,
         stages: Vec::new(),
         warnings: Vec::new(),
+        fatal: None,
     };
     let outcome = workflow::verify_level(
         &mut ctx,
@@ -76,6 +81,9 @@ pub fn verify(
         None,
         0,
     );
+    if let Some(e) = ctx.fatal {
+        return Err(e);
+    }
     let failure = outcome.err().map(|f| *f);
     if let Some(f) = &failure {
         ctx.stages.push(StageResult {

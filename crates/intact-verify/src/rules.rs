@@ -4,12 +4,64 @@
 use std::collections::BTreeMap;
 
 use intact_model::{Layout, Link, Rule, Side, StepName};
-use intact_rules::{verify_item_rules, Diagnosis, RuleViolation, ViolationKind};
+use intact_rules::{
+    check_rule_pattern, verify_item_rules, Diagnosis, RuleError, RuleViolation, UncompilableRule,
+    ViolationKind,
+};
 
 use rayon::prelude::*;
 
 use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
 use crate::workflow::{Ctx, Flow, Scope};
+
+/// Compile every rule pattern of the layout before any link is read or
+/// inspection run: one that cannot be compiled makes verification
+/// impossible (fail closed), an error rather than a verdict.
+pub(crate) fn check_patterns(ctx: &mut Ctx<'_>, layout: &Layout, scope: &Scope) -> Flow<()> {
+    let items = layout
+        .steps
+        .iter()
+        .map(|s| (&s.name, &s.expected_materials, &s.expected_products))
+        .chain(
+            layout
+                .inspect
+                .iter()
+                .map(|i| (&i.name, &i.expected_materials, &i.expected_products)),
+        );
+    for (name, materials, products) in items {
+        for (side, rules) in [(Side::Materials, materials), (Side::Products, products)] {
+            for (rule_index, rule) in rules.iter().enumerate() {
+                if let Err(error) = check_rule_pattern(rule) {
+                    let u = Box::new(UncompilableRule {
+                        item: name.clone(),
+                        side,
+                        rule_index,
+                        rule: rule.to_string(),
+                        error,
+                    });
+                    return Err(uncompilable(ctx, u, scope));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Record `u` as fatal and stop the flow.
+fn uncompilable(ctx: &mut Ctx<'_>, u: Box<UncompilableRule>, scope: &Scope) -> Box<Failure> {
+    let failure = uncompilable_failure(&u, scope);
+    ctx.fatal = Some(crate::VerifyError::UncompilablePattern(u));
+    failure
+}
+
+fn uncompilable_failure(u: &UncompilableRule, scope: &Scope) -> Box<Failure> {
+    Box::new(Failure::new(
+        Stage::StepRules,
+        scope.of(u.item.as_str()),
+        u.to_string(),
+        "rewrite the rule with a smaller pattern",
+    ))
+}
 
 /// Material then product rules of every step, against step links only.
 pub(crate) fn check_steps(
@@ -105,7 +157,17 @@ fn check_item(
     stage: Stage,
 ) -> Flow<()> {
     let check = |side, rules| {
-        verify_item_rules(name, side, rules, link, links).map_err(|v| to_failure(&v, scope, stage))
+        verify_item_rules(name, side, rules, link, links).map_err(|e| match e {
+            RuleError::Violation(v) => to_failure(&v, scope, stage),
+            // check_patterns refused these before; still fail closed.
+            RuleError::Uncompilable(u) => uncompilable_failure(&u, scope),
+            other => Box::new(Failure::new(
+                stage,
+                scope.of(name.as_str()),
+                other.to_string(),
+                "check the rules",
+            )),
+        })
     };
     let (m, p) = rayon::join(
         || check(Side::Materials, materials),
@@ -232,4 +294,63 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
     f.rule = Some(v.rule.clone());
     f.artifacts = artifacts;
     Box::new(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use intact_crypto::{sign_metadata, SigningKey};
+    use intact_model::{Container, Digest, DigestSet, Expires, Link, Metadata, Step};
+
+    use crate::{verify, MemoryLinkSource, VerifyError, VerifyOptions};
+
+    use super::*;
+
+    /// A pattern too large for the regex engine is an error, never a
+    /// literal: the reference refuses this chain (`evil` is disallowed).
+    #[test]
+    fn an_uncompilable_pattern_refuses_the_chain() {
+        let owner = SigningKey::generate_ed25519();
+        let alice = SigningKey::generate_ed25519();
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        layout.keys.insert(
+            alice.keyid().unwrap(),
+            alice.public_key().to_key_dict().unwrap(),
+        );
+        let mut step = Step::new(StepName::new("build").unwrap());
+        step.pubkeys = vec![alice.keyid().unwrap()];
+        let disallow = format!("DISALLOW {}", "?".repeat(16_000));
+        step.expected_products = vec![Rule::parse_str(&disallow).unwrap()];
+        layout.steps = vec![step];
+        let mut md = Metadata::new(layout.into(), Container::Metablock).unwrap();
+        sign_metadata(&mut md, &owner).unwrap();
+
+        let mut link = Link::new(StepName::new("build").unwrap());
+        link.products.insert(
+            "evil".parse().unwrap(),
+            DigestSet::single("sha256", Digest::new("aa").unwrap()),
+        );
+        let mut link_md = Metadata::new(link.clone().into(), Container::Metablock).unwrap();
+        let keyid = sign_metadata(&mut link_md, &alice).unwrap();
+        let files = BTreeMap::from([(
+            link.name.link_file_name(&keyid),
+            link_md.to_bytes().unwrap(),
+        )]);
+        let keys = BTreeMap::from([(owner.keyid().unwrap(), owner.public_key().clone())]);
+        let err = verify(
+            &md,
+            &keys,
+            &MemoryLinkSource::new(files),
+            &VerifyOptions::new(),
+        )
+        .unwrap_err();
+        let VerifyError::UncompilablePattern(u) = err else {
+            panic!("expected an uncompilable pattern, got {err}");
+        };
+        assert_eq!(u.item.as_str(), "build");
+        assert_eq!(u.side, Side::Products);
+        assert_eq!(u.rule_index, 0);
+        assert_eq!(u.error.kind, intact_rules::PatternErrorKind::TooLarge);
+    }
 }

@@ -18,6 +18,9 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a VerifyOptions,
     pub stages: Vec<StageResult>,
     pub warnings: Vec<Warning>,
+    /// An error that makes the whole verification impossible; the flow
+    /// stops and [`crate::verify`] returns it instead of a report.
+    pub fatal: Option<crate::VerifyError>,
 }
 
 impl Ctx<'_> {
@@ -151,14 +154,16 @@ pub(crate) fn verify_level(
     // 4. Parameters, only for the root layout (the reference does not pass
     // them into sublayouts).
     let layout = if depth == 0 && !ctx.opts.params.is_empty() {
-        let l = intact_layout::substitute_parameters(&layout, &ctx.opts.params).map_err(|e| {
-            fail(
-                Stage::Parameters,
-                at.clone(),
-                format!("parameter substitution failed: {e}"),
-                "pass every parameter the layout uses with --param NAME=VALUE",
-            )
-        })?;
+        let l = intact_model::params::substitute_parameters(&layout, &ctx.opts.params).map_err(
+            |e| {
+                fail(
+                    Stage::Parameters,
+                    at.clone(),
+                    format!("parameter substitution failed: {e}"),
+                    "pass every parameter the layout uses with --param NAME=VALUE",
+                )
+            },
+        )?;
         ctx.pass(
             Stage::Parameters,
             at.clone(),
@@ -170,6 +175,7 @@ pub(crate) fn verify_level(
     };
 
     let layout_keys = check_layout(ctx, &layout, scope)?;
+    rules::check_patterns(ctx, &layout, scope)?;
 
     // 5-6. Load links, check signatures, count distinct authorised keys.
     let mut chosen: BTreeMap<StepName, Link> = BTreeMap::new();
@@ -374,6 +380,10 @@ fn check_layout(
                              (or pass --compat to accept it as the reference does)",
                         ));
                     }
+                    ctx.warn(Stage::LayoutChecks, at.clone(), msg);
+                }
+                if let Some(weak) = k.weakness() {
+                    let msg = format!("key {keyid} is weak: {weak}; replace it");
                     ctx.warn(Stage::LayoutChecks, at.clone(), msg);
                 }
                 keys.insert(keyid.clone(), k);
