@@ -377,6 +377,8 @@ impl Source {
 
     /// Read and parse a YAML file; key paths resolve against its directory.
     pub fn load(path: &Path) -> Result<Self, LayoutError> {
+        // std::fs: the error becomes LayoutError::Io, which names the path.
+        #[allow(clippy::disallowed_methods)]
         let text = std::fs::read_to_string(path).map_err(|cause| LayoutError::Io {
             path: path.to_path_buf(),
             cause,
