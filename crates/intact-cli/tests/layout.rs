@@ -1,6 +1,15 @@
 //! `intact layout build|check|export`: exit codes and output, pinned by
 //! insta snapshots (temp paths, keyids and build-time dates redacted).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -26,6 +26,8 @@ impl KeyFile {
     }
 }
 
+// std::fs: the error becomes CryptoError::Io, which names the path.
+#[allow(clippy::disallowed_methods)]
 fn read_text(path: &Path) -> Result<String, CryptoError> {
     std::fs::read_to_string(path).map_err(|cause| CryptoError::Io {
         path: path.to_path_buf(),

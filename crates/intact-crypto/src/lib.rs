@@ -32,4 +32,6 @@ pub use signing::{is_private_pem, SigningKey};
 pub use zeroize::Zeroizing;
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

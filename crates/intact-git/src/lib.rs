@@ -48,4 +48,6 @@ pub use signature::{AllowedSigners, Signer};
 pub use source::{verify_source, Check, CheckResult, SourceOptions, SourceReport};
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

@@ -387,6 +387,8 @@ impl Source {
 
     /// Read and parse a YAML file; key paths resolve against its directory.
     pub fn load(path: &Path) -> Result<Self, LayoutError> {
+        // std::fs: the error becomes LayoutError::Io, which names the path.
+        #[allow(clippy::disallowed_methods)]
         let text = std::fs::read_to_string(path).map_err(|cause| LayoutError::Io {
             path: path.to_path_buf(),
             cause,
@@ -598,6 +600,7 @@ impl<'de> Visitor<'de> for Locate<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Tests may use std::fs.
 mod tests {
     use super::*;
 

@@ -149,6 +149,8 @@ fn fill(file: &mut File, slot: &mut [u8]) -> std::io::Result<Option<usize>> {
 }
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::digest::hash_rest;

@@ -242,6 +242,8 @@ fn read_ahead(file: &mut File, hashers: &mut Hashers) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

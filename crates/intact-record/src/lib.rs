@@ -39,4 +39,6 @@ pub use run::{run_command, RunError, RunOptions, RunResult};
 pub use walk::raise_open_file_limit;
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

@@ -221,7 +221,8 @@ fn kill_tree(child: &mut std::process::Child) {
     #[cfg(unix)]
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: kill(2) on our own child's process group; no memory is
-        // touched.
+        // touched. (libc's kill is an unsafe extern fn, hence the allow.)
+        #[allow(unsafe_code)]
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }

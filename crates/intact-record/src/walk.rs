@@ -341,6 +341,8 @@ fn merge(
 }
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
