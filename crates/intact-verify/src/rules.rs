@@ -8,20 +8,23 @@ use intact_rules::{verify_item_rules, Diagnosis, RuleViolation, ViolationKind};
 
 use rayon::prelude::*;
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind, Stage};
+use crate::signatures::Verified;
 use crate::workflow::{Ctx, Flow, Scope};
 
-/// Material then product rules of every step, against step links only.
+/// Material then product rules of every step, against verified step
+/// links only.
 pub(crate) fn check_steps(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    links: &Verified<BTreeMap<StepName, Link>>,
     scope: &Scope,
 ) -> Flow<()> {
+    let links: &BTreeMap<StepName, Link> = links;
     // Every step's rules are evaluated at once (they only read the links);
     // the report still takes them in layout order and stops at the first
     // failure, as the reference does.
-    let results: Vec<Option<Flow<()>>> = layout
+    let results: Vec<Option<Result<(), Box<Failure>>>> = layout
         .steps
         .par_iter()
         .with_max_len(1)
@@ -34,7 +37,7 @@ pub(crate) fn check_steps(
                     link,
                     links,
                     scope,
-                    Stage::StepRules,
+                    FailureKind::StepRule,
                 )
             })
         })
@@ -45,7 +48,7 @@ pub(crate) fn check_steps(
         let (Some(link), Some(result)) = (links.get(&step.name), result) else {
             continue;
         };
-        result?;
+        result.map_err(crate::workflow::Halt::Failed)?;
         ctx.pass(
             Stage::StepRules,
             scope.of(step.name.as_str()),
@@ -55,14 +58,18 @@ pub(crate) fn check_steps(
     Ok(())
 }
 
-/// Material then product rules of every inspection, against step and
-/// inspection links.
+/// Material then product rules of every inspection, against the verified
+/// step links and the links of the inspections the verifier ran itself.
 pub(crate) fn check_inspections(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    steps: &Verified<BTreeMap<StepName, Link>>,
+    inspections: BTreeMap<StepName, Link>,
     scope: &Scope,
 ) -> Flow<()> {
+    let mut links: BTreeMap<StepName, Link> = (**steps).clone();
+    links.extend(inspections);
+    let links = &links;
     for insp in &layout.inspect {
         let Some(link) = links.get(&insp.name) else {
             continue;
@@ -74,7 +81,7 @@ pub(crate) fn check_inspections(
             link,
             links,
             scope,
-            Stage::InspectionRules,
+            FailureKind::InspectionRule,
         )?;
         ctx.pass(
             Stage::InspectionRules,
@@ -102,10 +109,10 @@ fn check_item(
     link: &Link,
     links: &BTreeMap<StepName, Link>,
     scope: &Scope,
-    stage: Stage,
-) -> Flow<()> {
+    kind: FailureKind,
+) -> Result<(), Box<Failure>> {
     let check = |side, rules| {
-        verify_item_rules(name, side, rules, link, links).map_err(|v| to_failure(&v, scope, stage))
+        verify_item_rules(name, side, rules, link, links).map_err(|v| to_failure(&v, scope, kind))
     };
     let (m, p) = rayon::join(
         || check(Side::Materials, materials),
@@ -127,7 +134,7 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
+fn to_failure(v: &RuleViolation, scope: &Scope, kind: FailureKind) -> Box<Failure> {
     let item = v.item.as_str();
     let mut hints = Vec::new();
     let artifacts: Vec<ArtifactIssue> = v
@@ -217,7 +224,7 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
         _ => "artifacts are disallowed",
     };
     let mut f = Failure::new(
-        stage,
+        kind,
         scope.of(item),
         format!(
             "{} rule {} failed: {what}",
