@@ -146,6 +146,9 @@ fn a_layout_key_or_layout_that_is_dev_zero_or_a_fifo_is_refused_with_exit_2() {
         &["verify", "-l", "fifo", "-k", "owner.pub"],
         &["show", "/dev/zero"],
         &["show", "fifo"],
+        &["layout", "check", "fifo"],
+        &["layout", "check", "/dev/zero"],
+        &["sign", "fifo", "--key", "owner.pem"],
     ] {
         let r = intact(dir.path(), args);
         assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
