@@ -16,6 +16,10 @@ pub enum CryptoError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// A key file was refused (not a regular file, too large) or could
+    /// not be read.
+    #[error(transparent)]
+    Read(#[from] intact_model::io::ReadError),
     /// A key could not be parsed or is of an unsupported kind.
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -74,7 +78,7 @@ impl CryptoError {
     /// Attach the file name to an error that does not name one yet.
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
-            e @ (CryptoError::Io { .. } | CryptoError::InFile { .. }) => e,
+            e @ (CryptoError::Io { .. } | CryptoError::Read(_) | CryptoError::InFile { .. }) => e,
             e => CryptoError::InFile {
                 path: path.into(),
                 cause: Box::new(e),

@@ -382,3 +382,38 @@ fn rsa_under_2048_bits_is_weak_and_does_not_sign() {
     let strong = SigningKey::generate_ed25519();
     assert_eq!(strong.public_key().weakness(), None);
 }
+
+#[cfg(unix)]
+#[test]
+fn key_files_that_are_not_regular_files_are_refused_without_blocking() {
+    use intact_model::io::ReadError;
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("zero.pub");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let fifo = dir.path().join("fifo.pub");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in [zero, fifo] {
+        // On a thread with a deadline: before the fix, both never returned.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((
+                load_public_key(&p).map(|_| ()),
+                load_key_file(&p, None).map(|_| ()),
+            ));
+        });
+        let (public, any) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the key load returned");
+        for err in [public.unwrap_err(), any.unwrap_err()] {
+            assert!(
+                matches!(&err, CryptoError::Read(ReadError::NotRegular { path: p, .. }) if *p == path),
+                "{err}"
+            );
+        }
+    }
+}

@@ -139,12 +139,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Check a file: a YAML layout (compiled with `options`) or a signed
 /// layout (Metablock or DSSE; `options.parameters` do not apply).
 pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, LayoutError> {
-    // std::fs: the error becomes LayoutError::Io, which names the path.
-    #[allow(clippy::disallowed_methods)]
-    let bytes = std::fs::read(path).map_err(|cause| LayoutError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })?;
+    // Only a regular file under the size cap (a FIFO or /dev/zero would
+    // hang or exhaust memory).
+    let bytes = intact_model::io::read_limited(path, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
+        .map_err(intact_model::ModelError::from)?;
     if is_signed_metadata(&bytes) {
         return check_signed(&bytes, options.now).map_err(|e| LayoutError::InFile {
             path: path.to_path_buf(),

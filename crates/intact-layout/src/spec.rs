@@ -387,12 +387,13 @@ impl Source {
 
     /// Read and parse a YAML file; key paths resolve against its directory.
     pub fn load(path: &Path) -> Result<Self, LayoutError> {
-        // std::fs: the error becomes LayoutError::Io, which names the path.
-        #[allow(clippy::disallowed_methods)]
-        let text = std::fs::read_to_string(path).map_err(|cause| LayoutError::Io {
-            path: path.to_path_buf(),
-            cause,
-        })?;
+        // Only a regular file under the size cap (a FIFO or /dev/zero
+        // would hang or exhaust memory).
+        let text = intact_model::io::read_limited_string(
+            path,
+            intact_model::io::DEFAULT_MAX_METADATA_SIZE,
+        )
+        .map_err(intact_model::ModelError::from)?;
         // An empty base keeps relative key paths relative to the current
         // directory, as the user wrote them.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -24,6 +24,7 @@ mod bytes;
 mod digest;
 mod envelope;
 mod error;
+pub mod escape;
 pub mod git;
 pub mod io;
 pub mod json;

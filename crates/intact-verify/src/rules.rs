@@ -11,13 +11,14 @@ use intact_rules::{
 
 use rayon::prelude::*;
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
-use crate::workflow::{Ctx, Flow, Scope};
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind, Stage};
+use crate::signatures::Verified;
+use crate::workflow::{Ctx, Flow, Halt, Scope};
 
 /// Compile every rule pattern of the layout before any link is read or
 /// inspection run: one that cannot be compiled makes verification
-/// impossible (fail closed), an error rather than a verdict.
-pub(crate) fn check_patterns(ctx: &mut Ctx<'_>, layout: &Layout, scope: &Scope) -> Flow<()> {
+/// impossible (fail closed), an error (exit 2) rather than a verdict.
+pub(crate) fn check_patterns(layout: &Layout) -> Flow<()> {
     let items = layout
         .steps
         .iter()
@@ -39,7 +40,7 @@ pub(crate) fn check_patterns(ctx: &mut Ctx<'_>, layout: &Layout, scope: &Scope) 
                         rule: rule.to_string(),
                         error,
                     });
-                    return Err(uncompilable(ctx, u, scope));
+                    return Err(Halt::Unusable(crate::VerifyError::UncompilablePattern(u)));
                 }
             }
         }
@@ -47,33 +48,19 @@ pub(crate) fn check_patterns(ctx: &mut Ctx<'_>, layout: &Layout, scope: &Scope) 
     Ok(())
 }
 
-/// Record `u` as fatal and stop the flow.
-fn uncompilable(ctx: &mut Ctx<'_>, u: Box<UncompilableRule>, scope: &Scope) -> Box<Failure> {
-    let failure = uncompilable_failure(&u, scope);
-    ctx.fatal = Some(crate::VerifyError::UncompilablePattern(u));
-    failure
-}
-
-fn uncompilable_failure(u: &UncompilableRule, scope: &Scope) -> Box<Failure> {
-    Box::new(Failure::new(
-        Stage::StepRules,
-        scope.of(u.item.as_str()),
-        u.to_string(),
-        "rewrite the rule with a smaller pattern",
-    ))
-}
-
-/// Material then product rules of every step, against step links only.
+/// Material then product rules of every step, against verified step
+/// links only.
 pub(crate) fn check_steps(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    links: &Verified<BTreeMap<StepName, Link>>,
     scope: &Scope,
 ) -> Flow<()> {
+    let links: &BTreeMap<StepName, Link> = links;
     // Every step's rules are evaluated at once (they only read the links);
     // the report still takes them in layout order and stops at the first
     // failure, as the reference does.
-    let results: Vec<Option<Flow<()>>> = layout
+    let results: Vec<Option<Result<(), Box<Failure>>>> = layout
         .steps
         .par_iter()
         .with_max_len(1)
@@ -86,7 +73,7 @@ pub(crate) fn check_steps(
                     link,
                     links,
                     scope,
-                    Stage::StepRules,
+                    FailureKind::StepRule,
                 )
             })
         })
@@ -97,7 +84,7 @@ pub(crate) fn check_steps(
         let (Some(link), Some(result)) = (links.get(&step.name), result) else {
             continue;
         };
-        result?;
+        result.map_err(crate::workflow::Halt::Failed)?;
         ctx.pass(
             Stage::StepRules,
             scope.of(step.name.as_str()),
@@ -107,14 +94,18 @@ pub(crate) fn check_steps(
     Ok(())
 }
 
-/// Material then product rules of every inspection, against step and
-/// inspection links.
+/// Material then product rules of every inspection, against the verified
+/// step links and the links of the inspections the verifier ran itself.
 pub(crate) fn check_inspections(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    steps: &Verified<BTreeMap<StepName, Link>>,
+    inspections: BTreeMap<StepName, Link>,
     scope: &Scope,
 ) -> Flow<()> {
+    let mut links: BTreeMap<StepName, Link> = (**steps).clone();
+    links.extend(inspections);
+    let links = &links;
     for insp in &layout.inspect {
         let Some(link) = links.get(&insp.name) else {
             continue;
@@ -126,7 +117,7 @@ pub(crate) fn check_inspections(
             link,
             links,
             scope,
-            Stage::InspectionRules,
+            FailureKind::InspectionRule,
         )?;
         ctx.pass(
             Stage::InspectionRules,
@@ -154,18 +145,17 @@ fn check_item(
     link: &Link,
     links: &BTreeMap<StepName, Link>,
     scope: &Scope,
-    stage: Stage,
-) -> Flow<()> {
+    kind: FailureKind,
+) -> Result<(), Box<Failure>> {
     let check = |side, rules| {
         verify_item_rules(name, side, rules, link, links).map_err(|e| match e {
-            RuleError::Violation(v) => to_failure(&v, scope, stage),
+            RuleError::Violation(v) => to_failure(&v, scope, kind),
             // check_patterns refused these before; still fail closed.
-            RuleError::Uncompilable(u) => uncompilable_failure(&u, scope),
             other => Box::new(Failure::new(
-                stage,
+                kind,
                 scope.of(name.as_str()),
                 other.to_string(),
-                "check the rules",
+                "rewrite the rule with a smaller pattern",
             )),
         })
     };
@@ -189,7 +179,7 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
+fn to_failure(v: &RuleViolation, scope: &Scope, kind: FailureKind) -> Box<Failure> {
     let item = v.item.as_str();
     let mut hints = Vec::new();
     let artifacts: Vec<ArtifactIssue> = v
@@ -279,7 +269,7 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
         _ => "artifacts are disallowed",
     };
     let mut f = Failure::new(
-        stage,
+        kind,
         scope.of(item),
         format!(
             "{} rule {} failed: {what}",

@@ -1,6 +1,15 @@
 //! Weak keys in a layout: verification still counts them (as the
 //! reference does) but the report warns.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::collections::BTreeMap;
 
 use intact_crypto::{sign_metadata, PublicKey, SigningKey};
