@@ -226,7 +226,10 @@ fn timeouts_kill_the_command() {
         ..RunOptions::default()
     };
     let err = run_command(&argv(&["sh", "-c", "sleep 5 & sleep 5"]), &opts).unwrap_err();
-    assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err, RunError::Timeout { exited: None, .. }),
+        "{err}"
+    );
 }
 
 #[test]
