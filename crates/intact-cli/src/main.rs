@@ -9,6 +9,7 @@ mod cmd;
 #[cfg(test)]
 mod doc_commands;
 mod password;
+mod progress;
 
 use std::process::ExitCode;
 

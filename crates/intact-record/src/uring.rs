@@ -228,7 +228,9 @@ impl Ring {
         algorithms: &[Algorithm],
         path: &dyn Fn(usize) -> PathBuf,
     ) -> Result<Outcomes, Poisoned> {
-        let mut flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+        // As `open_for_reading`: a FIFO that replaced a listed file
+        // must not make the open wait.
+        let mut flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
         let with_noatime = noatime.load(Ordering::Relaxed);
         if with_noatime {
             flags |= libc::O_NOATIME;
@@ -298,6 +300,20 @@ impl Ring {
                 read(&self.first, i * FIRST, n),
                 read(&self.tail, i * TAIL, m),
             ) {
+                // Empty, as a FIFO or `/dev/null` that replaced the file
+                // since it was listed would read: checked (`batch::empty`).
+                (Some([]), Some([])) => {
+                    let mut empty = Vec::new();
+                    match crate::batch::empty(&file, i, &mut empty, path) {
+                        None => {
+                            ended.push(file);
+                            whole.push((outcomes.len(), &[][..]));
+                            outcomes.push(None);
+                            continue;
+                        }
+                        Some(outcome) => outcome,
+                    }
+                }
                 // The read after the data returned 0: the end.
                 (Some(data), Some([])) => {
                     ended.push(file);
@@ -458,6 +474,7 @@ mod tests {
                         Begun::Rest(mut held, hashers) => {
                             crate::digest::hash_rest(held.file(), *hashers, PathBuf::new).unwrap()
                         }
+                        Begun::Special(kind) => panic!("{kind} among regular files"),
                     };
                     assert_eq!(set.get("sha256"), Some(&sha256(&bytes)), "{}", bytes.len())
                 }
@@ -498,5 +515,18 @@ mod tests {
             &|_| PathBuf::new(),
         );
         assert!(outcome.is_none());
+    }
+
+    #[test]
+    fn fifos_and_devices_swapped_in_are_not_read() {
+        crate::batch::tests::specials_in_a_batch_are_not_read(|dir, names| {
+            let handle = File::open(dir).unwrap();
+            let noatime = AtomicBool::new(true);
+            let path = |_| PathBuf::new();
+            let fd = std::os::fd::AsFd::as_fd(&handle);
+            let outcomes = hash_batch(fd, names, &noatime, &[Algorithm::Sha256], &path);
+            assert!(outcomes.is_some() || Ring::new().is_none());
+            outcomes
+        });
     }
 }
