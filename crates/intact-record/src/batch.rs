@@ -123,6 +123,12 @@ pub(crate) fn read_batch(
                 Err(Errno::MFILE | Errno::NFILE) => None,
                 Err(e) => Some(Err(io(&path(i), e))),
                 Ok(mut file) => match fill(&mut file, slot) {
+                    // A FIFO with a writer, swapped in since the listing:
+                    // `O_NONBLOCK` made its read return instead of wait.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => match special(&file) {
+                        Ok(Some(kind)) => Some(Ok(Begun::Special(kind))),
+                        _ => Some(Err(io(&path(i), e))),
+                    },
                     Err(e) => Some(Err(io(&path(i), e))),
                     Ok(Some(0)) => empty(&file, i, &mut whole, path),
                     Ok(Some(len)) => {
