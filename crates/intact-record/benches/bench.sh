@@ -27,7 +27,7 @@
 # git capture does not enter the figures.
 #
 #   bash crates/intact-record/benches/bench.sh                (RUNS=9)
-#   RUNS=15 SECTIONS="run empty" bash crates/intact-record/benches/bench.sh
+#   RUNS=15 SECTIONS="run empty" SETS=small-4k bash crates/intact-record/benches/bench.sh
 #
 # The page cache is warm for both tools (files were just written or read).
 set -euo pipefail
@@ -35,6 +35,7 @@ export LC_ALL=C # a "." in $EPOCHREALTIME and in the figures
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 runs="${RUNS:-9}"
+small_sets="${SETS:-small-4k small-1k}" # trees of the run and record sections
 sections=" ${SECTIONS:-commands run record empty engines throughput} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 data="$root/target/bench-data"
@@ -147,7 +148,7 @@ if want commands; then
 fi
 if want run; then
   header "With a command: intact run ... -- true vs in-toto-run ... -- true" intact in-toto
-  for set in small-4k small-1k; do
+  for set in $small_sets; do
     for side in p m; do
       read -r ti ri tr rr < <(cd "$links" && pair \
         "${run_i[@]}" --base-path "$data/$set" "-$side" . -- true :: \
@@ -159,7 +160,7 @@ if want run; then
 fi
 if want record; then
   header "Two halves: intact record start|stop vs in-toto-record start|stop" intact in-toto
-  for set in small-4k small-1k; do
+  for set in $small_sets; do
     # Each stop needs its own start's unfinished link: the four commands
     # take turns, each timed alone.
     start_i=("$intact" record start "${ik[@]}" --step s --base-path "$data/$set" -m .)
