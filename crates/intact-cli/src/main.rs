@@ -13,6 +13,7 @@ mod cmd;
 #[cfg(test)]
 mod doc_commands;
 mod password;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -63,7 +63,7 @@ impl Common {
             excludes: self.exclude.clone(),
             lstrip_paths: self.lstrip_paths.clone(),
             allow_missing: self.allow_missing,
-            progress: true,
+            reporter: Some(crate::progress::reporter()),
             ..HashOptions::default()
         }
     }
