@@ -16,7 +16,10 @@ use crate::{Artifacts, StepName};
 pub struct Link {
     // Fields in key order: the writer then emits them as they come, with
     // no reordering copy of a body that can be megabytes long.
-    #[serde(rename = "_type", default)]
+    // Required: the reference dispatches on `_type` and refuses a payload
+    // without it, and so must the typed fast paths that parse links
+    // without that dispatch (`Metadata::from_slice`, `parse_payload`).
+    #[serde(rename = "_type")]
     pub(crate) tag: LinkTag,
     /// Opaque: `stdout`, `stderr`, `return-value` in practice.
     #[serde(default, deserialize_with = "crate::json::strict_object")]
@@ -94,5 +97,6 @@ mod tests {
         assert!(serde_json::from_str::<Link>(r#"{"name": "x", "extra": 1}"#).is_err());
         assert!(serde_json::from_str::<Link>(r#"{"_type": "layout", "name": "x"}"#).is_err());
         assert!(serde_json::from_str::<Link>(r#"{"name": null}"#).is_err());
+        assert!(serde_json::from_str::<Link>(r#"{"name": "x"}"#).is_err());
     }
 }
