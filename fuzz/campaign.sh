@@ -25,7 +25,7 @@ report() {
   for t in "${FUZZ_TARGETS[@]}"; do
     local runs=target/fuzz-campaign/$t/runs.tsv
     [ -f "$runs" ] || { printf '%-22s %10s %14s %8s\n' "$t" 0 0 0; continue; }
-    awk -F'\t' -v t="$t" 'NR > 1 { cpu += $3; ex += $4; if ($5 == "crash") c++ }
+    awk -F'\t' -v t="$t" 'NR > 1 { cpu += $3; ex += $4; if ($5 == "crash" && !seen[$6]++) c++ }
       END { printf "%-22s %10d %14d %8d\n", t, cpu, ex, c }' "$runs"
   done
 }
@@ -73,6 +73,7 @@ if [ -f "$progress" ]; then
   rm -f "$progress"
 fi
 
+stop=0
 while :; do
   done_cpu=$(spent)
   if ((done_cpu >= budget)); then
@@ -84,7 +85,7 @@ while :; do
   nice -n 19 "$FUZZ_BIN/$t" "$corpus" "fuzz/seeds/$t" "${FUZZ_LIMITS[@]}" \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/" >"$out" 2>&1 &
   pid=$!
-  trap 'kill -INT "$pid" 2>/dev/null' INT TERM
+  trap 'stop=1; kill -INT "$pid" 2>/dev/null' INT TERM
   cpu=0
   while kill -0 "$pid" 2>/dev/null; do
     sleep 5
@@ -113,5 +114,9 @@ while :; do
   if [ "$outcome" != ok ]; then
     echo "campaign $t: $outcome (exit $rc), see $out.gz; input: ${artifact:-none}" >&2
     exit 1
+  fi
+  if ((stop)); then
+    echo "campaign $t: stopped at $((done_cpu + cpu)) CPU seconds" >&2
+    exit 130
   fi
 done

@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source fuzz/common.sh
 seconds=${FUZZ_SMOKE_SECONDS:-12}
 
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 fuzz_build
 for t in "${FUZZ_TARGETS[@]}"; do
   work=target/fuzz-smoke/$t
