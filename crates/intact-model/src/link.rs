@@ -16,10 +16,7 @@ use crate::{Artifacts, StepName};
 pub struct Link {
     // Fields in key order: the writer then emits them as they come, with
     // no reordering copy of a body that can be megabytes long.
-    // Required: the reference dispatches on `_type` and refuses a payload
-    // without it, and so must the typed fast paths that parse links
-    // without that dispatch (`Metadata::from_slice`, `parse_payload`).
-    #[serde(rename = "_type")]
+    #[serde(rename = "_type", default)]
     pub(crate) tag: LinkTag,
     /// Opaque: `stdout`, `stderr`, `return-value` in practice.
     #[serde(default, deserialize_with = "crate::json::strict_object")]
@@ -38,6 +35,43 @@ pub struct Link {
     /// Artifacts after the command ran.
     #[serde(default)]
     pub products: Artifacts,
+}
+
+/// A link as a container holds it, where `_type` is required: the
+/// reference dispatches on it and refuses a payload without it. The typed
+/// fast paths that parse a container's link without that dispatch
+/// (`Metadata::from_slice`, `Envelope::parse_payload`) take this, so they
+/// refuse what the strict path refuses. The fields are `Link`'s.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaggedLink {
+    #[serde(rename = "_type")]
+    tag: LinkTag,
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
+    byproducts: Map<String, Value>,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
+    environment: Map<String, Value>,
+    #[serde(default)]
+    materials: Artifacts,
+    name: StepName,
+    #[serde(default)]
+    products: Artifacts,
+}
+
+impl From<TaggedLink> for Link {
+    fn from(l: TaggedLink) -> Self {
+        Link::from_parts(
+            l.tag,
+            l.byproducts,
+            l.command,
+            l.environment,
+            l.materials,
+            l.name,
+            l.products,
+        )
+    }
 }
 
 impl Link {
@@ -97,6 +131,5 @@ mod tests {
         assert!(serde_json::from_str::<Link>(r#"{"name": "x", "extra": 1}"#).is_err());
         assert!(serde_json::from_str::<Link>(r#"{"_type": "layout", "name": "x"}"#).is_err());
         assert!(serde_json::from_str::<Link>(r#"{"name": null}"#).is_err());
-        assert!(serde_json::from_str::<Link>(r#"{"name": "x"}"#).is_err());
     }
 }

@@ -1,10 +1,9 @@
 //! Zero-sized `_type` markers.
 //!
 //! The reference forces `_type` to the class constant when it re-builds a
-//! model, so we serialise the constant always, accept its absence on input
-//! where the field is optional (a link's is not: see `Link`), and reject a
-//! different value (which would mean the file is not what its container
-//! claims).
+//! model, so we serialise the constant always, accept its absence on input,
+//! and reject a different value (which would mean the file is not what its
+//! container claims).
 
 macro_rules! type_tag {
     ($name:ident, $value:literal) => {
