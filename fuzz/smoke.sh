@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Smoke run of every fuzz target (docs/fuzzing.md), for CI: build them all
 # once, then run each from its committed seeds for FUZZ_SMOKE_SECONDS
-# (default 12) of wall time. Any crash, hang or OOM fails the run and
+# (default 10) of wall time. Any crash, hang or OOM fails the run and
 # leaves the input in target/fuzz-smoke/<target>/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source fuzz/common.sh
-seconds=${FUZZ_SMOKE_SECONDS:-12}
+seconds=${FUZZ_SMOKE_SECONDS:-10}
 
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 fuzz_build
