@@ -23,3 +23,7 @@ fi
 # --- end cargo-deny --------------------------------------------------------
 
 cargo test --workspace
+
+# --- fuzz smoke (docs/fuzzing.md): every fuzz target for a few seconds from
+# its committed seeds; installs cargo-fuzz under target/tools when missing.
+bash fuzz/smoke.sh

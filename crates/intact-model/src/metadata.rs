@@ -70,7 +70,7 @@ impl Metadata {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
-            signed: crate::Link,
+            signed: crate::link::TaggedLink,
             #[serde(default)]
             signatures: Vec<StrictValue>,
         }
@@ -86,7 +86,7 @@ impl Metadata {
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
         Some(Metadata::Metablock(Metablock {
-            signed: Payload::Link(file.signed),
+            signed: Payload::Link(file.signed.into()),
             signatures,
         }))
     }
