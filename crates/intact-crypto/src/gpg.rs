@@ -59,7 +59,7 @@ impl GpgKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Material {
+pub(crate) enum Material {
     Rsa(rsa::RsaPublicKey),
     Dsa(dsa::VerifyingKey),
     Eddsa(ed25519_dalek::VerifyingKey),
@@ -238,6 +238,10 @@ impl GpgKey {
         self.subkeys.keys().map(String::as_str)
     }
 
+    pub(crate) fn material(&self) -> &Material {
+        &self.material
+    }
+
     /// The key dict it was read from.
     pub fn dict(&self) -> &Map<String, Value> {
         &self.dict
@@ -279,20 +283,106 @@ impl GpgKey {
         if key.material.kind() != self.material.kind() {
             return Err(GpgRefusal::Invalid);
         }
-        let digest = signed_digest(other_headers, content);
-        let ok = match &key.material {
-            Material::Rsa(k) => verify_rsa(k, &digest, signature),
-            Material::Dsa(k) => dsa::Signature::try_from(signature)
-                .map(|s| k.verify_prehash(&digest, &s).is_ok())
-                .unwrap_or(false),
-            Material::Eddsa(k) => ed25519_dalek::Signature::from_slice(signature)
-                .map(|s| k.verify_strict(&digest, &s).is_ok())
-                .unwrap_or(false),
+        let value = match key.material.kind() {
+            GpgKind::Rsa => SigValue::Rsa(signature.to_vec()),
+            GpgKind::Dsa => match dsa::Signature::try_from(signature) {
+                Ok(s) => SigValue::Dsa(s),
+                Err(_) => return Err(GpgRefusal::Invalid),
+            },
+            GpgKind::Eddsa => SigValue::Eddsa(signature.to_vec()),
         };
-        if ok {
+        if key
+            .material
+            .verify(HashAlg::Sha256, other_headers, content, &value)
+        {
             Ok(())
         } else {
             Err(GpgRefusal::Invalid)
+        }
+    }
+}
+
+/// The hash algorithms securesystemslib accepts in key certificates (a
+/// signature over metadata is always checked with SHA-256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HashAlg {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl HashAlg {
+    /// From the OpenPGP algorithm id (RFC 4880 9.4).
+    pub(crate) fn from_id(id: u8) -> Option<Self> {
+        match id {
+            2 => Some(HashAlg::Sha1),
+            8 => Some(HashAlg::Sha256),
+            10 => Some(HashAlg::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The hash of the data a v4 signature covers (RFC 4880 5.2.4): the
+    /// content, the signature header up to its hashed subpackets, and the
+    /// trailer `04 ff` with that header's length.
+    fn signed_digest(self, other_headers: &[u8], content: &[u8]) -> Vec<u8> {
+        fn run<D: Digest>(other_headers: &[u8], content: &[u8]) -> Vec<u8> {
+            let mut h = D::new();
+            h.update(content);
+            h.update(other_headers);
+            h.update([0x04, 0xff]);
+            // A header over u32::MAX bytes cannot be in memory; saturate.
+            h.update(
+                u32::try_from(other_headers.len())
+                    .unwrap_or(u32::MAX)
+                    .to_be_bytes(),
+            );
+            h.finalize().to_vec()
+        }
+        match self {
+            HashAlg::Sha1 => run::<sha1::Sha1>(other_headers, content),
+            HashAlg::Sha256 => run::<Sha256>(other_headers, content),
+            HashAlg::Sha512 => run::<sha2::Sha512>(other_headers, content),
+        }
+    }
+
+    fn pkcs1v15(self) -> rsa::Pkcs1v15Sign {
+        match self {
+            HashAlg::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+            HashAlg::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
+            HashAlg::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        }
+    }
+}
+
+/// A signature value in the form its algorithm's check takes.
+pub(crate) enum SigValue {
+    /// RSA: the signature integer's bytes.
+    Rsa(Vec<u8>),
+    /// DSA: (r, s).
+    Dsa(dsa::Signature),
+    /// EdDSA: `R || S`, 64 bytes.
+    Eddsa(Vec<u8>),
+}
+
+impl Material {
+    /// Check `sig` over `content` as an OpenPGP v4 signature with the
+    /// header `other_headers`, hashed with `hash`.
+    pub(crate) fn verify(
+        &self,
+        hash: HashAlg,
+        other_headers: &[u8],
+        content: &[u8],
+        sig: &SigValue,
+    ) -> bool {
+        let digest = hash.signed_digest(other_headers, content);
+        match (self, sig) {
+            (Material::Rsa(k), SigValue::Rsa(s)) => verify_rsa(k, hash, &digest, s),
+            (Material::Dsa(k), SigValue::Dsa(s)) => k.verify_prehash(&digest, s).is_ok(),
+            (Material::Eddsa(k), SigValue::Eddsa(s)) => ed25519_dalek::Signature::from_slice(s)
+                .map(|s| k.verify_strict(&digest, &s).is_ok())
+                .unwrap_or(false),
+            _ => false,
         }
     }
 }
@@ -306,28 +396,12 @@ pub enum GpgRefusal {
     Invalid,
 }
 
-/// SHA-256 of the data an OpenPGP v4 signature covers (RFC 4880 5.2.4).
-fn signed_digest(other_headers: &[u8], content: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(content);
-    h.update(other_headers);
-    h.update([0x04, 0xff]);
-    // A header longer than u32::MAX cannot be in memory twice; saturate.
-    h.update(
-        u32::try_from(other_headers.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    h.finalize().into()
-}
-
-fn verify_rsa(key: &rsa::RsaPublicKey, digest: &[u8], sig: &[u8]) -> bool {
+fn verify_rsa(key: &rsa::RsaPublicKey, hash: HashAlg, digest: &[u8], sig: &[u8]) -> bool {
     use rsa::traits::PublicKeyParts;
     // The reference left-pads a short signature with zeros to the
     // modulus' length (an MPI drops leading zero bytes).
     let size = key.size();
     let mut padded = vec![0u8; size.saturating_sub(sig.len())];
     padded.extend_from_slice(sig);
-    key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), digest, &padded)
-        .is_ok()
+    key.verify(hash.pkcs1v15(), digest, &padded).is_ok()
 }

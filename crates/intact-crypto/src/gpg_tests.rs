@@ -239,3 +239,33 @@ fn a_gpg_key_never_accepts_a_dsse_envelope() {
         Err(CryptoError::GpgEnvelope(_))
     ));
 }
+
+#[test]
+fn exported_keys_give_the_reference_key_dicts() {
+    for name in NAMES {
+        let asc = std::fs::read(fixtures().join("keys").join(format!("{name}.asc"))).unwrap();
+        assert_eq!(crate::key_dict_from_openpgp(&asc).unwrap(), dict(name), "{name}");
+    }
+    let binary = std::fs::read(fixtures().join("keys/rsa.gpg")).unwrap();
+    assert_eq!(crate::key_dict_from_openpgp(&binary).unwrap(), dict("rsa"));
+}
+
+#[test]
+fn damaged_exports_are_refused_without_panicking() {
+    let binary = std::fs::read(fixtures().join("keys/rsa.gpg")).unwrap();
+    for cut in [0, 1, 2, 5, 40, binary.len() / 2, binary.len() - 1] {
+        let r = crate::key_dict_from_openpgp(&binary[..cut]);
+        assert!(matches!(r, Err(CryptoError::InvalidKey(_))), "cut at {cut}");
+    }
+    assert!(matches!(
+        crate::key_dict_from_openpgp(b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!\n"),
+        Err(CryptoError::InvalidKey(_))
+    ));
+    // Two keys in one export: the reference refuses them too.
+    let mut two = binary.clone();
+    two.extend_from_slice(&binary);
+    assert!(matches!(
+        crate::key_dict_from_openpgp(&two),
+        Err(CryptoError::InvalidKey(_))
+    ));
+}
