@@ -326,6 +326,14 @@ struct Certified<'a> {
     signatures: Vec<&'a [u8]>,
 }
 
+/// Whether `data` looks like an exported OpenPGP public key: an armored
+/// public key block, or binary data starting with a public key packet.
+pub fn is_openpgp_key(data: &[u8]) -> bool {
+    let armored = b"-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    let text = data.trim_ascii_start();
+    text.starts_with(armored) || packet_header(data).is_ok_and(|(t, _, _)| t == PACKET_PRIMARY_KEY)
+}
+
 /// The GPG key dict securesystemslib's `export_pubkey` gives for the key
 /// exported in `data` (armored or binary).
 pub fn key_dict_from_openpgp(data: &[u8]) -> Result<Map<String, Value>, CryptoError> {

@@ -244,7 +244,11 @@ fn a_gpg_key_never_accepts_a_dsse_envelope() {
 fn exported_keys_give_the_reference_key_dicts() {
     for name in NAMES {
         let asc = std::fs::read(fixtures().join("keys").join(format!("{name}.asc"))).unwrap();
-        assert_eq!(crate::key_dict_from_openpgp(&asc).unwrap(), dict(name), "{name}");
+        assert_eq!(
+            crate::key_dict_from_openpgp(&asc).unwrap(),
+            dict(name),
+            "{name}"
+        );
     }
     let binary = std::fs::read(fixtures().join("keys/rsa.gpg")).unwrap();
     assert_eq!(crate::key_dict_from_openpgp(&binary).unwrap(), dict("rsa"));
