@@ -238,6 +238,15 @@ impl GpgKey {
         self.subkeys.keys().map(String::as_str)
     }
 
+    /// The modulus length of an RSA key (the main key's).
+    pub fn rsa_bits(&self) -> Option<usize> {
+        use rsa::traits::PublicKeyParts;
+        match &self.material {
+            Material::Rsa(k) => Some(k.n().bits()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn material(&self) -> &Material {
         &self.material
     }

@@ -140,6 +140,10 @@ impl PublicKey {
                 let bits = k.n().bits();
                 (bits < MIN_RSA_BITS).then_some(KeyWeakness::ShortRsa { bits })
             }
+            KeyMaterial::Gpg(k) => k
+                .rsa_bits()
+                .filter(|&bits| bits < MIN_RSA_BITS)
+                .map(|bits| KeyWeakness::ShortRsa { bits }),
             _ => None,
         }
     }
