@@ -273,3 +273,17 @@ fn damaged_exports_are_refused_without_panicking() {
         Err(CryptoError::InvalidKey(_))
     ));
 }
+
+#[test]
+fn a_short_gpg_rsa_key_is_weak() {
+    assert_eq!(key("rsa").1.weakness(), None);
+    let mut d = dict("rsa");
+    // The first 1024 bits of the modulus, made odd (an RSA modulus is).
+    let n = format!("{}1", &d["keyval"]["public"]["n"].as_str().unwrap()[..255]);
+    d["keyval"]["public"]["n"] = n.into();
+    let k = PublicKey::from_key_dict(&KeyDict::new(d).unwrap()).unwrap();
+    assert_eq!(
+        k.weakness(),
+        Some(crate::KeyWeakness::ShortRsa { bits: 1024 })
+    );
+}
