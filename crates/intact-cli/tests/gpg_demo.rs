@@ -7,8 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The unpacked sdist (pip download into target/, cached).
+/// The unpacked sdist (pip download into target/, cached), set up once
+/// per test process.
 fn sdist() -> PathBuf {
+    static TESTS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TESTS.get_or_init(fetch_sdist).clone()
+}
+
+fn fetch_sdist() -> PathBuf {
     let root = intact_tests::repo_root();
     let dir = root.join("target/in-toto-sdist");
     let unpacked = dir.join("in_toto-3.1.0");
@@ -72,6 +78,70 @@ md.dump(out)
             .arg(out),
     );
     assert!(o.status.success(), "{}", intact_tests::output_text(&o));
+}
+
+/// A GnuPG home with the sdist's RSA keyring (a copy: gpg writes to it),
+/// killing its agent when dropped.
+struct GnupgHome(tempfile::TempDir);
+
+impl GnupgHome {
+    fn new(tests: &Path) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        for f in ["pubring.gpg", "secring.gpg", "trustdb.gpg"] {
+            std::fs::copy(tests.join("gpg_keyrings/rsa").join(f), home.path().join(f)).unwrap();
+        }
+        GnupgHome(home)
+    }
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = bounded(
+            Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(self.path())
+                .args(["--kill", "all"]),
+        );
+    }
+}
+
+/// The GPG owner key of the reference's own test (it signs with its
+/// subkey c5a0abe6...).
+const GPG_OWNER: &str = "8465a1e2e0fb2b40adb2478e18fb3f537e0c8a17";
+
+/// Sign the layout template with the GPG owner key, as the reference's
+/// test_in_toto_verify does, and export that key's public half.
+fn sign_layout_gpg(tests: &Path, home: &Path, dir: &Path) {
+    let script = r#"
+import sys
+from in_toto.models.metadata import Metablock
+template, home, keyid, out = sys.argv[1:]
+md = Metablock.load(template)
+md.signed.expires = "2099-01-01T00:00:00Z"
+md.sign_gpg(keyid, home)
+md.dump(out)
+"#;
+    let o = bounded(
+        Command::new(intact_tests::reference_python())
+            .arg("-c")
+            .arg(script)
+            .arg(tests.join("demo_files_gpg/demo.layout.template"))
+            .arg(home)
+            .arg(GPG_OWNER)
+            .arg(dir.join("root.layout")),
+    );
+    assert!(o.status.success(), "{}", intact_tests::output_text(&o));
+    let o = bounded(
+        Command::new("gpg")
+            .arg("--homedir")
+            .arg(home)
+            .args(["--batch", "--export", "--armor", GPG_OWNER]),
+    );
+    assert!(o.status.success(), "{}", intact_tests::output_text(&o));
+    std::fs::write(dir.join("owner.asc"), &o.stdout).unwrap();
 }
 
 /// A fresh copy of the demo in `dir`, with the signed layout and the
@@ -151,4 +221,89 @@ fn the_reference_gpg_demo_gets_the_reference_verdict() {
     .unwrap();
     let (reference, ours, text) = verdicts(&wrong);
     assert!(!reference && !ours, "{text}");
+}
+
+#[test]
+fn the_gpg_demo_with_a_gpg_signed_layout_gets_the_reference_verdict() {
+    let tests = sdist();
+    let home = GnupgHome::new(&tests);
+    let root = tempfile::tempdir().unwrap();
+    for (name, tamper) in [("good", false), ("swapped", true)] {
+        let dir = root.path().join(name);
+        demo(&tests, &dir);
+        sign_layout_gpg(&tests, home.path(), &dir);
+        if tamper {
+            std::fs::write(dir.join("foo.tar.gz"), b"not the package").unwrap();
+        }
+        let python = intact_tests::reference_python();
+        let reference = bounded(
+            Command::new(python)
+                .arg(python.with_file_name("in-toto-verify"))
+                .args(["-l", "root.layout", "--gpg", GPG_OWNER, "--gpg-home"])
+                .arg(home.path())
+                .current_dir(&dir),
+        );
+        let ours = bounded(
+            Command::new(env!("CARGO_BIN_EXE_intact"))
+                .args(["verify", "-l", "root.layout", "-k", "owner.asc"])
+                .current_dir(&dir),
+        );
+        let text = format!(
+            "reference:\n{}\nintact:\n{}",
+            intact_tests::output_text(&reference),
+            intact_tests::output_text(&ours)
+        );
+        assert_eq!(reference.status.success(), !tamper, "{text}");
+        assert_eq!(ours.status.success(), !tamper, "{text}");
+    }
+}
+
+#[test]
+fn key_show_equals_export_pubkey_on_the_reference_keyring() {
+    let tests = sdist();
+    let home = GnupgHome::new(&tests);
+    let dir = tempfile::tempdir().unwrap();
+    for keyid in [
+        GPG_OWNER,
+        "7b3abb26b97b655ab9296bd15b0bd02e1c768c43",
+        "8288ef560ed3795f9df2c0db56193089b285da58",
+    ] {
+        let reference = bounded(
+            Command::new(intact_tests::reference_python())
+                .arg("-c")
+                .arg(
+                    "import json, sys\n\
+                     from securesystemslib._gpg.functions import export_pubkey\n\
+                     print(json.dumps(export_pubkey(sys.argv[1], homedir=sys.argv[2])))",
+                )
+                .arg(keyid)
+                .arg(home.path()),
+        );
+        assert!(
+            reference.status.success(),
+            "{}",
+            intact_tests::output_text(&reference)
+        );
+        let export = bounded(
+            Command::new("gpg")
+                .arg("--homedir")
+                .arg(home.path())
+                .args(["--batch", "--export", keyid]),
+        );
+        let file = dir.path().join(format!("{keyid}.gpg"));
+        std::fs::write(&file, &export.stdout).unwrap();
+        let ours = bounded(
+            Command::new(env!("CARGO_BIN_EXE_intact"))
+                .args(["key", "show"])
+                .arg(&file),
+        );
+        assert!(
+            ours.status.success(),
+            "{}",
+            intact_tests::output_text(&ours)
+        );
+        let a: serde_json::Value = serde_json::from_slice(&reference.stdout).unwrap();
+        let b: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+        assert_eq!(a, b, "{keyid}");
+    }
 }

@@ -33,8 +33,28 @@ fn read_text(path: &Path) -> Result<String, CryptoError> {
     })
 }
 
-/// Load a public or private PEM key file (`password` for encrypted keys).
+/// A GPG public key exported with `gpg --export [--armor]`, if the file
+/// is one.
+fn gpg_export(path: &Path) -> Result<Option<PublicKey>, CryptoError> {
+    let bytes = std::fs::read(path).map_err(|cause| CryptoError::Io {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    if !crate::is_openpgp_key(&bytes) {
+        return Ok(None);
+    }
+    let key = crate::key_dict_from_openpgp(&bytes)
+        .and_then(|dict| crate::GpgKey::from_dict(&dict))
+        .map_err(|e| e.in_file(path))?;
+    Ok(Some(PublicKey::from_gpg(key)))
+}
+
+/// Load a public or private PEM key file (`password` for encrypted keys),
+/// or a GPG public key export.
 pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, CryptoError> {
+    if let Some(key) = gpg_export(path)? {
+        return Ok(KeyFile::Public(key));
+    }
     let text = read_text(path)?;
     let key = if is_private_pem(&text) {
         SigningKey::from_pem(&text, password).map(|k| KeyFile::Private(Box::new(k)))
@@ -44,8 +64,11 @@ pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, Cr
     key.map_err(|e| e.in_file(path))
 }
 
-/// Load a public key file (SPKI PEM), or the public half of a private one.
+/// Load a public key file (SPKI PEM, or a GPG public key export).
 pub fn load_public_key(path: &Path) -> Result<PublicKey, CryptoError> {
+    if let Some(key) = gpg_export(path)? {
+        return Ok(key);
+    }
     let text = read_text(path)?;
     if is_private_pem(&text) {
         return Err(CryptoError::InvalidKey(

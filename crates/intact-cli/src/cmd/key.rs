@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use intact_crypto::{
-    is_openpgp_key, key_dict_from_openpgp, load_key_file, write_key_pair, KeyFile, SigningKey,
-};
+use intact_crypto::{load_key_file, write_key_pair, KeyFile, SigningKey};
 
 use crate::{password, Outcome};
 
@@ -16,8 +14,8 @@ pub enum KeyCommand {
     Generate(GenerateArgs),
     /// Print the keyid of a public or private key file.
     Id(FileArgs),
-    /// Print the securesystemslib key dict of a key file as JSON (a PEM key,
-    /// or a GPG public key exported with `gpg --export [--armor]`).
+    /// Print the securesystemslib key dict of a key file as JSON (for a GPG
+    /// public key exported with `gpg --export [--armor]`, its GPG key dict).
     Show(FileArgs),
 }
 
@@ -43,43 +41,15 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
     match cmd {
         KeyCommand::Generate(a) => generate(a),
         KeyCommand::Id(a) => {
-            if let Some(dict) = gpg_dict(&a.file)? {
-                let keyid = dict
-                    .get("keyid")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                println!("{keyid}");
-                return Ok(Outcome::Ok);
-            }
             println!("{}", load(&a)?.public_key().keyid()?);
             Ok(Outcome::Ok)
         }
         KeyCommand::Show(a) => {
-            if let Some(dict) = gpg_dict(&a.file)? {
-                println!("{}", serde_json::to_string_pretty(&dict)?);
-                return Ok(Outcome::Ok);
-            }
             let dict = load(&a)?.public_key().to_key_dict()?;
             println!("{}", serde_json::to_string_pretty(dict.as_map())?);
             Ok(Outcome::Ok)
         }
     }
-}
-
-/// The GPG key dict of an exported OpenPGP public key (`gpg --export
-/// [--armor] KEYID`), as securesystemslib's export_pubkey gives it; `None`
-/// when the file is not one.
-fn gpg_dict(file: &std::path::Path) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    let Ok(bytes) = std::fs::read(file) else {
-        // Unreadable: the PEM loader reports it.
-        return Ok(None);
-    };
-    if !is_openpgp_key(&bytes) {
-        return Ok(None);
-    }
-    let dict =
-        key_dict_from_openpgp(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    Ok(Some(dict))
 }
 
 fn with_extension(stem: &std::path::Path, ext: &str) -> PathBuf {
