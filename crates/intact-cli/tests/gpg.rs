@@ -2,6 +2,15 @@
 //! securesystemslib's export_pubkey wrote for the same key
 //! (tests/fixtures/gpg/generate.sh).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

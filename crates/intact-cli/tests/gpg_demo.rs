@@ -4,6 +4,15 @@
 //! intact's verdict must equal in-toto-verify's on the chain and on
 //! variants tampered at test time.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

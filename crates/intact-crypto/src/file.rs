@@ -33,29 +33,43 @@ fn read_text(path: &Path) -> Result<String, CryptoError> {
     })
 }
 
-/// A GPG public key exported with `gpg --export [--armor]`, if the file
-/// is one.
-fn gpg_export(path: &Path) -> Result<Option<PublicKey>, CryptoError> {
-    let bytes = std::fs::read(path).map_err(|cause| CryptoError::Io {
+/// A key file's bytes (a binary GPG export is not text).
+// The error is mapped at once into CryptoError::Io, which names the path.
+#[allow(clippy::disallowed_methods)]
+fn read_bytes(path: &Path) -> Result<Vec<u8>, CryptoError> {
+    std::fs::read(path).map_err(|cause| CryptoError::Io {
         path: path.to_path_buf(),
         cause,
-    })?;
-    if !crate::is_openpgp_key(&bytes) {
-        return Ok(None);
+    })
+}
+
+/// A public key file's content: a GPG public key export (`gpg --export
+/// [--armor]`), or PEM text.
+enum Read {
+    Gpg(PublicKey),
+    Text(String),
+}
+
+fn read_key(path: &Path) -> Result<Read, CryptoError> {
+    let bytes = read_bytes(path)?;
+    if crate::is_openpgp_key(&bytes) {
+        let key = crate::key_dict_from_openpgp(&bytes)
+            .and_then(|dict| crate::GpgKey::from_dict(&dict))
+            .map_err(|e| e.in_file(path))?;
+        return Ok(Read::Gpg(PublicKey::from_gpg(key)));
     }
-    let key = crate::key_dict_from_openpgp(&bytes)
-        .and_then(|dict| crate::GpgKey::from_dict(&dict))
-        .map_err(|e| e.in_file(path))?;
-    Ok(Some(PublicKey::from_gpg(key)))
+    String::from_utf8(bytes).map(Read::Text).map_err(|_| {
+        CryptoError::InvalidKey("neither a PEM key nor a GPG key export".into()).in_file(path)
+    })
 }
 
 /// Load a public or private PEM key file (`password` for encrypted keys),
 /// or a GPG public key export.
 pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, CryptoError> {
-    if let Some(key) = gpg_export(path)? {
-        return Ok(KeyFile::Public(key));
-    }
-    let text = read_text(path)?;
+    let text = match read_key(path)? {
+        Read::Gpg(key) => return Ok(KeyFile::Public(key)),
+        Read::Text(text) => text,
+    };
     let key = if is_private_pem(&text) {
         SigningKey::from_pem(&text, password).map(|k| KeyFile::Private(Box::new(k)))
     } else {
@@ -66,10 +80,10 @@ pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, Cr
 
 /// Load a public key file (SPKI PEM, or a GPG public key export).
 pub fn load_public_key(path: &Path) -> Result<PublicKey, CryptoError> {
-    if let Some(key) = gpg_export(path)? {
-        return Ok(key);
-    }
-    let text = read_text(path)?;
+    let text = match read_key(path)? {
+        Read::Gpg(key) => return Ok(key),
+        Read::Text(text) => text,
+    };
     if is_private_pem(&text) {
         return Err(CryptoError::InvalidKey(
             "expected a public key, found a private key; pass the .pub file".into(),

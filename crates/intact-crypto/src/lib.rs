@@ -38,6 +38,8 @@ pub use signing::{is_private_pem, SigningKey};
 pub use zeroize::Zeroizing;
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod gpg_tests;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,15 @@
 //! exported them, and refused without the keyid (their fingerprint, which
 //! the dict alone cannot give).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::Path;
 
 use intact_layout::{BuildOptions, Source};

@@ -2,6 +2,15 @@
 //! fixtures tests/fixtures/gpg/generate.sh makes with GnuPG and in-toto
 //! 3.1.0; chain-verdicts.json holds in-toto-verify's exit code on each.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
