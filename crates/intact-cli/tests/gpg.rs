@@ -44,6 +44,7 @@ fn key_show_prints_the_reference_dict_of_an_exported_gpg_key() {
         ("eddsa.asc", "eddsa"),
         ("subkey.asc", "subkey"),
         ("expired.asc", "expired"),
+        ("eddsa-expiring.asc", "eddsa-expiring"),
     ] {
         let (code, out) = intact(&["key", "show", file]);
         assert_eq!(code, 0, "{file}");
