@@ -40,9 +40,22 @@ pub enum CryptoError {
     /// No signature by this key is present.
     #[error("no signature by key {0}")]
     NoSignature(KeyId),
-    /// A signature of a kind we cannot check (GPG).
-    #[error("signature by key {0} is a GPG signature, which intact does not verify")]
+    /// A GPG signature, and the key is not a GPG key.
+    #[error("signature by key {0} is a GPG signature, and the key is not a GPG key")]
     GpgSignature(KeyId),
+    /// A GPG key was given for a DSSE envelope, which carries no GPG
+    /// signatures.
+    #[error("key {0} is a GPG key; DSSE envelopes carry no GPG signatures")]
+    GpgEnvelope(KeyId),
+    /// The GPG key (or the subkey that made the signature) has expired, as
+    /// the reference's `KeyExpirationError`.
+    #[error("GPG key {keyid} has expired (key {expired})")]
+    GpgKeyExpired {
+        /// The key the layout lists.
+        keyid: KeyId,
+        /// The key or subkey whose validity period has passed.
+        expired: String,
+    },
     /// The signature does not verify.
     #[error("signature by key {0} does not verify")]
     BadSignature(KeyId),

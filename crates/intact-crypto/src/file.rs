@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use intact_model::io::{read_limited_string, write_atomic, DEFAULT_MAX_METADATA_SIZE};
+use intact_model::io::{
+    read_limited, read_limited_string, write_atomic, DEFAULT_MAX_METADATA_SIZE,
+};
 
 use crate::signing::is_private_pem;
 use crate::{CryptoError, PublicKey, SigningKey};
@@ -32,9 +34,39 @@ fn read_text(path: &Path) -> Result<String, CryptoError> {
     Ok(read_limited_string(path, DEFAULT_MAX_METADATA_SIZE)?)
 }
 
-/// Load a public or private PEM key file (`password` for encrypted keys).
+/// A key file's bytes (a binary GPG export is not text), under the same
+/// regular-file check and size cap as text keys.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, CryptoError> {
+    Ok(read_limited(path, DEFAULT_MAX_METADATA_SIZE)?.to_vec())
+}
+
+/// A public key file's content: a GPG public key export (`gpg --export
+/// [--armor]`), or PEM text.
+enum Read {
+    Gpg(PublicKey),
+    Text(String),
+}
+
+fn read_key(path: &Path) -> Result<Read, CryptoError> {
+    let bytes = read_bytes(path)?;
+    if crate::is_openpgp_key(&bytes) {
+        let key = crate::key_dict_from_openpgp(&bytes)
+            .and_then(|dict| crate::GpgKey::from_dict(&dict))
+            .map_err(|e| e.in_file(path))?;
+        return Ok(Read::Gpg(PublicKey::from_gpg(key)));
+    }
+    String::from_utf8(bytes).map(Read::Text).map_err(|_| {
+        CryptoError::InvalidKey("neither a PEM key nor a GPG key export".into()).in_file(path)
+    })
+}
+
+/// Load a public or private PEM key file (`password` for encrypted keys),
+/// or a GPG public key export.
 pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, CryptoError> {
-    let text = read_text(path)?;
+    let text = match read_key(path)? {
+        Read::Gpg(key) => return Ok(KeyFile::Public(key)),
+        Read::Text(text) => text,
+    };
     let key = if is_private_pem(&text) {
         SigningKey::from_pem(&text, password).map(|k| KeyFile::Private(Box::new(k)))
     } else {
@@ -43,9 +75,12 @@ pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, Cr
     key.map_err(|e| e.in_file(path))
 }
 
-/// Load a public key file (SPKI PEM), or the public half of a private one.
+/// Load a public key file (SPKI PEM, or a GPG public key export).
 pub fn load_public_key(path: &Path) -> Result<PublicKey, CryptoError> {
-    let text = read_text(path)?;
+    let text = match read_key(path)? {
+        Read::Gpg(key) => return Ok(key),
+        Read::Text(text) => text,
+    };
     if is_private_pem(&text) {
         return Err(CryptoError::InvalidKey(
             "expected a public key, found a private key; pass the .pub file".into(),

@@ -5,7 +5,9 @@
 //! reference's byte for byte), with RSA and ECDSA available for teams whose
 //! keys already exist. Verification covers every scheme reference users
 //! produce: ed25519, RSASSA-PSS and PKCS#1 v1.5 with SHA-256/384/512, and
-//! ECDSA on P-256 and P-384.
+//! ECDSA on P-256 and P-384, and GPG functionary keys (RSA, DSA and EdDSA
+//! OpenPGP v4 signatures, with subkeys and expiry) as securesystemslib reads
+//! them.
 //!
 //! ```
 //! use intact_crypto::{sign_metadata, verify_metadata, SigningKey};
@@ -20,17 +22,25 @@
 
 mod error;
 mod file;
+mod gpg;
+mod gpg_export;
 mod metadata;
 mod public;
 mod signing;
 
 pub use error::CryptoError;
 pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile};
+pub use gpg::{is_gpg_key_dict, GpgKey, GpgKind, GpgRefusal};
+pub use gpg_export::{is_openpgp_key, key_dict_from_openpgp};
 pub use metadata::{parse_and_verify_link, sign_and_save, sign_metadata, verify_metadata};
 pub use public::{KeyWeakness, PublicKey, RsaHash, Scheme, MIN_RSA_BITS};
 pub use signing::{is_private_pem, SigningKey};
 pub use zeroize::Zeroizing;
 
+#[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
+mod gpg_tests;
 #[cfg(test)]
 // Tests may use std::fs.
 #[allow(clippy::disallowed_methods)]

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use intact_model::io::AtomicFile;
 use intact_model::{KeyId, Metablock, Metadata, ModelError, Payload, Signature, SignatureValue};
 
+use crate::gpg::GpgRefusal;
 use crate::public::Streamed;
-use crate::{CryptoError, PublicKey, SigningKey};
+use crate::{CryptoError, GpgKey, PublicKey, SigningKey};
 
 /// Sign `md` with `key`, replacing an earlier signature by the same keyid.
 /// Returns the keyid the signature carries (the modern keyid of the key).
@@ -222,9 +223,13 @@ pub fn parse_and_verify_link(
 }
 
 /// Verify the signature by `keyid` on `md` with `key`, as the reference
-/// does: only the first signature carrying `keyid` is tried. The keyid is
+/// does: only the first signature carrying `keyid` (for a GPG key, `keyid`
+/// or one of the key's subkeys) is tried. The keyid is
 /// the one the layout (or the caller) names; it is never recomputed.
 pub fn verify_metadata(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<(), CryptoError> {
+    if let Some(gpg) = key.as_gpg() {
+        return verify_gpg_metadata(md, keyid, gpg);
+    }
     let sig = md
         .signature_by(keyid)
         .ok_or_else(|| CryptoError::NoSignature(keyid.clone()))?;
@@ -252,4 +257,38 @@ pub fn verify_metadata(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<
     } else {
         Err(CryptoError::BadSignature(keyid.clone()))
     }
+}
+
+/// The reference's check of a Metablock with a GPG key: the first
+/// signature by the key or one of its subkeys, which must be a GPG
+/// signature, checked over the canonical bytes with that (sub)key; an
+/// expired (sub)key is refused. DSSE envelopes carry no GPG signatures.
+fn verify_gpg_metadata(md: &Metadata, keyid: &KeyId, gpg: &GpgKey) -> Result<(), CryptoError> {
+    let Metadata::Metablock(mb) = md else {
+        return Err(CryptoError::GpgEnvelope(keyid.clone()));
+    };
+    let sig = mb
+        .signatures
+        .iter()
+        .find(|s| gpg.owns(keyid.as_str(), s.keyid.as_str()))
+        .ok_or_else(|| CryptoError::NoSignature(keyid.clone()))?;
+    let SignatureValue::Gpg {
+        signature,
+        other_headers,
+    } = &sig.value
+    else {
+        return Err(CryptoError::BadSignature(keyid.clone()));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let content = mb.signed.canonical_bytes()?;
+    gpg.verify(sig.keyid.as_str(), signature, other_headers, &content, now)
+        .map_err(|refusal| match refusal {
+            GpgRefusal::Expired(expired) => CryptoError::GpgKeyExpired {
+                keyid: keyid.clone(),
+                expired,
+            },
+            GpgRefusal::Invalid => CryptoError::BadSignature(keyid.clone()),
+        })
 }

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::{DecodePublicKey, EncodePublicKey};
 
-use crate::CryptoError;
+use crate::gpg::{is_gpg_key_dict, GpgKind};
+use crate::{CryptoError, GpgKey};
 
 /// Hash function of an RSA scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +36,9 @@ pub enum Scheme {
     EcdsaP256,
     /// `ecdsa-sha2-nistp384`.
     EcdsaP384,
+    /// A GPG key (securesystemslib's `type`/`method` form): OpenPGP v4
+    /// signatures, see [`crate::GpgKey`].
+    Gpg(GpgKind),
 }
 
 impl Scheme {
@@ -72,6 +76,7 @@ impl Scheme {
             Scheme::RsaPkcs1v15(RsaHash::Sha512) => ("rsa", "rsa-pkcs1v15-sha512"),
             Scheme::EcdsaP256 => ("ecdsa", "ecdsa-sha2-nistp256"),
             Scheme::EcdsaP384 => ("ecdsa", "ecdsa-sha2-nistp384"),
+            Scheme::Gpg(kind) => kind.names(),
         }
     }
 }
@@ -82,6 +87,7 @@ pub(crate) enum KeyMaterial {
     Rsa(rsa::RsaPublicKey),
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
+    Gpg(Box<GpgKey>),
 }
 
 /// RSA keys shorter than this are refused for signing and reported as
@@ -119,6 +125,7 @@ impl PublicKey {
             KeyMaterial::Rsa(_) => Scheme::RsaPss(RsaHash::Sha256),
             KeyMaterial::P256(_) => Scheme::EcdsaP256,
             KeyMaterial::P384(_) => Scheme::EcdsaP384,
+            KeyMaterial::Gpg(k) => Scheme::Gpg(k.kind()),
         };
         PublicKey { scheme, material }
     }
@@ -133,6 +140,10 @@ impl PublicKey {
                 let bits = k.n().bits();
                 (bits < MIN_RSA_BITS).then_some(KeyWeakness::ShortRsa { bits })
             }
+            KeyMaterial::Gpg(k) => k
+                .rsa_bits()
+                .filter(|&bits| bits < MIN_RSA_BITS)
+                .map(|bits| KeyWeakness::ShortRsa { bits }),
             _ => None,
         }
     }
@@ -181,8 +192,13 @@ impl PublicKey {
         Ok(Self::from_material(material))
     }
 
-    /// A key dict from a layout: `keytype`, `scheme`, `keyval.public`.
+    /// A key dict from a layout: `keytype`, `scheme`, `keyval.public`; or
+    /// a GPG key dict (`type`, `method`, `hashes`, `keyval.public`,
+    /// `subkeys`), see [`crate::GpgKey`].
     pub fn from_key_dict(dict: &KeyDict) -> Result<Self, CryptoError> {
+        if is_gpg_key_dict(dict.as_map()) {
+            return Ok(Self::from_gpg(GpgKey::from_dict(dict.as_map())?));
+        }
         let keytype = dict.keytype().unwrap_or_default();
         let scheme_name = dict.scheme().unwrap_or_default();
         let scheme = Scheme::from_names(keytype, scheme_name)?;
@@ -216,6 +232,19 @@ impl PublicKey {
         })
     }
 
+    /// A GPG key.
+    pub fn from_gpg(key: GpgKey) -> Self {
+        PublicKey::from_material(KeyMaterial::Gpg(Box::new(key)))
+    }
+
+    /// The GPG key, when this is one.
+    pub fn as_gpg(&self) -> Option<&GpgKey> {
+        match &self.material {
+            KeyMaterial::Gpg(k) => Some(k),
+            _ => None,
+        }
+    }
+
     /// Use another scheme for the same key (e.g. `rsa-pkcs1v15-sha256`).
     pub fn with_scheme(mut self, scheme: Scheme) -> Result<Self, CryptoError> {
         if !fits(scheme, &self.material) {
@@ -242,6 +271,7 @@ impl PublicKey {
             KeyMaterial::Rsa(k) => pem(k.to_public_key_pem(spki::der::pem::LineEnding::LF)),
             KeyMaterial::P256(k) => pem(k.to_public_key_pem(spki::der::pem::LineEnding::LF)),
             KeyMaterial::P384(k) => pem(k.to_public_key_pem(spki::der::pem::LineEnding::LF)),
+            KeyMaterial::Gpg(_) => Err(invalid("a GPG key has no single keyval.public string")),
         }
     }
 
@@ -253,13 +283,20 @@ impl PublicKey {
             KeyMaterial::Rsa(k) => k.to_public_key_pem(lf),
             KeyMaterial::P256(k) => k.to_public_key_pem(lf),
             KeyMaterial::P384(k) => k.to_public_key_pem(lf),
+            KeyMaterial::Gpg(_) => {
+                return Err(invalid("a GPG key has no SubjectPublicKeyInfo form"))
+            }
         };
         r.map_err(invalid)
     }
 
     /// The modern keyid (../shared/in-toto-spec.md §2.2): SHA-256 of the
     /// canonical `{keytype, scheme, keyval: {public}}`.
+    /// For a GPG key, its fingerprint.
     pub fn keyid(&self) -> Result<KeyId, CryptoError> {
+        if let KeyMaterial::Gpg(k) = &self.material {
+            return KeyId::new(k.keyid()).map_err(invalid);
+        }
         let (keytype, scheme) = self.scheme.names();
         let hashed = json!({
             "keytype": keytype,
@@ -272,7 +309,11 @@ impl PublicKey {
 
     /// The key dict embedded in layouts, with its `keyid` member (the
     /// form in-toto 3.x writes: no `keyid_hash_algorithms`).
+    /// For a GPG key, the dict it was read from.
     pub fn to_key_dict(&self) -> Result<KeyDict, CryptoError> {
+        if let KeyMaterial::Gpg(k) = &self.material {
+            return KeyDict::new(k.dict().clone()).map_err(invalid);
+        }
         let (keytype, scheme) = self.scheme.names();
         let mut m = Map::new();
         m.insert("keyid".into(), Value::String(self.keyid()?.to_string()));

@@ -139,6 +139,10 @@ fn inline_key(map: &Map<String, Value>) -> Result<KeyDict, String> {
         return Err("keyval.private holds a private key; layouts embed public keys only".into());
     }
     let mut map = map.clone();
+    if !map.contains_key("keyid") && is_gpg_key(&map) {
+        // Its keyid is its fingerprint, which the dict alone cannot give.
+        return Err("a GPG key dict needs its keyid (the key's fingerprint)".into());
+    }
     if !map.contains_key("keyid") {
         let mut probe = map.clone();
         probe.insert("keyid".into(), Value::String("00".into()));

@@ -159,7 +159,9 @@ pub(crate) fn preload(
     keys: &BTreeMap<KeyId, PublicKey>,
     max_size: u64,
 ) -> Vec<Vec<Loaded>> {
-    let jobs: Vec<(usize, &KeyId)> = steps
+    // As the reference: a GPG key's links are also looked for under each
+    // of its subkeys' ids (the file named by the subkey that signed it).
+    let jobs: Vec<(usize, &KeyId, Option<KeyId>)> = steps
         .iter()
         .enumerate()
         .flat_map(|(i, step)| {
@@ -167,13 +169,27 @@ pub(crate) fn preload(
             step.pubkeys
                 .iter()
                 .filter(move |k| seen.insert(*k))
-                .map(move |k| (i, k))
+                .flat_map(move |k| {
+                    let subkeys = keys
+                        .get(k)
+                        .and_then(PublicKey::as_gpg)
+                        .into_iter()
+                        .flat_map(|g| g.subkey_ids())
+                        .filter_map(|s| KeyId::new(s).ok());
+                    std::iter::once((i, k, None)).chain(subkeys.map(move |s| (i, k, Some(s))))
+                })
         })
         .collect();
     let done: Vec<(usize, Loaded)> = jobs
         .into_par_iter()
         .with_max_len(1)
-        .filter_map(|(i, keyid)| Some((i, load_one(steps.get(i)?, keyid, links, keys, max_size))))
+        .filter_map(|(i, keyid, sub)| {
+            let step = steps.get(i)?;
+            Some((
+                i,
+                load_one(step, keyid, sub.as_ref(), links, keys, max_size),
+            ))
+        })
         .collect();
     let mut out: Vec<Vec<Loaded>> = steps.iter().map(|_| Vec::new()).collect();
     for (i, loaded) in done {
@@ -184,15 +200,17 @@ pub(crate) fn preload(
     out
 }
 
-/// Read, parse and (when its key is usable) signature-check one link file.
+/// Read, parse and (when its key is usable) signature-check one link file,
+/// named after `keyid` or, for a GPG key, one of its subkeys (`subkey`).
 fn load_one(
     step: &Step,
     keyid: &KeyId,
+    subkey: Option<&KeyId>,
     links: &dyn LinkSource,
     keys: &BTreeMap<KeyId, PublicKey>,
     max_size: u64,
 ) -> Loaded {
-    let file = step.name.link_file_name(keyid);
+    let file = step.name.link_file_name(subkey.unwrap_or(keyid));
     let key = keys.get(keyid);
     // A link in the reference's key order has its signature checked while
     // it is parsed; anything else is parsed, then checked.

@@ -14,7 +14,8 @@ pub enum KeyCommand {
     Generate(GenerateArgs),
     /// Print the keyid of a public or private key file.
     Id(FileArgs),
-    /// Print the securesystemslib key dict of a key file as JSON.
+    /// Print the securesystemslib key dict of a key file as JSON (for a GPG
+    /// public key exported with `gpg --export [--armor]`, its GPG key dict).
     Show(FileArgs),
 }
 
@@ -29,7 +30,7 @@ pub struct GenerateArgs {
 
 #[derive(Args)]
 pub struct FileArgs {
-    /// A PEM key file (public or private).
+    /// A PEM key file (public or private), or an exported GPG public key.
     file: PathBuf,
     /// Ask for the password of an encrypted private key.
     #[arg(long)]
