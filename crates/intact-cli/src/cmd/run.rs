@@ -33,7 +33,7 @@ pub struct Common {
         env = "INTACT_KEY",
         value_name = "PEM"
     )]
-    key: PathBuf,
+    key: Option<PathBuf>,
     /// Ask for the key's password (else it comes from INTACT_KEY_PASSWORD).
     #[arg(long)]
     prompt: bool,
@@ -135,18 +135,25 @@ impl Common {
 
     fn key(&self) -> Result<SigningKey> {
         self.check_unmapped()?;
-        super::load_signing_key(&self.key, self.prompt || self.password.is_some())
+        let Some(path) = &self.key else {
+            bail!("give the functionary's private key: --key PEM (or --signing-key, or set INTACT_KEY)");
+        };
+        super::load_signing_key(path, self.prompt || self.password.is_some())
     }
 
     /// Git facts to capture: none with `--no-git`, else of the work tree
     /// the paths lie in (or of `--git`). The key file is never dirt.
     fn git(&self) -> Option<GitCapture> {
-        let public = self.key.with_extension("pub");
+        let keys: Vec<PathBuf> = self
+            .key
+            .iter()
+            .flat_map(|k| [k.clone(), k.with_extension("pub")])
+            .collect();
         (!self.no_git).then(|| {
             GitCapture::new()
                 .require_clean(self.require_clean)
                 .repo(self.git.clone())
-                .never_dirt([self.key.clone(), public])
+                .never_dirt(keys)
         })
     }
 }
