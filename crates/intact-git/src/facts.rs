@@ -247,7 +247,8 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
     let dirt = Dirt::new(&workdir, base, opts)?;
     let changed: Vec<String> = changed_paths(repo, &workdir, &prefix, &subdir, &opts.excludes)?
         .into_iter()
-        .filter(|p| !dirt.exempt(p))
+        .filter(|(p, untracked)| !dirt.exempt(p, *untracked))
+        .map(|(p, _)| p)
         .collect();
     if !changed.is_empty() && opts.require_clean {
         let mut listed: Vec<&str> = changed
@@ -343,8 +344,9 @@ impl Dirt {
 
     /// Whether the changed tree path `p` is not dirt: a product (not also
     /// a material), under the metadata directory, the signing key, a link
-    /// file or a key file of any name.
-    fn exempt(&self, p: &str) -> bool {
+    /// file, or an untracked key file of any name (a tracked file that
+    /// changed is dirt whatever it holds).
+    fn exempt(&self, p: &str, untracked: bool) -> bool {
         let under = |dir: &String| dir.is_empty() || p == dir || p.starts_with(&format!("{dir}/"));
         let name = p.rsplit('/').next().unwrap_or(p);
         if name.ends_with(".link") || name.ends_with(".link-unfinished") {
@@ -356,7 +358,7 @@ impl Dirt {
         if self.products.iter().any(under) && !self.materials.iter().any(under) {
             return true;
         }
-        is_key_file(&self.workdir.join(p))
+        untracked && is_key_file(&self.workdir.join(p))
     }
 }
 
@@ -416,15 +418,15 @@ fn tree_path(rel: &Path) -> String {
         .join("/")
 }
 
-/// Changed paths of the work tree that the step would record: under
-/// `subdir`, not excluded.
+/// Changed paths of the work tree that the step would record (under
+/// `subdir`, not excluded), each with whether it is untracked.
 fn changed_paths(
     repo: &Repository,
     workdir: &Path,
     prefix: &str,
     subdir: &str,
     excludes: &[String],
-) -> Result<Vec<String>, GitError> {
+) -> Result<Vec<(String, bool)>, GitError> {
     let excludes = Excludes::new(excludes)?;
     let mut so = StatusOptions::new();
     so.include_untracked(true)
@@ -436,10 +438,13 @@ fn changed_paths(
         .map_err(|e| GitError::git(workdir, "reading the work tree status", e))?;
     Ok(statuses
         .iter()
-        .filter_map(|s| s.path().map(str::to_string))
-        .filter_map(|p| {
+        .filter_map(|s| {
+            let untracked = s.status() == git2::Status::WT_NEW;
+            s.path().map(|p| (p.to_string(), untracked))
+        })
+        .filter_map(|(p, untracked)| {
             let rel = p.strip_prefix(subdir)?.to_string();
-            (!excludes.excludes(&format!("{prefix}{rel}"), false)).then_some(p)
+            (!excludes.excludes(&format!("{prefix}{rel}"), false)).then_some((p, untracked))
         })
         .collect())
 }

@@ -327,6 +327,26 @@ fn keys_links_and_the_metadata_directory_are_never_dirt() {
     .expect("clean but for what is never dirt")
     .expect("a work tree");
     assert!(!facts.recorded.dirty);
+    // A tracked file that changed is dirt, whatever it holds.
+    std::fs::write(
+        co.join("README.md"),
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("write");
+    let err = capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            require_clean: true,
+            excludes: vec!["*.tmp".to_string()],
+            never_dirt: vec![co.join("links"), co.join("signing.key")],
+            ..CaptureOptions::default()
+        },
+    );
+    assert!(
+        matches!(&err, Err(GitError::Dirty { paths, .. }) if paths == "README.md"),
+        "{err:?}"
+    );
 }
 
 #[test]
