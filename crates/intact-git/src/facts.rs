@@ -367,7 +367,13 @@ impl Dirt {
 /// a private key among files to commit.
 fn is_key_file(path: &Path) -> bool {
     let mut head = [0u8; 80];
-    // Any error only means "not a key": no message names the path.
+    // Any error only means "not a key": no message names the path. Only
+    // regular files are opened (a FIFO would block the open).
+    #[allow(clippy::disallowed_methods)]
+    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    if !regular {
+        return false;
+    }
     #[allow(clippy::disallowed_methods)]
     let opened = std::fs::File::open(path);
     let Ok(mut f) = opened else {
