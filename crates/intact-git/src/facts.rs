@@ -214,7 +214,10 @@ pub fn work_tree_of(paths: &[String], base_path: Option<&Path>) -> Option<PathBu
         let fs = base.join(normpath(p));
         let repo = Repository::discover(fs.exists().then_some(&fs)?).ok()?;
         repo.head().ok()?;
-        repo.workdir()?.canonicalize().ok()
+        // No error to report: a path that does not resolve has no tree.
+        #[allow(clippy::disallowed_methods)]
+        let root = repo.workdir()?.canonicalize().ok();
+        root
     })
 }
 
@@ -293,6 +296,8 @@ struct Dirt {
 
 impl Dirt {
     fn new(workdir: &Path, base: &Path, opts: &CaptureOptions) -> Result<Dirt, GitError> {
+        // std::fs: the error names the path.
+        #[allow(clippy::disallowed_methods)]
         let canon = |p: &Path| {
             p.canonicalize()
                 .map_err(|e| GitError::Facts(format!("{}: {e}", p.display())))
@@ -327,6 +332,8 @@ impl Dirt {
                 (!workdir.starts_with(&fs)).then(|| tree_of(&fs)).flatten()
             })
             .collect();
+        // A path that does not resolve is simply not in the tree.
+        #[allow(clippy::disallowed_methods)]
         let never = opts
             .never_dirt
             .iter()
