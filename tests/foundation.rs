@@ -2,6 +2,15 @@
 //! bytes, keyids and signatures, in both directions. Fixtures come from
 //! tests/interop/gen_fixtures.py (run with the reference).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

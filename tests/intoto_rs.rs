@@ -4,6 +4,15 @@
 //! verifies under intact, one intact writes verifies under it, and a
 //! tampered artifact fails under both.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 

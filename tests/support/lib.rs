@@ -1,6 +1,15 @@
 //! Helpers shared by the interop tests: where the repository, the
 //! fixtures and the in-toto reference (a venv under target/) are.
 
+// Test support: its helpers run only inside tests, where failing loudly
+// (a panic naming what went wrong) is the point. It may use std::fs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

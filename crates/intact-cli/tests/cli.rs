@@ -1,6 +1,15 @@
 //! End-to-end tests of the `intact` binary: exit codes and output, with
 //! output pinned by insta snapshots (keyids and temp paths redacted).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

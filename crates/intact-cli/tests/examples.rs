@@ -3,6 +3,15 @@
 //! an SSH-signed commit in an upstream repository, a "CI" clone that
 //! builds and tests under the recorder, a "release" clone that verifies.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

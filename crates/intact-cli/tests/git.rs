@@ -3,6 +3,15 @@
 //! steps), then each test checks a verdict of `intact verify --git-repo`
 //! and of the reference's `in-toto-verify` on the same files.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,6 +1,15 @@
 //! `intact layout build|check|export`: exit codes and output, pinned by
 //! insta snapshots (temp paths, keyids and build-time dates redacted).
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -681,4 +690,136 @@ fn demo_chain_verifies_with_in_toto_verify() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Inputs an attacker could hand over: each refused with the right exit
+/// status, promptly, and nothing overwritten.
+#[test]
+fn hostile_layouts_are_refused() {
+    let dir = workspace();
+    let d = dir.path();
+    // A pattern too large for the regex engine: an error finding, and
+    // `build` signs nothing.
+    let huge = "?".repeat(16_000);
+    write(
+        d,
+        "huge.yaml",
+        &format!(
+            "expires: 1y\nkeys: {{bob: keys/bob.pub}}\nsteps:\n  - name: build\n    functionaries: [bob]\n    expected_products: [\"DISALLOW {huge}\"]\n"
+        ),
+    );
+    let r = intact(d, &["layout", "check", "huge.yaml"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r
+        .stdout
+        .contains("error[uncompilable-pattern] steps[0].expected_products[0]"));
+    let r = intact(d, &["layout", "build", "huge.yaml", "-k", "keys/alice.pem"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!d.join("root.layout").exists());
+
+    // Deep nesting is refused before parsing (it made the parser
+    // quadratic): exit 2, for check and build alike.
+    write(d, "deep.yaml", &format!("steps: {}", "[".repeat(100_000)));
+    for args in [
+        &["layout", "check", "deep.yaml"][..],
+        &["layout", "build", "deep.yaml", "-k", "keys/alice.pem"],
+    ] {
+        let r = intact(d, args);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+
+    // Building over the source, by its name or through a link, is refused
+    // and leaves it alone.
+    let good = "expires: 1y\nkeys: {bob: keys/bob.pub}\nsteps: [{name: a, functionaries: [bob]}]\n";
+    write(d, "good.yaml", good);
+    std::os::unix::fs::symlink("good.yaml", d.join("alias.yaml")).unwrap();
+    for out in ["good.yaml", "./good.yaml", "alias.yaml"] {
+        let r = intact(
+            d,
+            &[
+                "layout",
+                "build",
+                "good.yaml",
+                "-k",
+                "keys/alice.pem",
+                "-o",
+                out,
+            ],
+        );
+        assert_eq!(r.code, 2, "{out}: {}{}", r.stdout, r.stderr);
+        assert_eq!(std::fs::read_to_string(d.join("good.yaml")).unwrap(), good);
+    }
+    let r = intact(d, &["layout", "build", "good.yaml", "-k", "keys/alice.pem"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let signed = std::fs::read(d.join("root.layout")).unwrap();
+    let r = intact(d, &["layout", "export", "root.layout", "-o", "root.layout"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read(d.join("root.layout")).unwrap(), signed);
+}
+
+/// A signed layout whose DISALLOW pattern is too large for the regex
+/// engine: the reference refuses the chain (the link's product is
+/// disallowed), so intact must not pass it. Exit 2: the rules cannot be
+/// evaluated.
+#[test]
+fn verify_refuses_an_uncompilable_pattern() {
+    use intact_crypto::{sign_metadata, SigningKey};
+    use intact_model::{Container, Expires, Layout, Link, Metadata, Rule, Step, StepName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let owner = SigningKey::generate_ed25519();
+    let alice = SigningKey::generate_ed25519();
+    let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+    layout.keys.insert(
+        alice.keyid().unwrap(),
+        alice.public_key().to_key_dict().unwrap(),
+    );
+    write(d, "owner.pub", &owner.public_key().to_spki_pem().unwrap());
+    // The same chain with a small pattern is a failed verdict (exit 1):
+    // the set-up is sound, only the pattern differs.
+    let owner = [owner];
+    for (file, pattern) in [
+        ("small.layout", "e*".to_string()),
+        ("root.layout", "?".repeat(16_000)),
+    ] {
+        let mut step = Step::new(StepName::new("build").unwrap());
+        step.pubkeys = vec![alice.keyid().unwrap()];
+        step.expected_products = vec![Rule::parse_str(&format!("DISALLOW {pattern}")).unwrap()];
+        layout.steps = vec![step];
+        let signed = intact_layout::sign_layout(&layout, &owner, Container::Metablock).unwrap();
+        signed.save(&d.join(file)).unwrap();
+    }
+    let mut link = Link::new(StepName::new("build").unwrap());
+    link.products.insert(
+        "evil".parse().unwrap(),
+        intact_model::DigestSet::single("sha256", intact_model::Digest::new("aa").unwrap()),
+    );
+    let mut md = Metadata::new(link.clone().into(), Container::Metablock).unwrap();
+    let keyid = sign_metadata(&mut md, &alice).unwrap();
+    md.save(&d.join(link.name.link_file_name(&keyid))).unwrap();
+
+    let r = intact(
+        d,
+        &[
+            "verify",
+            "--layout",
+            "small.layout",
+            "--layout-key",
+            "owner.pub",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let r = intact(
+        d,
+        &[
+            "verify",
+            "--layout",
+            "root.layout",
+            "--layout-key",
+            "owner.pub",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("PASSED"), "{}", r.stdout);
 }

@@ -2,6 +2,15 @@
 //! they hash or run anything: an unusable link directory, a step name with
 //! control characters.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

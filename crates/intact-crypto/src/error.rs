@@ -16,6 +16,10 @@ pub enum CryptoError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// A key file was refused (not a regular file, too large) or could
+    /// not be read.
+    #[error(transparent)]
+    Read(#[from] intact_model::io::ReadError),
     /// A key could not be parsed or is of an unsupported kind.
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -42,6 +46,9 @@ pub enum CryptoError {
     /// The signature does not verify.
     #[error("signature by key {0} does not verify")]
     BadSignature(KeyId),
+    /// The key is too weak to sign with (RSA under 2048 bits).
+    #[error("refusing to sign with {0}")]
+    WeakKey(crate::KeyWeakness),
     /// Signing failed (the key refused the operation).
     #[error("signing failed: {0}")]
     Signing(String),
@@ -71,7 +78,7 @@ impl CryptoError {
     /// Attach the file name to an error that does not name one yet.
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
-            e @ (CryptoError::Io { .. } | CryptoError::InFile { .. }) => e,
+            e @ (CryptoError::Io { .. } | CryptoError::Read(_) | CryptoError::InFile { .. }) => e,
             e => CryptoError::InFile {
                 path: path.into(),
                 cause: Box::new(e),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use intact_model::io::write_atomic;
+use intact_model::io::{read_limited_string, write_atomic, DEFAULT_MAX_METADATA_SIZE};
 
 use crate::signing::is_private_pem;
 use crate::{CryptoError, PublicKey, SigningKey};
@@ -26,11 +26,10 @@ impl KeyFile {
     }
 }
 
+/// A key file's text: only a regular file under the metadata size cap is
+/// read, so `--layout-key /dev/zero` or a FIFO is refused, not a hang.
 fn read_text(path: &Path) -> Result<String, CryptoError> {
-    std::fs::read_to_string(path).map_err(|cause| CryptoError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })
+    Ok(read_limited_string(path, DEFAULT_MAX_METADATA_SIZE)?)
 }
 
 /// Load a public or private PEM key file (`password` for encrypted keys).

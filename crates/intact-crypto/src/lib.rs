@@ -27,9 +27,11 @@ mod signing;
 pub use error::CryptoError;
 pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile};
 pub use metadata::{parse_and_verify_link, sign_and_save, sign_metadata, verify_metadata};
-pub use public::{PublicKey, RsaHash, Scheme};
+pub use public::{KeyWeakness, PublicKey, RsaHash, Scheme, MIN_RSA_BITS};
 pub use signing::{is_private_pem, SigningKey};
 pub use zeroize::Zeroizing;
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

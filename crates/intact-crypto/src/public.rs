@@ -84,6 +84,22 @@ pub(crate) enum KeyMaterial {
     P384(p384::ecdsa::VerifyingKey),
 }
 
+/// RSA keys shorter than this are refused for signing and reported as
+/// weak when they verify (NIST SP 800-57: 2048 bits at least).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Why a key is too weak to rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyWeakness {
+    /// An RSA modulus shorter than [`MIN_RSA_BITS`].
+    #[error("an RSA key of {bits} bits (at least {min} are needed)", min = MIN_RSA_BITS)]
+    ShortRsa {
+        /// The modulus length.
+        bits: usize,
+    },
+}
+
 /// A public key with the scheme it verifies under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -105,6 +121,25 @@ impl PublicKey {
             KeyMaterial::P384(_) => Scheme::EcdsaP384,
         };
         PublicKey { scheme, material }
+    }
+
+    /// Why this key is too weak to rely on, if it is: an RSA key under
+    /// [`MIN_RSA_BITS`]. Verification still accepts such keys (the
+    /// reference does) but should warn; signing refuses them.
+    pub fn weakness(&self) -> Option<KeyWeakness> {
+        match &self.material {
+            KeyMaterial::Rsa(k) => {
+                use rsa::traits::PublicKeyParts;
+                let bits = k.n().bits();
+                (bits < MIN_RSA_BITS).then_some(KeyWeakness::ShortRsa { bits })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether [`PublicKey::weakness`] finds a weakness.
+    pub fn is_weak(&self) -> bool {
+        self.weakness().is_some()
     }
 
     /// A SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`), with the scheme

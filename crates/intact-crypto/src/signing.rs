@@ -189,8 +189,14 @@ impl SigningKey {
 
     /// Sign `msg` under the key's scheme: raw ed25519, PSS with salt length
     /// = digest length (as the reference), PKCS#1 v1.5, or DER ECDSA.
+    ///
+    /// A key that [`PublicKey::weakness`] finds weak (RSA under 2048
+    /// bits) is refused: [`CryptoError::WeakKey`].
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         use signature::{RandomizedSigner, SignatureEncoding};
+        if let Some(weakness) = self.public.weakness() {
+            return Err(CryptoError::WeakKey(weakness));
+        }
         let sig = match (&self.secret, self.public.scheme()) {
             (Secret::Ed25519(k), _) => k.sign(msg).to_bytes().to_vec(),
             (Secret::P256(k), _) => {

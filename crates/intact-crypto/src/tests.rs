@@ -355,3 +355,65 @@ fn verifying_while_parsing_gives_verify_metadata_s_verdicts() {
     let (_, verdict) = parse_and_verify_link(&text, &eid, ecdsa.public_key()).unwrap();
     assert!(verdict.is_ok());
 }
+
+#[test]
+fn rsa_under_2048_bits_is_weak_and_does_not_sign() {
+    let weak = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 1024).unwrap();
+    let pem =
+        pkcs8::EncodePrivateKey::to_pkcs8_pem(&weak, pkcs8::der::pem::LineEnding::LF).unwrap();
+    let key = SigningKey::from_pem(&pem, None).unwrap();
+    assert_eq!(
+        key.public_key().weakness(),
+        Some(KeyWeakness::ShortRsa { bits: 1024 })
+    );
+    assert!(key.public_key().is_weak());
+    assert!(matches!(
+        key.sign(b"msg"),
+        Err(CryptoError::WeakKey(KeyWeakness::ShortRsa { bits: 1024 }))
+    ));
+    // Its public key still verifies (with a weakness to warn about): a
+    // signature made elsewhere checks out.
+    let signer = rsa::pss::BlindedSigningKey::<sha2::Sha256>::new(weak);
+    let sig = signature::RandomizedSigner::sign_with_rng(&signer, &mut rand_core::OsRng, b"msg");
+    assert!(key
+        .public_key()
+        .verify(b"msg", &signature::SignatureEncoding::to_vec(&sig)));
+
+    let strong = SigningKey::generate_ed25519();
+    assert_eq!(strong.public_key().weakness(), None);
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_that_are_not_regular_files_are_refused_without_blocking() {
+    use intact_model::io::ReadError;
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("zero.pub");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let fifo = dir.path().join("fifo.pub");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in [zero, fifo] {
+        // On a thread with a deadline: before the fix, both never returned.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((
+                load_public_key(&p).map(|_| ()),
+                load_key_file(&p, None).map(|_| ()),
+            ));
+        });
+        let (public, any) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the key load returned");
+        for err in [public.unwrap_err(), any.unwrap_err()] {
+            assert!(
+                matches!(&err, CryptoError::Read(ReadError::NotRegular { path: p, .. }) if *p == path),
+                "{err}"
+            );
+        }
+    }
+}

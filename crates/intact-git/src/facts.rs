@@ -465,6 +465,8 @@ fn changed_paths(
 /// Where the work tree sits relative to the recording base: the artifact
 /// name prefix of its root, or the tree path of the base.
 fn placement(workdir: &Path, base: &Path, lstrip: &[String]) -> Result<(String, String), GitError> {
+    // std::fs: the error names the path.
+    #[allow(clippy::disallowed_methods)]
     let canon = |p: &Path| {
         p.canonicalize()
             .map_err(|e| GitError::Facts(format!("{}: {e}", p.display())))

@@ -48,5 +48,14 @@ pub use gpg::GpgVerifier;
 pub use signature::{AllowedSigners, Signer};
 pub use source::{verify_source, Check, CheckResult, SourceOptions, SourceReport};
 
+/// The signature checks [`verify_source`] makes, callable without a
+/// repository, for the fuzz targets in `fuzz/`. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::signature::{check as check_signature, split_tag};
+}
+
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

@@ -116,7 +116,7 @@ fn looks_like_key_type(word: &str) -> bool {
 }
 
 /// Check the signature `sig` (as stored in the object) over `data`.
-pub(crate) fn check(
+pub fn check(
     sig: &[u8],
     data: &[u8],
     object: &str,
@@ -146,7 +146,7 @@ pub(crate) fn check(
 }
 
 /// Split a tag object into the signed part and its trailing signature.
-pub(crate) fn split_tag(raw: &[u8]) -> Option<(&[u8], &[u8])> {
+pub fn split_tag(raw: &[u8]) -> Option<(&[u8], &[u8])> {
     const MARKERS: [&[u8]; 2] = [
         b"-----BEGIN SSH SIGNATURE-----",
         b"-----BEGIN PGP SIGNATURE-----",

@@ -208,8 +208,7 @@ impl Compiler<'_> {
         }
         if let Some(file) = &g.signers_file {
             let path = self.src.base_dir().join(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("git.signers_file {}: {e}", path.display()))?;
+            let text = read_text(&path).map_err(|e| format!("git.signers_file {e}"))?;
             policy.signers.extend(
                 text.lines()
                     .map(str::trim)
@@ -227,8 +226,7 @@ impl Compiler<'_> {
         let words: Vec<&str> = line.split_whitespace().collect();
         if let [principal, file] = words.as_slice() {
             let path = self.src.base_dir().join(file);
-            let key = std::fs::read_to_string(&path)
-                .map_err(|e| format!("git signer {line:?}: {}: {e}", path.display()))?;
+            let key = read_text(&path).map_err(|e| format!("git signer {line:?}: {e}"))?;
             return Ok(format!("{principal} {}", key.trim()));
         }
         Ok(line.to_string())
@@ -778,4 +776,11 @@ impl Compiler<'_> {
             },
         }
     }
+}
+
+/// An allowed-signers or key file's text: only a regular file under the
+/// metadata size cap (a FIFO or /dev/zero would hang or exhaust memory).
+/// The error names the file.
+fn read_text(path: &std::path::Path) -> Result<String, intact_model::io::ReadError> {
+    intact_model::io::read_limited_string(path, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
 }

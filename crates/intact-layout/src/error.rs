@@ -26,6 +26,28 @@ pub enum LayoutError {
         /// What is wrong, with the YAML path (`steps[0]: unknown field …`).
         message: String,
     },
+    /// The YAML nests deeper than [`crate::MAX_DEPTH`] levels; refused
+    /// before parsing (deep nesting makes the YAML parser slow).
+    #[error(
+        "{}line {line}: the YAML nests more than {limit} levels deep; a layout needs a few",
+        file_prefix(file)
+    )]
+    TooDeep {
+        /// The file, if the text came from one.
+        file: Option<PathBuf>,
+        /// 1-based line at which the limit was passed.
+        line: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The output file is the source file.
+    #[error("{}: the output is the source file {}; choose another output", output.display(), input.display())]
+    OutputIsSource {
+        /// The source (YAML or signed layout).
+        input: PathBuf,
+        /// The output, the same file.
+        output: PathBuf,
+    },
     /// A file could not be read.
     #[error("{path}: {cause}")]
     Io {
@@ -65,6 +87,12 @@ pub enum LayoutError {
         /// What is wrong with it.
         cause: Box<LayoutError>,
     },
+}
+
+fn file_prefix(file: &Option<PathBuf>) -> String {
+    file.as_ref()
+        .map(|f| format!("{}: ", f.display()))
+        .unwrap_or_default()
 }
 
 fn yaml_position(file: &Option<PathBuf>, line: Option<usize>, column: Option<usize>) -> String {

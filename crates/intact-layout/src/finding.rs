@@ -24,6 +24,9 @@ impl fmt::Display for Severity {
 pub mod codes {
     /// A rule that does not follow the artifact-rule grammar.
     pub const RULE_PARSE: &str = "rule-parse";
+    /// A rule whose pattern cannot be compiled (too large for the regex
+    /// engine); the verifier refuses such a layout.
+    pub const UNCOMPILABLE_PATTERN: &str = "uncompilable-pattern";
     /// `MATCH … FROM x` where no step or inspection is called `x`.
     pub const MATCH_UNKNOWN_STEP: &str = "match-unknown-step";
     /// A step's `MATCH … FROM` a later step or an inspection.
@@ -38,6 +41,8 @@ pub mod codes {
     pub const KEY_NOT_EMBEDDED: &str = "key-not-embedded";
     /// The same functionary key listed twice for one step.
     pub const DUPLICATE_FUNCTIONARY: &str = "duplicate-functionary";
+    /// An embedded key too weak to rely on (RSA under 2048 bits).
+    pub const WEAK_KEY: &str = "weak-key";
     /// A key in `keys` that no step uses.
     pub const UNUSED_KEY: &str = "unused-key";
     /// The expiry has passed.

@@ -11,7 +11,8 @@
 //!   file, reporting bad rules and repeated names rather than refusing it.
 //! * [`sign_layout`] signs with the owners' keys; [`export`] writes YAML
 //!   that builds back to the same layout.
-//! * [`substitute_parameters`] is the verifier's `{NAME}` substitution,
+//! * [`substitute_parameters`] (re-exported from
+//!   [`intact_model::params`]) is the verifier's `{NAME}` substitution,
 //!   with the reference's `str.format` semantics.
 //!
 //! ```
@@ -53,14 +54,18 @@
 //! ```
 
 mod compile;
+mod depth;
 mod diagnose;
 mod error;
 mod expiry;
 mod export;
 mod finding;
 mod lint;
-mod params;
 mod signed;
+
+/// Parameter substitution lives in the model (the verifier needs it
+/// without YAML); the front end uses it from there.
+pub(crate) use intact_model::params;
 mod spec;
 
 use std::path::Path;
@@ -69,15 +74,16 @@ use intact_crypto::SigningKey;
 use intact_model::{Container, Layout, Metadata};
 
 pub use compile::{BuildOptions, Compiled};
+pub use depth::MAX_DEPTH;
 pub use error::LayoutError;
 pub use expiry::parse_expires;
 pub use export::{export, to_spec};
 pub use finding::{codes, has_errors, Finding, ItemKind, ItemRef, Location, Severity};
-pub use lint::lint;
-pub use params::{
+pub use intact_model::params::{
     bind_parameters, is_valid_parameter_name, placeholders, substitute_parameters, template_errors,
     Bound, ParamError, ParamErrorKind,
 };
+pub use lint::lint;
 pub use signed::{check_signed, is_signed_metadata};
 pub use spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, Source, StepSpec};
 
@@ -96,13 +102,47 @@ pub fn sign_layout(
     Ok(md)
 }
 
+/// Refuse to write `output` when it is the file `source` (the same path,
+/// a symbolic link to it or a hard link of it): `layout build X.yaml -o
+/// X.yaml` would replace the YAML with the signed layout.
+pub fn check_output_is_not_source(source: &Path, output: &Path) -> Result<(), LayoutError> {
+    if same_file(source, output) {
+        return Err(LayoutError::OutputIsSource {
+            input: source.to_path_buf(),
+            output: output.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name one existing file.
+// Errors are only a "no" here (a missing output is not the source), so
+// fs-err's path-naming errors would be thrown away.
+#[allow(clippy::disallowed_methods)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (a.metadata(), b.metadata()) else {
+        // A missing output cannot be the source.
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
 /// Check a file: a YAML layout (compiled with `options`) or a signed
 /// layout (Metablock or DSSE; `options.parameters` do not apply).
 pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, LayoutError> {
-    let bytes = std::fs::read(path).map_err(|cause| LayoutError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })?;
+    // Only a regular file under the size cap (a FIFO or /dev/zero would
+    // hang or exhaust memory).
+    let bytes = intact_model::io::read_limited(path, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
+        .map_err(intact_model::ModelError::from)?;
     if is_signed_metadata(&bytes) {
         return check_signed(&bytes, options.now).map_err(|e| LayoutError::InFile {
             path: path.to_path_buf(),

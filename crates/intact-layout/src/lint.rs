@@ -239,6 +239,20 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
 
     check_consumption(layout, &mut push);
 
+    for (id, dict) in &layout.keys {
+        let weakness = intact_crypto::PublicKey::from_key_dict(dict)
+            .ok()
+            .and_then(|k| k.weakness());
+        if let Some(weak) = weakness {
+            push(
+                Severity::Warning,
+                codes::WEAK_KEY,
+                format!("key {id} is {weak}; the verifier warns about it, and intact refuses to sign with such keys"),
+                Spot::Key(id.clone()),
+            );
+        }
+    }
+
     let used: HashSet<&KeyId> = layout.steps.iter().flat_map(|s| &s.pubkeys).collect();
     for id in layout.keys.keys() {
         if !used.contains(id) {
@@ -392,6 +406,14 @@ fn check_rules(
         |r: usize, token: Option<usize>| Spot::Item(kind, i, ItemField::Rule(part, r, token));
     let mut closed_by: Option<(usize, &Rule)> = None;
     for (r, rule) in rules.iter().enumerate() {
+        if let Err(e) = intact_rules::check_rule_pattern(rule) {
+            push(
+                Severity::Error,
+                codes::UNCOMPILABLE_PATTERN,
+                format!("{e}; verification would refuse the layout"),
+                spot(r, Some(1)),
+            );
+        }
         if let Some((c, closer)) = closed_by {
             let why = match closer.kind() {
                 RuleKind::Allow(_) => "consumes every artifact left",
@@ -458,13 +480,15 @@ fn check_rules(
 
 /// The closest name within edit distance 2, for "did you mean".
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let mut sorted: Vec<&str> = candidates.collect();
-    sorted.sort_unstable();
-    sorted
-        .into_iter()
+    let len = name.chars().count();
+    candidates
+        // Names whose lengths differ by more than 2 are more than 2 edits
+        // apart; skipping them keeps a layout with thousands of names fast.
+        .filter(|c| c.chars().count().abs_diff(len) <= 2)
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
+        // The nearest, and of those the first in name order.
+        .min()
         .map(|(_, c)| c)
 }
 
@@ -491,6 +515,38 @@ struct Consumer<'a> {
 
 fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
     let steps = &layout.steps;
+    // Every MATCH from products, by destination, with the position of its
+    // item (steps first, then inspections): one pass, not one per step.
+    let mut by_dest: HashMap<&str, Vec<(usize, Consumer<'_>)>> = HashMap::new();
+    let items = steps
+        .iter()
+        .map(|s| (&s.expected_materials, &s.expected_products))
+        .chain(
+            layout
+                .inspect
+                .iter()
+                .map(|s| (&s.expected_materials, &s.expected_products)),
+        );
+    for (order, (materials, products)) in items.enumerate() {
+        for rule in materials.iter().chain(products) {
+            if let RuleKind::Match {
+                pattern,
+                dest_side: Side::Products,
+                dest_prefix,
+                dest_name,
+                ..
+            } = rule.kind()
+            {
+                by_dest.entry(dest_name.as_str()).or_default().push((
+                    order,
+                    Consumer {
+                        dest_prefix: dest_prefix.as_deref(),
+                        pattern,
+                    },
+                ));
+            }
+        }
+    }
     for (i, step) in steps.iter().enumerate() {
         let is_last = i + 1 == steps.len();
         if is_last && layout.inspect.is_empty() {
@@ -509,30 +565,12 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
         if produced.is_empty() {
             continue;
         }
-        let later_rules = steps
-            .iter()
-            .skip(i + 1)
-            .flat_map(|s| s.expected_materials.iter().chain(&s.expected_products))
-            .chain(
-                layout
-                    .inspect
-                    .iter()
-                    .flat_map(|s| s.expected_materials.iter().chain(&s.expected_products)),
-            );
-        let consumers: Vec<Consumer<'_>> = later_rules
-            .filter_map(|rule| match rule.kind() {
-                RuleKind::Match {
-                    pattern,
-                    dest_side: Side::Products,
-                    dest_prefix,
-                    dest_name,
-                    ..
-                } if dest_name == step.name.as_str() => Some(Consumer {
-                    dest_prefix: dest_prefix.as_deref(),
-                    pattern,
-                }),
-                _ => None,
-            })
+        let consumers: Vec<&Consumer<'_>> = by_dest
+            .get(step.name.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|(order, _)| *order > i)
+            .map(|(_, c)| c)
             .collect();
         let name = step.name.as_str();
         let from = crate::export::quote(name);
@@ -562,6 +600,13 @@ fn check_consumption(layout: &Layout, push: &mut Push<'_>) {
     }
 }
 
+/// Python's `fnmatch.fnmatchcase`, from intact-rules. A pattern that
+/// cannot be compiled is reported on its own (`uncompilable-pattern`);
+/// here it counts as matching, so that it adds no false warning.
+fn matches(pattern: &str, name: &str) -> bool {
+    intact_rules::fnmatch(pattern, name).unwrap_or(true)
+}
+
 fn is_glob(p: &str) -> bool {
     p.contains(['*', '?', '['])
 }
@@ -586,89 +631,16 @@ fn overlaps(produced: &str, c: &Consumer<'_>) -> bool {
             },
             None => produced,
         };
-        return fnmatch(c.pattern, rest);
+        return matches(c.pattern, rest);
     }
     if !is_glob(c.pattern) {
         let full = match &prefix {
             Some(p) => format!("{p}{}", c.pattern),
             None => c.pattern.to_string(),
         };
-        return fnmatch(produced, &full);
+        return matches(produced, &full);
     }
     true
-}
-
-/// Python `fnmatch.fnmatchcase` on POSIX: `*` and `?` cross `/`,
-/// `[seq]`/`[!seq]` classes, an unclosed `[` is literal, no escapes.
-fn fnmatch(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    // Classic backtracking over the last `*`.
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while let Some(&ch) = n.get(ni) {
-        let step = match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
-                pi += 1;
-                continue;
-            }
-            Some('?') => Some(1),
-            Some('[') => match class(&p, pi, ch) {
-                Some((true, len)) => Some(len),
-                Some((false, _)) => None,
-                None => (ch == '[').then_some(1),
-            },
-            Some(c) => (*c == ch).then_some(1),
-            None => None,
-        };
-        match step {
-            Some(len) => {
-                pi += len;
-                ni += 1;
-            }
-            None => match star {
-                Some((sp, sn)) => {
-                    pi = sp + 1;
-                    ni = sn + 1;
-                    star = Some((sp, sn + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
-}
-
-/// Match `c` against the class starting at `p[start] == '['`: whether it
-/// matches and the class length, or `None` if the class is not closed.
-fn class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negate = p.get(i) == Some(&'!');
-    if negate {
-        i += 1;
-    }
-    let first = i;
-    let mut hit = false;
-    loop {
-        let ch = *p.get(i)?;
-        if ch == ']' && i > first {
-            return Some((hit != negate, i + 1 - start));
-        }
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|e| *e != ']') {
-            let hi = *p.get(i + 2)?;
-            if ch <= c && c <= hi {
-                hit = true;
-            }
-            i += 3;
-        } else {
-            if ch == c {
-                hit = true;
-            }
-            i += 1;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -676,30 +648,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnmatch_follows_python() {
-        // Expected values from Python 3.11 `fnmatch.fnmatchcase`.
-        for (p, n, m) in [
-            ("*.py", "src/a/b.py", true),
-            ("src/*", "src/a/b.py", true),
-            ("*", ".hidden", true),
-            ("?", "/", true),
-            ("a?c", "abc", true),
-            ("[!a]b", "cb", true),
-            ("[!a]b", "ab", false),
-            ("[]]", "]", true),
-            ("[a-c]x", "bx", true),
-            ("[z-a]", "m", false),
-            ("[", "[", true),
-            ("[ab", "[ab", true),
-            ("a\\*", "a\\b", true),
-            ("*a*b", "xxaybzb", true),
-            ("demo-project/*", "demo-project/foo.py", true),
-            ("foo", "foo.py", false),
-            ("**", "", true),
-            ("[^a]", "^", true),
-        ] {
-            assert_eq!(fnmatch(p, n), m, "{p} {n}");
-        }
+    fn an_uncompilable_pattern_is_an_error() {
+        use intact_model::{Expires, Step, StepName};
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        let mut step = Step::new(StepName::new("build").unwrap());
+        let huge = "?".repeat(16_000);
+        step.expected_products = vec![
+            Rule::parse_str("CREATE *.o").unwrap(),
+            Rule::parse_str(&format!("DISALLOW {huge}")).unwrap(),
+        ];
+        step.expected_materials = vec![Rule::parse_str(&format!("ALLOW src/{huge}")).unwrap()];
+        layout.steps.push(step);
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let found: Vec<_> = lint(&layout, now)
+            .into_iter()
+            .filter(|f| f.code == codes::UNCOMPILABLE_PATTERN)
+            .map(|f| (f.severity, f.location.path))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Severity::Error,
+                    "steps[0].expected_materials[0]".to_string()
+                ),
+                (Severity::Error, "steps[0].expected_products[1]".to_string()),
+            ]
+        );
+    }
+
+    /// A 1024-bit RSA public key (openssl genpkey, rsa_keygen_bits:1024).
+    const WEAK_RSA_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDVs98SXcn0Q37c9agzcz2SnwJ6\njHqpNiOtBtuDvQsRZiVOKkQhrihlDcZaqUdn97jxTTcDHyNGW6+XjzH4xhPnnaZN\nsIBKdPkPf7yKcvt7Mv/HQPiOIIGhzKQn8uArGt74kwW9eEFOswfg/Oc3C2kRvNre\nwiPtNATfgn7tej2KcQIDAQAB\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn a_weak_key_is_a_warning() {
+        use intact_model::{Expires, Step, StepName};
+        let key = intact_crypto::PublicKey::from_spki_pem(WEAK_RSA_PUB).unwrap();
+        let id = key.keyid().unwrap();
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        layout.keys.insert(id.clone(), key.to_key_dict().unwrap());
+        let mut step = Step::new(StepName::new("build").unwrap());
+        step.pubkeys = vec![id.clone()];
+        layout.steps.push(step);
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let found: Vec<_> = lint(&layout, now)
+            .into_iter()
+            .map(|f| (f.code, f.severity, f.location.path))
+            .collect();
+        assert_eq!(
+            found,
+            [(codes::WEAK_KEY, Severity::Warning, format!("keys.{id}"))]
+        );
     }
 
     #[test]

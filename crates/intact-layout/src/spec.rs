@@ -349,7 +349,17 @@ pub struct Source {
     text: String,
     file: Option<PathBuf>,
     base_dir: PathBuf,
+    /// Bytes of YAML still to spend on locating findings (see
+    /// [`Source::position`]).
+    locate_budget: std::cell::Cell<usize>,
 }
+
+/// Locating a finding re-reads the whole YAML; all findings of one
+/// document together may re-read this many bytes. A layout of a few
+/// kilobytes locates thousands of findings; a 500 kB one with thousands
+/// of findings locates the first thirty or so and reports the rest by
+/// path only, instead of taking time quadratic in its size.
+const LOCATE_BUDGET_BYTES: usize = 16 << 20;
 
 fn yaml_error(e: &serde_yaml::Error, file: Option<&Path>) -> LayoutError {
     let location = e.location();
@@ -380,10 +390,13 @@ impl Source {
 
     /// Read and parse a YAML file; key paths resolve against its directory.
     pub fn load(path: &Path) -> Result<Self, LayoutError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| LayoutError::Io {
-            path: path.to_path_buf(),
-            cause,
-        })?;
+        // Only a regular file under the size cap (a FIFO or /dev/zero
+        // would hang or exhaust memory).
+        let text = intact_model::io::read_limited_string(
+            path,
+            intact_model::io::DEFAULT_MAX_METADATA_SIZE,
+        )
+        .map_err(intact_model::ModelError::from)?;
         // An empty base keeps relative key paths relative to the current
         // directory, as the user wrote them.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -403,6 +416,13 @@ impl Source {
                 message: "the layout is empty".into(),
             });
         }
+        if let Err(deep) = crate::depth::check_depth(&text, crate::MAX_DEPTH) {
+            return Err(LayoutError::TooDeep {
+                file,
+                line: deep.line,
+                limit: crate::MAX_DEPTH,
+            });
+        }
         let spec: LayoutSpec =
             serde_yaml::from_str(&text).map_err(|e| yaml_error(&e, file.as_deref()))?;
         Ok(Source {
@@ -410,6 +430,7 @@ impl Source {
             text,
             file,
             base_dir,
+            locate_budget: std::cell::Cell::new(LOCATE_BUDGET_BYTES),
         })
     }
 
@@ -429,9 +450,12 @@ impl Source {
     }
 
     /// 1-based line and column of the node at `path`, or of its closest
-    /// ancestor that exists.
+    /// ancestor that exists; None once the document's locating budget is
+    /// spent.
     pub(crate) fn position(&self, path: &[Seg]) -> Option<(usize, usize)> {
         (1..=path.len()).rev().find_map(|n| {
+            let left = self.locate_budget.get().checked_sub(self.text.len())?;
+            self.locate_budget.set(left);
             let de = serde_yaml::Deserializer::from_str(&self.text);
             let target = path.get(..n)?;
             match (Locate { target, depth: 0 }).deserialize(de) {
@@ -580,6 +604,7 @@ impl<'de> Visitor<'de> for Locate<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Tests may use std::fs.
 mod tests {
     use super::*;
 
@@ -595,6 +620,45 @@ steps:
       - \"DISALLOW  *\"
   - {name: build, threshold: 2}
 ";
+
+    /// Deep nesting is refused before the YAML parser sees it (libyaml is
+    /// quadratic in flow depth: 100,000 `[` took minutes).
+    #[test]
+    fn deeply_nested_yaml_is_refused_up_front() {
+        let flow = format!("steps: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let block = format!("steps:\n  {}x\n", "- ".repeat(100_000));
+        // A 600 kB nested mapping, as flow and as block.
+        let braces = format!(
+            "steps: {}1{}\n",
+            "{a: ".repeat(150_000),
+            "}".repeat(150_000)
+        );
+        let mapping: String = (0..1100)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect();
+        assert!(mapping.len() > 600_000);
+        for text in [flow, block, braces, mapping] {
+            let err = Source::parse(text, ".").unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    LayoutError::TooDeep {
+                        limit: crate::MAX_DEPTH,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.yaml");
+        std::fs::write(&path, format!("steps: {}", "[".repeat(100_000))).unwrap();
+        let err = Source::load(&path).unwrap_err();
+        let LayoutError::TooDeep { file, line, .. } = err else {
+            panic!("{err}");
+        };
+        assert_eq!((file.as_deref(), line), (Some(path.as_path()), 1));
+    }
 
     #[test]
     fn parses_and_locates_nodes() {

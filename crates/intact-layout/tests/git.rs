@@ -1,6 +1,15 @@
 //! The `git:` section: compiled into the `intact git verify-source`
 //! inspection, exported back, and refused when it could not prove anything.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use intact_layout::{export, BuildOptions, Source};
 use intact_model::GitPolicy;
 

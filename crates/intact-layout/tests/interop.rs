@@ -7,6 +7,17 @@
 //! prepares (the last line of its output is the python to use). Without
 //! that script (it creates the venv on first use) these tests fail.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    // It says on stderr which functionaries it could not test.
+    clippy::print_stderr
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,15 @@
 //! Property: any layout exported to YAML compiles back to the same layout,
 //! whatever its strings contain.
 
+// An integration test may unwrap, panic and use std::fs: clippy.toml's
+// allow-*-in-tests cover #[test] functions, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 use intact_layout::{export, BuildOptions, Source};
 use intact_model::{Expires, Inspection, Layout, Rule, Step, StepName};
 use proptest::prelude::*;

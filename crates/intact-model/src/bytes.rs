@@ -35,20 +35,25 @@ impl FileBytes {
     /// it stops.
     pub fn read(file: &mut File) -> std::io::Result<FileBytes> {
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        read_sized(file, usize::try_from(size).unwrap_or(usize::MAX))
+        read_sized(file, usize::try_from(size).unwrap_or(usize::MAX), u64::MAX)
     }
 
-    /// Read the file at `path`.
-    pub fn read_path(path: &std::path::Path) -> std::io::Result<FileBytes> {
-        FileBytes::read(&mut File::open(path)?)
+    /// Read at most `limit` bytes of `file` from its current position,
+    /// believing it holds `size`: a file that grows while it is read stops
+    /// at `limit`, so the caller can tell it was too long.
+    /// [`crate::io::read_limited`] is the way to read a file by its path.
+    pub fn read_at_most(file: &mut File, size: u64, limit: u64) -> std::io::Result<FileBytes> {
+        let size = usize::try_from(size.min(limit)).unwrap_or(usize::MAX);
+        read_sized(file, size, limit)
     }
 }
 
-/// [`FileBytes::read`] of a file believed to hold `size` bytes.
-fn read_sized(file: &mut File, size: usize) -> std::io::Result<FileBytes> {
+/// [`FileBytes::read`] of a file believed to hold `size` bytes, reading
+/// no more than `limit`.
+fn read_sized(file: &mut File, size: usize, limit: u64) -> std::io::Result<FileBytes> {
     if size < HUGE_PAGE {
         let mut v = Vec::with_capacity(size.saturating_add(1));
-        file.read_to_end(&mut v)?;
+        Read::take(&mut *file, limit).read_to_end(&mut v)?;
         return Ok(FileBytes(Repr::Heap(v)));
     }
     // Whole huge pages (the kernel aligns such mappings to them), and
@@ -61,12 +66,13 @@ fn read_sized(file: &mut File, size: usize) -> std::io::Result<FileBytes> {
     // Only a hint: without it the pages are ordinary ones.
     #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage);
+    let end = cap.min(usize::try_from(limit).unwrap_or(usize::MAX));
     let mut len = 0;
     loop {
-        let Some(room) = map.get_mut(len..).filter(|r| !r.is_empty()) else {
+        let Some(room) = map.get_mut(len..end).filter(|r| !r.is_empty()) else {
             // It grew past the mapping: go on in an ordinary buffer.
             let mut v = map.get(..len).unwrap_or_default().to_vec();
-            file.read_to_end(&mut v)?;
+            Read::take(&mut *file, limit.saturating_sub(len as u64)).read_to_end(&mut v)?;
             return Ok(FileBytes(Repr::Heap(v)));
         };
         match file.read(room) {
@@ -160,7 +166,7 @@ mod tests {
         f.write_all(&data).unwrap();
         for believed in [HUGE_PAGE, 2 * HUGE_PAGE - 1, 5 * HUGE_PAGE] {
             f.rewind().unwrap();
-            let got = read_sized(&mut f, believed).unwrap();
+            let got = read_sized(&mut f, believed, u64::MAX).unwrap();
             assert!(*got == data[..], "believed {believed}: {} bytes", got.len());
         }
     }

@@ -169,8 +169,8 @@ impl Envelope {
     /// reference does; errors are reported under `payload`).
     pub fn parse_payload(&self) -> Result<Payload, ModelError> {
         // Links straight into the typed model (see `Metadata::from_slice`).
-        if let Ok(link) = serde_json::from_slice::<crate::Link>(&self.payload) {
-            return Ok(Payload::Link(link));
+        if let Ok(link) = serde_json::from_slice::<crate::link::TaggedLink>(&self.payload) {
+            return Ok(Payload::Link(link.into()));
         }
         let value =
             parse_strict(&self.payload).map_err(|e| ModelError::field("payload", e.to_string()))?;

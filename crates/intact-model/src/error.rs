@@ -46,6 +46,9 @@ pub enum ModelError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// A file was refused or could not be read ([`crate::io::read_limited`]).
+    #[error(transparent)]
+    Read(#[from] crate::io::ReadError),
     /// Any other error, in the context of the file it came from.
     #[error("{path}: {cause}")]
     InFile {
@@ -67,7 +70,7 @@ impl ModelError {
     /// Attach a file name to an error, unless it already names one.
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
-            e @ (ModelError::Io { .. } | ModelError::InFile { .. }) => e,
+            e @ (ModelError::Io { .. } | ModelError::Read(_) | ModelError::InFile { .. }) => e,
             e => ModelError::InFile {
                 path: path.into(),
                 cause: Box::new(e),

@@ -37,6 +37,43 @@ pub struct Link {
     pub products: Artifacts,
 }
 
+/// A link as a container holds it, where `_type` is required: the
+/// reference dispatches on it and refuses a payload without it. The typed
+/// fast paths that parse a container's link without that dispatch
+/// (`Metadata::from_slice`, `Envelope::parse_payload`) take this, so they
+/// refuse what the strict path refuses. The fields are `Link`'s.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaggedLink {
+    #[serde(rename = "_type")]
+    tag: LinkTag,
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
+    byproducts: Map<String, Value>,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default, deserialize_with = "crate::json::strict_object")]
+    environment: Map<String, Value>,
+    #[serde(default)]
+    materials: Artifacts,
+    name: StepName,
+    #[serde(default)]
+    products: Artifacts,
+}
+
+impl From<TaggedLink> for Link {
+    fn from(l: TaggedLink) -> Self {
+        Link::from_parts(
+            l.tag,
+            l.byproducts,
+            l.command,
+            l.environment,
+            l.materials,
+            l.name,
+            l.products,
+        )
+    }
+}
+
 impl Link {
     /// An empty link for `name`.
     pub fn new(name: StepName) -> Self {

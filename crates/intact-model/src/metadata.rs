@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::envelope::{EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
-use crate::io::{read_file, write_atomic};
+use crate::io::{read_limited, write_atomic, DEFAULT_MAX_METADATA_SIZE};
 use crate::json::{parse_strict, StrictValue};
 use crate::metablock::{Signature, SignatureValue};
 use crate::{Envelope, KeyId, Metablock, ModelError, Payload};
@@ -70,7 +70,7 @@ impl Metadata {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
-            signed: crate::Link,
+            signed: crate::link::TaggedLink,
             #[serde(default)]
             signatures: Vec<StrictValue>,
         }
@@ -86,7 +86,7 @@ impl Metadata {
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
         Some(Metadata::Metablock(Metablock {
-            signed: Payload::Link(file.signed),
+            signed: Payload::Link(file.signed.into()),
             signatures,
         }))
     }
@@ -122,9 +122,16 @@ impl Metadata {
         }
     }
 
-    /// Read and parse a file; errors name the file.
+    /// Read and parse a file of at most [`DEFAULT_MAX_METADATA_SIZE`]
+    /// bytes; errors name the file.
     pub fn load(path: &Path) -> Result<Self, ModelError> {
-        let bytes = read_file(path)?;
+        Self::load_limited(path, DEFAULT_MAX_METADATA_SIZE)
+    }
+
+    /// Read and parse a file, refusing anything but a regular file of at
+    /// most `cap` bytes ([`read_limited`]); errors name the file.
+    pub fn load_limited(path: &Path, cap: u64) -> Result<Self, ModelError> {
+        let bytes = read_limited(path, cap)?;
         Self::from_slice(&bytes).map_err(|e| e.in_file(path))
     }
 

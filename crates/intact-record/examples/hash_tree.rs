@@ -3,6 +3,9 @@
 //!
 //!     cargo run --release -p intact-record --example hash_tree -- DIR...
 
+// An example is a small program: it prints its result.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use intact_record::{record_artifacts, HashOptions};

@@ -23,7 +23,7 @@ use rustix::io::Errno;
 use intact_model::{Digest, DigestSet};
 use sha2::{Digest as _, Sha512};
 
-use crate::digest::{open_for_reading, read_some, Begun, Hashers, Held};
+use crate::digest::{open_for_reading, read_some, special, Begun, Hashers, Held};
 use crate::hash::{io, Algorithm, HashError};
 use crate::sha256x4::sha256_many;
 
@@ -48,12 +48,20 @@ thread_local! {
 
 /// The outcome of a file that goes on past `read` (its first bytes, in
 /// pieces): held open with what was hashed, or, when too many are held,
-/// closed and left to the ordinary path (`None`).
+/// closed and left to the ordinary path (`None`). A file replaced by a
+/// device since it was listed (`/dev/zero` goes on for ever) is not read
+/// on (`Begun::Special`).
 pub(crate) fn go_on(
     file: File,
     read: &[&[u8]],
     algorithms: &[Algorithm],
 ) -> Option<Result<Begun, HashError>> {
+    match special(&file) {
+        Ok(None) => {}
+        Ok(Some(kind)) => return Some(Ok(Begun::Special(kind))),
+        // The ordinary path asks again, and names the file in its error.
+        Err(_) => return None,
+    }
     let held = Held::new(file).ok()?;
     let mut hashers = Hashers::new(algorithms);
     read.iter().for_each(|piece| hashers.update(piece));
@@ -115,7 +123,14 @@ pub(crate) fn read_batch(
                 Err(Errno::MFILE | Errno::NFILE) => None,
                 Err(e) => Some(Err(io(&path(i), e))),
                 Ok(mut file) => match fill(&mut file, slot) {
+                    // A FIFO with a writer, swapped in since the listing:
+                    // `O_NONBLOCK` made its read return instead of wait.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => match special(&file) {
+                        Ok(Some(kind)) => Some(Ok(Begun::Special(kind))),
+                        _ => Some(Err(io(&path(i), e))),
+                    },
                     Err(e) => Some(Err(io(&path(i), e))),
+                    Ok(Some(0)) => empty(&file, i, &mut whole, path),
                     Ok(Some(len)) => {
                         whole.push((i, len));
                         None
@@ -135,6 +150,26 @@ pub(crate) fn read_batch(
     })
 }
 
+/// The outcome of a file that read as empty: a regular file is hashed
+/// with the batch's whole files (`whole` gets it, the outcome is `None`
+/// until then); a FIFO without a writer, or `/dev/null`, that replaced it
+/// since it was listed reads empty too, and is not recorded.
+pub(crate) fn empty(
+    file: &File,
+    i: usize,
+    whole: &mut Vec<(usize, usize)>,
+    path: &dyn Fn(usize) -> PathBuf,
+) -> Option<Result<Begun, HashError>> {
+    match special(file) {
+        Ok(None) => {
+            whole.push((i, 0));
+            None
+        }
+        Ok(Some(kind)) => Some(Ok(Begun::Special(kind))),
+        Err(e) => Some(Err(io(&path(i), e))),
+    }
+}
+
 /// Read `file` into `slot`: `Some(length)` once a read returned 0 (the
 /// end), `None` when the slot filled first.
 fn fill(file: &mut File, slot: &mut [u8]) -> std::io::Result<Option<usize>> {
@@ -149,7 +184,9 @@ fn fill(file: &mut File, slot: &mut [u8]) -> std::io::Result<Option<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
+pub(crate) mod tests {
     use super::*;
     use crate::digest::hash_rest;
     use sha2::Sha256;
@@ -197,11 +234,69 @@ mod tests {
                     assert!(data.len() >= FIRST, "{i}");
                     hash_rest(held.file(), *hashers, || path(i)).unwrap()
                 }
+                Begun::Special(kind) => panic!("{kind} among regular files"),
             };
             let want = intact_model::Digest::from_bytes(&Sha256::digest(data));
             assert_eq!(digests.get("sha256"), Some(&want), "{i}");
             let want = intact_model::Digest::from_bytes(&Sha512::digest(data));
             assert_eq!(digests.get("sha512"), Some(&want), "{i}");
         }
+    }
+
+    /// A FIFO, `/dev/null` and `/dev/zero` under names listed as regular
+    /// files (as if swapped in since): opened without waiting, and none is
+    /// recorded or read on. `read` is `read_batch` or io_uring's batch.
+    pub(crate) fn specials_in_a_batch_are_not_read(
+        read: fn(&std::path::Path, &[&CStr]) -> Option<Outcomes>,
+    ) {
+        use crate::report::FileKind;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        rustix::fs::mkfifoat(rustix::fs::CWD, d.join("pipe"), 0o644.into()).unwrap();
+        std::os::unix::fs::symlink("/dev/null", d.join("null")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.join("zero")).unwrap();
+        std::fs::write(d.join("file"), b"x").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let names: Vec<CString> = ["pipe", "null", "zero", "file"]
+                .iter()
+                .map(|n| CString::new(*n).unwrap())
+                .collect();
+            let refs: Vec<&CStr> = names.iter().map(CString::as_c_str).collect();
+            let kinds = read(&d, &refs).map(|outcomes| {
+                outcomes
+                    .into_iter()
+                    .map(|o| match o {
+                        Some(Ok(Begun::Special(kind))) => Some(kind),
+                        Some(Ok(Begun::Done(_))) => None,
+                        _ => panic!("neither special nor read whole"),
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let _ = tx.send(kinds);
+        });
+        let kinds = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the batch did not return within 60 s");
+        if let Some(kinds) = kinds {
+            let device = Some(FileKind::CharDevice);
+            assert_eq!(kinds, [Some(FileKind::Fifo), device, device, None]);
+        }
+    }
+
+    #[test]
+    fn fifos_and_devices_swapped_in_are_not_read() {
+        specials_in_a_batch_are_not_read(|dir, names| {
+            let handle = std::fs::File::open(dir).unwrap();
+            let noatime = AtomicBool::new(true);
+            let path = |_| PathBuf::new();
+            Some(read_batch(
+                handle.as_fd(),
+                names,
+                &noatime,
+                &[Algorithm::Sha256],
+                &path,
+            ))
+        });
     }
 }

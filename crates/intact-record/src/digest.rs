@@ -20,6 +20,7 @@ use rustix::fs::{Mode, OFlags};
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::hash::{io, Algorithm, HashError};
+use crate::report::FileKind;
 
 /// Bytes read on the hashing thread before reading moves to a second one:
 /// a thread per small file would cost more than it saves.
@@ -77,6 +78,8 @@ pub(crate) enum Begun {
     Done(DigestSet),
     /// The file goes on: read the rest from its position.
     Rest(Held, Box<Hashers>),
+    /// Not a regular file (replaced since it was listed): not recorded.
+    Special(FileKind),
 }
 
 /// Files held open between a batch's first reads and the ordinary code
@@ -118,12 +121,20 @@ impl Drop for Held {
 /// `O_NOATIME` while `noatime` holds: recording should not change the
 /// tree. The kernel grants the flag only to a file's owner; the first
 /// refusal clears `noatime`, so a walk asks once.
+///
+/// Files are listed as regular before they are opened, but one may be
+/// replaced in between: `O_NONBLOCK` keeps the open of a FIFO (which
+/// would wait for a writer) from waiting, and its reads too; it changes
+/// nothing for regular files. What reads as empty or goes on past its
+/// first read is then checked with [`special`] before it is recorded or
+/// read on, so a FIFO or a device (`/dev/zero` never ends) is never
+/// recorded or read without end.
 pub(crate) fn open_for_reading<P: rustix::path::Arg + Copy>(
     dir: BorrowedFd<'_>,
     name: P,
     noatime: &AtomicBool,
 ) -> rustix::io::Result<File> {
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if noatime.load(Ordering::Relaxed) {
         match rustix::fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty()) {
@@ -136,20 +147,36 @@ pub(crate) fn open_for_reading<P: rustix::path::Arg + Copy>(
     rustix::fs::openat(dir, name, flags, Mode::empty()).map(File::from)
 }
 
-/// Digests of the file at `path`.
+/// What an opened file is, when it is not a regular file.
+pub(crate) fn special(file: &File) -> rustix::io::Result<Option<FileKind>> {
+    let st = rustix::fs::fstat(file)?;
+    Ok(FileKind::of(rustix::fs::FileType::from_raw_mode(
+        st.st_mode,
+    )))
+}
+
+/// Digests of the file at `path`; [`HashError::NotRegular`] for a FIFO,
+/// socket or device, which is opened without waiting and not read.
 pub fn hash_file(path: &Path, algorithms: &[Algorithm]) -> Result<DigestSet, HashError> {
     let file =
         open_for_reading(rustix::fs::CWD, path, &AtomicBool::new(true)).map_err(|e| io(path, e))?;
-    hash_open_file(file, algorithms, || path.to_path_buf())
+    hash_open_file(file, algorithms, || path.to_path_buf())?.map_err(|kind| HashError::NotRegular {
+        path: path.display().to_string(),
+        kind,
+    })
 }
 
-/// Digests of an opened file; `path` names it in an error.
+/// Digests of an opened file, or (the inner `Err`) what it is when it is
+/// not a regular file, then not read; `path` names it in an error.
 pub(crate) fn hash_open_file(
     mut file: File,
     algorithms: &[Algorithm],
     path: impl Fn() -> PathBuf,
-) -> Result<DigestSet, HashError> {
-    hash_rest(&mut file, Hashers::new(algorithms), path)
+) -> Result<Result<DigestSet, FileKind>, HashError> {
+    if let Some(kind) = special(&file).map_err(|e| io(&path(), e))? {
+        return Ok(Err(kind));
+    }
+    hash_rest(&mut file, Hashers::new(algorithms), path).map(Ok)
 }
 
 /// Digests of a file whose first bytes `hashers` has seen, read on from
@@ -242,6 +269,8 @@ fn read_ahead(file: &mut File, hashers: &mut Hashers) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

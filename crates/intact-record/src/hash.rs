@@ -6,15 +6,19 @@
 //! the reference silently skips (missing paths) or hangs (symlink loops)
 //! we stop with an error naming the path.
 
-use std::io::IsTerminal;
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use intact_model::{ArtifactName, Artifacts, DigestSet};
 use rayon::slice::ParallelSliceMut;
+use rustix::fs::FileType;
 
 pub use crate::digest::hash_file;
 use crate::normalize::normpath;
+use crate::report::{FileKind, RecordWarning, Reporter};
 use crate::walk::Walk;
 
 /// The reference's default exclude patterns.
@@ -31,7 +35,7 @@ pub enum Algorithm {
 }
 
 /// How artifacts are recorded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HashOptions {
     /// Resolve relative paths against this directory (names stay relative).
     pub base_path: Option<PathBuf>,
@@ -44,8 +48,22 @@ pub struct HashOptions {
     pub algorithms: Vec<Algorithm>,
     /// Skip missing paths instead of failing (the reference's behaviour).
     pub allow_missing: bool,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
+    /// Told of progress and warnings as recording goes (see
+    /// [`Reporter`]); `None` reports nothing.
+    pub reporter: Option<Arc<dyn Reporter>>,
+}
+
+impl fmt::Debug for HashOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashOptions")
+            .field("base_path", &self.base_path)
+            .field("excludes", &self.excludes)
+            .field("lstrip_paths", &self.lstrip_paths)
+            .field("algorithms", &self.algorithms)
+            .field("allow_missing", &self.allow_missing)
+            .field("reporter", &self.reporter.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl Default for HashOptions {
@@ -56,7 +74,7 @@ impl Default for HashOptions {
             lstrip_paths: Vec::new(),
             algorithms: vec![Algorithm::Sha256],
             allow_missing: false,
-            progress: false,
+            reporter: None,
         }
     }
 }
@@ -107,6 +125,15 @@ pub enum HashError {
     /// lstrip prefixes overlap, or stripping makes two names equal.
     #[error("{0}")]
     Prefix(String),
+    /// [`hash_file`] was given a FIFO, socket or device, which it does
+    /// not read (recording skips them with a [`RecordWarning`]).
+    #[error("{path}: {kind}, not a regular file")]
+    NotRegular {
+        /// The path.
+        path: String,
+        /// What it is.
+        kind: FileKind,
+    },
 }
 
 /// An I/O error naming the path it happened on.
@@ -187,18 +214,26 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
     check_lstrip(&opts.lstrip_paths)?;
     let excludes = Excludes::new(&opts.exclude_patterns())?;
     let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
-    // Hidden until the run proves long (see `walk.rs`), so short runs
-    // print nothing at all.
-    let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
-        let b =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {human_pos} files hashed")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b
-    });
-    let walk = Walk::new(&excludes, &opts.algorithms, bar.as_ref());
+    let reporter = opts.reporter.as_deref();
+    // Tells the reporter this call ended, however it ends.
+    struct Finished<'a>(Option<&'a dyn Reporter>);
+    impl Drop for Finished<'_> {
+        fn drop(&mut self) {
+            if let Some(r) = self.0 {
+                r.finished();
+            }
+        }
+    }
+    let _finished = Finished(reporter);
+    let warn = |path: &Path, kind: FileKind| {
+        if let Some(r) = reporter {
+            r.warning(&RecordWarning::Skipped {
+                path: path.display().to_string(),
+                kind,
+            });
+        }
+    };
+    let walk = Walk::new(&excludes, &opts.algorithms, reporter);
     // In argument order: later arguments overwrite earlier ones.
     let mut recorded: Vec<(ArtifactName, DigestSet)> = Vec::new();
     let named = |name: String| ArtifactName::new(name).map_err(HashError::Prefix);
@@ -209,6 +244,8 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
         };
         let norm = normpath(path);
         let fs_path = base.join(&norm);
+        // std::fs: the error becomes HashError::Io (or Missing), naming the path.
+        #[allow(clippy::disallowed_methods)]
         let meta = match std::fs::metadata(&fs_path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -223,7 +260,18 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
             continue;
         }
         if meta.is_file() {
-            let digests = hash_file(&fs_path, &opts.algorithms)?;
+            let digests = match hash_file(&fs_path, &opts.algorithms) {
+                Ok(digests) => digests,
+                // Replaced since the `stat` above.
+                Err(HashError::NotRegular { kind, .. }) => {
+                    warn(&fs_path, kind);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(r) = reporter {
+                r.files_hashed(1);
+            }
             recorded.push((named(format!("{scheme}{norm}"))?, digests));
         } else if meta.is_dir() {
             let prefix = if norm == "." { "" } else { norm.as_str() };
@@ -240,10 +288,10 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
             } else {
                 recorded.append(&mut files);
             }
+        } else if let Some(kind) = FileKind::of(FileType::from_raw_mode(meta.mode())) {
+            // Named, but a FIFO, socket or device: never opened.
+            warn(&fs_path, kind);
         }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
     }
     // Sorted by name, a later argument's digests winning; one directory
     // argument comes out of the walk sorted, and then this only checks.

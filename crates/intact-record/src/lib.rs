@@ -24,6 +24,7 @@ mod digest;
 mod hash;
 mod normalize;
 mod recorder;
+mod report;
 mod run;
 mod sha256x4;
 #[cfg(target_os = "linux")]
@@ -35,8 +36,11 @@ pub use hash::{
 };
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
+pub use report::{FileKind, RecordWarning, Reporter};
 pub use run::{run_command, RunError, RunOptions, RunResult};
 pub use walk::raise_open_file_limit;
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests;

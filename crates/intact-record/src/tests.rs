@@ -226,7 +226,10 @@ fn timeouts_kill_the_command() {
         ..RunOptions::default()
     };
     let err = run_command(&argv(&["sh", "-c", "sleep 5 & sleep 5"]), &opts).unwrap_err();
-    assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err, RunError::Timeout { exited: None, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -359,4 +362,102 @@ fn files_held_open_between_reads_stay_under_the_open_file_limit() {
             .unwrap();
         assert!(status.success(), "INTACT_IO_URING={uring}");
     }
+}
+
+/// Collects what recording reports.
+#[derive(Default)]
+struct Collect {
+    hashed: std::sync::atomic::AtomicU64,
+    warnings: std::sync::Mutex<Vec<RecordWarning>>,
+    finished: std::sync::atomic::AtomicU64,
+}
+
+impl Reporter for Collect {
+    fn files_hashed(&self, n: u64) {
+        self.hashed
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn warning(&self, warning: &RecordWarning) {
+        self.warnings.lock().unwrap().push(warning.clone());
+    }
+    fn finished(&self) {
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `record_artifacts` on a thread, failing after 60 s instead of hanging
+/// (on a FIFO's open, say).
+fn record_bounded(paths: &[&str], opts: HashOptions) -> Result<intact_model::Artifacts, HashError> {
+    let args: Vec<String> = paths.iter().map(|s| s.to_string()).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(record_artifacts(&args, &opts));
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("recording did not return within 60 s")
+}
+
+#[test]
+fn fifos_sockets_and_devices_are_skipped_with_a_warning() {
+    let dir = tree();
+    let d = dir.path();
+    rustix::fs::mkfifoat(rustix::fs::CWD, d.join("src/pipe"), 0o644.into()).unwrap();
+    rustix::fs::mkfifoat(rustix::fs::CWD, d.join("named-pipe"), 0o644.into()).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(d.join("src/sock")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("src/zero")).unwrap();
+    // Excluded ones are not warned about.
+    rustix::fs::mkfifoat(rustix::fs::CWD, d.join("src/old.pyc"), 0o644.into()).unwrap();
+    let collect = std::sync::Arc::new(Collect::default());
+    let opts = HashOptions {
+        reporter: Some(collect.clone()),
+        ..at(d)
+    };
+    let recorded = record_bounded(&["src", "named-pipe", "empty"], opts).unwrap();
+    let names: Vec<&str> = recorded.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["empty", "src/a.py", "src/sub/b.py"]);
+    let mut warnings = collect.warnings.lock().unwrap().clone();
+    warnings.sort_by_key(|w| w.to_string());
+    let skipped = |name: &str, kind| RecordWarning::Skipped {
+        path: d.join(name).display().to_string(),
+        kind,
+    };
+    assert_eq!(
+        warnings,
+        [
+            skipped("named-pipe", FileKind::Fifo),
+            skipped("src/pipe", FileKind::Fifo),
+            skipped("src/sock", FileKind::Socket),
+            skipped("src/zero", FileKind::CharDevice),
+        ]
+    );
+    let hashed = collect.hashed.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(hashed, 3);
+    let finished = collect.finished.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(finished, 1);
+}
+
+#[test]
+fn hash_file_refuses_a_fifo_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("pipe");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &pipe, 0o644.into()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(hash_file(&pipe, &[Algorithm::Sha256]));
+    });
+    let err = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("hash_file did not return within 60 s")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HashError::NotRegular {
+                kind: FileKind::Fifo,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

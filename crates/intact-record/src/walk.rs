@@ -22,13 +22,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use indicatif::ProgressBar;
 use intact_model::{ArtifactName, DigestSet};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use crate::digest::{hash_open_file, hash_rest, open_for_reading, Begun};
 use crate::hash::{io, Algorithm, Excludes, HashError};
+use crate::report::{FileKind, RecordWarning, Reporter};
 
 use crate::batch::BATCH;
 
@@ -40,9 +40,6 @@ pub(crate) const MAX_DEPTH: usize = 512;
 /// Stack of each walking thread: room for [`MAX_DEPTH`] levels even in
 /// unoptimised builds.
 const WALK_STACK: usize = 64 << 20;
-
-/// Files hashed before a progress display appears (on a terminal only).
-const SHOW_PROGRESS_AFTER: u64 = 1000;
 
 /// Raise this process's soft limit on open files to its hard limit, as
 /// the Go runtime does for every program: a deep walk holds a descriptor
@@ -84,7 +81,7 @@ fn dir_id(st: &rustix::fs::Stat) -> DirId {
 pub(crate) struct Walk<'a> {
     excludes: &'a Excludes,
     algorithms: &'a [Algorithm],
-    progress: Option<&'a ProgressBar>,
+    reporter: Option<&'a dyn Reporter>,
     /// Whether files are still opened with `O_NOATIME`. Recording a tree
     /// should not change it, and skipping the access-time update saved 3%
     /// on small files; the kernel allows the flag only to a file's owner,
@@ -96,12 +93,12 @@ impl<'a> Walk<'a> {
     pub fn new(
         excludes: &'a Excludes,
         algorithms: &'a [Algorithm],
-        progress: Option<&'a ProgressBar>,
+        reporter: Option<&'a dyn Reporter>,
     ) -> Self {
         Walk {
             excludes,
             algorithms,
-            progress,
+            reporter,
             noatime: AtomicBool::new(true),
         }
     }
@@ -168,12 +165,15 @@ impl Walk<'_> {
         let begun = batch.unwrap_or_else(|| {
             crate::batch::read_batch(fd, &names, &self.noatime, self.algorithms, &path)
         });
-        let finish = |i: usize, e: &Entry, begun| -> Result<DigestSet, HashError> {
-            let digests = match begun {
-                Some(Ok(Begun::Done(digests))) => digests,
+        // `None`: not a regular file after all (replaced since it was
+        // listed), not recorded.
+        let finish = |i: usize, e: &Entry, begun| -> Result<Option<DigestSet>, HashError> {
+            let hashed = match begun {
+                Some(Ok(Begun::Done(digests))) => Ok(digests),
                 Some(Ok(Begun::Rest(mut held, hashers))) => {
-                    hash_rest(held.file(), *hashers, || path(i))?
+                    Ok(hash_rest(held.file(), *hashers, || path(i))?)
                 }
+                Some(Ok(Begun::Special(kind))) => Err(kind),
                 Some(Err(e)) => return Err(e),
                 // A file a batch left to the ordinary path.
                 None => {
@@ -182,19 +182,13 @@ impl Walk<'_> {
                     hash_open_file(file, self.algorithms, || path(i))?
                 }
             };
-            if let Some(b) = self.progress {
-                b.inc(1);
-                if b.position() == SHOW_PROGRESS_AFTER {
-                    b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                }
-            }
-            Ok(digests)
+            Ok(hashed.map_or_else(|kind| self.skip(path(i), kind), Some))
         };
         // Files still to read (large ones, and any a batch left to the
         // ordinary path) are spread over the cores; finished ones are
         // only collected.
         let done = begun.iter().all(|b| matches!(b, Some(Ok(Begun::Done(_)))));
-        let hashed: Vec<DigestSet> = if done {
+        let hashed: Vec<Option<DigestSet>> = if done {
             let pairs = files.iter().zip(begun).enumerate();
             pairs
                 .map(|(i, (e, b))| finish(i, e, b))
@@ -205,15 +199,31 @@ impl Walk<'_> {
                 .map(|(i, (e, b))| finish(i, e, b))
                 .collect::<Result<_, _>>()?
         };
+        if let Some(r) = self.reporter {
+            r.files_hashed(hashed.len() as u64);
+        }
         // Named here, on the walking threads; a name is never empty.
         files
             .iter_mut()
             .zip(hashed)
+            .filter_map(|(e, digests)| Some((e, digests?)))
             .map(|(e, digests)| {
                 let name = ArtifactName::new(std::mem::take(&mut e.name));
                 Ok((name.map_err(HashError::Prefix)?, digests))
             })
             .collect()
+    }
+
+    /// Warn that `path`, a `kind`, is not recorded; `None` for the
+    /// caller's convenience.
+    fn skip<T>(&self, path: std::path::PathBuf, kind: FileKind) -> Option<T> {
+        if let Some(r) = self.reporter {
+            r.warning(&RecordWarning::Skipped {
+                path: path.display().to_string(),
+                kind,
+            });
+        }
+        None
     }
 
     fn dir(
@@ -258,15 +268,19 @@ impl Walk<'_> {
                 file_name: file_name.into(),
                 name,
             };
-            match kind {
-                FileType::Directory if !self.excludes.excludes_walked(&entry.name, true) => {
-                    dirs.push(entry)
+            let is_dir = kind == FileType::Directory;
+            if self.excludes.excludes_walked(&entry.name, is_dir) {
+                continue;
+            }
+            match (is_dir, FileKind::of(kind)) {
+                (true, _) => dirs.push(entry),
+                (false, None) => files.push(entry),
+                // FIFOs, sockets and devices: not artifacts, as in the
+                // reference, and never opened (a FIFO's open waits for a
+                // writer).
+                (false, Some(kind)) => {
+                    self.skip::<()>(path(), kind);
                 }
-                FileType::RegularFile if !self.excludes.excludes_walked(&entry.name, false) => {
-                    files.push(entry)
-                }
-                // Excluded, or FIFOs, sockets and devices: not artifacts.
-                _ => {}
             }
         }
         // Sorted here, where a directory's names are few and close in
@@ -341,6 +355,8 @@ fn merge(
 }
 
 #[cfg(test)]
+// Tests may use std::fs.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

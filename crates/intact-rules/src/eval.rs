@@ -11,7 +11,88 @@ use std::fmt;
 
 use intact_model::{Artifacts, DigestSet, Link, Rule, RuleKind, Side, StepName};
 
+use crate::pattern::{abbreviate, PatternError};
 use crate::Pattern;
+
+/// Why an item's rules could not be checked, or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// The artifacts break a rule: the item fails verification.
+    #[error(transparent)]
+    Violation(#[from] RuleViolation),
+    /// A rule's pattern cannot be compiled, so the rules cannot be
+    /// evaluated at all. Callers must refuse the chain (fail closed).
+    #[error(transparent)]
+    Uncompilable(#[from] Box<UncompilableRule>),
+}
+
+/// A rule whose pattern cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{item}: {} rule {} `{}` cannot be evaluated: {error}", side_word(*.side), .rule_index + 1, abbreviate(.rule))]
+pub struct UncompilableRule {
+    /// The step or inspection.
+    pub item: StepName,
+    /// Which side's rules hold it.
+    pub side: Side,
+    /// Index of the rule in its list.
+    pub rule_index: usize,
+    /// The rule, in canonical form.
+    pub rule: String,
+    /// Why its pattern cannot be compiled.
+    #[source]
+    pub error: PatternError,
+}
+
+/// The pattern of `rule` (None for `REQUIRE`, which names an artifact).
+pub fn rule_pattern(rule: &Rule) -> Option<&str> {
+    match rule.kind() {
+        RuleKind::Match { pattern, .. } => Some(pattern),
+        RuleKind::Create(p)
+        | RuleKind::Delete(p)
+        | RuleKind::Modify(p)
+        | RuleKind::Allow(p)
+        | RuleKind::Disallow(p) => Some(p),
+        RuleKind::Require(_) => None,
+    }
+}
+
+/// Compile the pattern of `rule`, for checks ahead of verification
+/// (`intact layout check`): an error here means [`verify_item_rules`]
+/// would refuse the item's rules.
+pub fn check_rule_pattern(rule: &Rule) -> Result<(), PatternError> {
+    match rule_pattern(rule) {
+        Some(p) => Pattern::new(p).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// Every rule's compiled pattern, in rule order, or the first rule whose
+/// pattern cannot be compiled.
+fn compile_all(
+    item: &StepName,
+    side: Side,
+    rules: &[Rule],
+) -> Result<Vec<Option<Pattern>>, RuleError> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(rule_index, rule)| {
+            rule_pattern(rule)
+                .map(Pattern::new)
+                .transpose()
+                .map_err(|error| {
+                    RuleError::Uncompilable(Box::new(UncompilableRule {
+                        item: item.clone(),
+                        side,
+                        rule_index,
+                        rule: rule.to_string(),
+                        error,
+                    }))
+                })
+        })
+        .collect()
+}
 
 /// Why an item's artifacts break its rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,20 +219,24 @@ enum MatchOutcome<'a> {
 }
 
 struct CompiledMatch<'a> {
-    pattern: Pattern,
+    pattern: &'a Pattern,
     source_prefix: Option<String>,
     dest_prefix: Option<&'a str>,
     dest: Option<&'a Artifacts>,
 }
 
 impl<'a> CompiledMatch<'a> {
-    fn new(kind: &'a RuleKind, links: &'a BTreeMap<StepName, Link>) -> Option<Self> {
+    fn new(
+        kind: &'a RuleKind,
+        pattern: &'a Pattern,
+        links: &'a BTreeMap<StepName, Link>,
+    ) -> Option<Self> {
         let RuleKind::Match {
-            pattern,
             source_prefix,
             dest_side,
             dest_prefix,
             dest_name,
+            ..
         } = kind
         else {
             return None;
@@ -162,7 +247,7 @@ impl<'a> CompiledMatch<'a> {
             .filter(|p| !p.is_empty())
             .map(|p| join(p, "").replace('\\', "/"));
         Some(CompiledMatch {
-            pattern: Pattern::new(pattern),
+            pattern,
             source_prefix,
             dest_prefix: dest_prefix.as_deref().filter(|p| !p.is_empty()),
             dest: links
@@ -204,24 +289,28 @@ impl<'a> CompiledMatch<'a> {
 
 /// Check `rules` on `side` of `link` (the link of `item`), with `links`
 /// the links MATCH rules may refer to.
+///
+/// Every pattern is compiled first: if one cannot be, the result is
+/// [`RuleError::Uncompilable`] whatever the artifacts, never a pass.
 pub fn verify_item_rules(
     item: &StepName,
     side: Side,
     rules: &[Rule],
     link: &Link,
     links: &BTreeMap<StepName, Link>,
-) -> Result<(), RuleViolation> {
+) -> Result<(), RuleError> {
+    let patterns = compile_all(item, side, rules)?;
     let source = side_of(link, side);
     let (m, p) = (&link.materials, &link.products);
     // Names with their digests, in name order.
     let mut queue: Vec<(&str, &DigestSet)> = source.iter().map(|(k, d)| (k.as_str(), d)).collect();
-    for (index, rule) in rules.iter().enumerate() {
+    for (index, (rule, pat)) in rules.iter().zip(&patterns).enumerate() {
         if queue.is_empty() && !matches!(rule.kind(), RuleKind::Require(_)) {
             continue;
         }
-        match rule.kind() {
-            RuleKind::Match { .. } => {
-                if let Some(cm) = CompiledMatch::new(rule.kind(), links) {
+        match (rule.kind(), pat) {
+            (RuleKind::Match { .. }, Some(pat)) => {
+                if let Some(cm) = CompiledMatch::new(rule.kind(), pat, links) {
                     if cm.dest.is_some() {
                         let mut cursor = 0;
                         queue.retain(|(n, d)| {
@@ -230,63 +319,60 @@ pub fn verify_item_rules(
                     }
                 }
             }
-            RuleKind::Create(pat) => {
-                let pat = Pattern::new(pat);
+            (RuleKind::Create(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
                     !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n))
                 });
             }
-            RuleKind::Delete(pat) => {
-                let pat = Pattern::new(pat);
+            (RuleKind::Delete(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
                     !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n))
                 });
             }
-            RuleKind::Modify(pat) => {
-                let pat = Pattern::new(pat);
+            (RuleKind::Modify(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
                     let changed = matches!((m.get(*n), p.get(*n)), (Some(a), Some(b)) if a != b);
                     !(pat.matches(n) && changed)
                 });
             }
-            RuleKind::Allow(pat) => {
-                let pat = Pattern::new(pat);
+            (RuleKind::Allow(_), Some(pat)) => {
                 queue.retain(|(n, _)| !pat.matches(n));
             }
-            RuleKind::Disallow(pat) => {
-                let pat = Pattern::new(pat);
+            (RuleKind::Disallow(_), Some(pat)) => {
                 let caught: Vec<&str> = queue
                     .iter()
                     .map(|(n, _)| *n)
                     .filter(|n| pat.matches(n))
                     .collect();
                 if !caught.is_empty() {
-                    return Err(violation(
+                    return Err(RuleError::Violation(violation(
                         item,
                         side,
-                        rules,
+                        (rules, &patterns),
                         index,
                         ViolationKind::Disallowed,
                         &caught,
                         source,
                         links,
-                    ));
+                    )));
                 }
             }
-            RuleKind::Require(name) => {
+            (RuleKind::Require(name), _) => {
                 if !queue.iter().any(|(n, _)| *n == name.as_str()) {
-                    return Err(violation(
+                    return Err(RuleError::Violation(violation(
                         item,
                         side,
-                        rules,
+                        (rules, &patterns),
                         index,
                         ViolationKind::RequiredMissing,
                         &[name.as_str()],
                         source,
                         links,
-                    ));
+                    )));
                 }
             }
+            // Every pattern-carrying rule has its compiled pattern.
+            (_, None) => {}
         }
     }
     Ok(())
@@ -296,7 +382,7 @@ pub fn verify_item_rules(
 fn violation(
     item: &StepName,
     side: Side,
-    rules: &[Rule],
+    (rules, patterns): (&[Rule], &[Option<Pattern>]),
     index: usize,
     kind: ViolationKind,
     names: &[&str],
@@ -305,8 +391,13 @@ fn violation(
 ) -> RuleViolation {
     let matchers: Vec<(&Rule, CompiledMatch<'_>)> = rules
         .iter()
+        .zip(patterns)
         .take(index)
-        .filter_map(|r| CompiledMatch::new(r.kind(), links).map(|c| (r, c)))
+        .filter_map(|(r, p)| {
+            p.as_ref()
+                .and_then(|p| CompiledMatch::new(r.kind(), p, links))
+                .map(|c| (r, c))
+        })
         .collect();
     let artifacts = names
         .iter()

@@ -22,8 +22,11 @@
 mod eval;
 mod pattern;
 
-pub use eval::{verify_item_rules, Diagnosis, Offender, RuleViolation, ViolationKind};
-pub use pattern::Pattern;
+pub use eval::{
+    check_rule_pattern, rule_pattern, verify_item_rules, Diagnosis, Offender, RuleError,
+    RuleViolation, UncompilableRule, ViolationKind,
+};
+pub use pattern::{fnmatch, Pattern, PatternError, PatternErrorKind};
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,62 @@
 //! literal. We translate once into a `regex::Regex` (linear-time matching)
 //! with every literal character escaped, so no pattern can inject regex
 //! syntax; patterns without metacharacters compare as plain strings.
+//!
+//! A pattern the regex engine cannot compile (in practice one too large
+//! for its size limit, such as 16,000 `?`) is an error, never a literal:
+//! treating it as one would make a `DISALLOW` match nothing, so a chain
+//! the reference refuses would pass.
+
+use std::fmt;
 
 use regex::Regex;
+
+/// Why a pattern cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternErrorKind {
+    /// The compiled pattern would exceed the regex engine's size limit.
+    TooLarge,
+    /// The regex engine refused the translation for another reason.
+    Invalid(String),
+}
+
+/// A pattern that cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PatternError {
+    /// The pattern as written.
+    pub pattern: String,
+    /// What went wrong.
+    pub kind: PatternErrorKind,
+}
+
+/// At most this many characters of a pattern are quoted in messages.
+const QUOTE_CHARS: usize = 40;
+
+/// `text`, shortened for a message when it is long.
+pub(crate) fn abbreviate(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= QUOTE_CHARS {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(QUOTE_CHARS).collect();
+    format!("{head}… ({count} characters)")
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pattern = abbreviate(&self.pattern);
+        match &self.kind {
+            PatternErrorKind::TooLarge => write!(
+                f,
+                "pattern {pattern:?} is too large to compile; split it into smaller rules"
+            ),
+            PatternErrorKind::Invalid(why) => {
+                write!(f, "pattern {pattern:?} cannot be compiled: {why}")
+            }
+        }
+    }
+}
 
 /// A compiled fnmatch pattern.
 #[derive(Debug, Clone)]
@@ -27,8 +81,10 @@ fn push_escaped(c: char, out: &mut String) {
 }
 
 impl Pattern {
-    /// Compile `pattern`. Every string is a valid fnmatch pattern.
-    pub fn new(pattern: &str) -> Self {
+    /// Compile `pattern`. Every string is a valid fnmatch pattern, but one
+    /// too large for the regex engine cannot be compiled: that is an
+    /// error, so that callers fail closed.
+    pub fn new(pattern: &str) -> Result<Self, PatternError> {
         let kind = if pattern == "*" {
             Kind::Everything
         } else if !pattern.contains(['*', '?', '[']) {
@@ -36,15 +92,21 @@ impl Pattern {
         } else {
             match Regex::new(&translate(pattern)) {
                 Ok(r) => Kind::Regex(r),
-                // Unreachable in practice (every character is escaped);
-                // failing closed as "matches only itself" is safe.
-                Err(_) => Kind::Literal,
+                Err(e) => {
+                    return Err(PatternError {
+                        pattern: pattern.to_string(),
+                        kind: match e {
+                            regex::Error::CompiledTooBig(_) => PatternErrorKind::TooLarge,
+                            other => PatternErrorKind::Invalid(other.to_string()),
+                        },
+                    })
+                }
             }
         };
-        Pattern {
+        Ok(Pattern {
             text: pattern.to_string(),
             kind,
-        }
+        })
     }
 
     /// Whether `name` matches the whole pattern (case-sensitive).
@@ -60,6 +122,19 @@ impl Pattern {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
+
+/// Python's `fnmatch.fnmatchcase(name, pattern)` on POSIX: whether `name`
+/// matches the whole of `pattern`. Compiles the pattern each time; keep a
+/// [`Pattern`] to match many names.
+///
+/// ```
+/// assert_eq!(intact_rules::fnmatch("src/*.c", "src/lib/a.c"), Ok(true));
+/// assert_eq!(intact_rules::fnmatch("[!a]", "a"), Ok(false));
+/// assert!(intact_rules::fnmatch(&"?".repeat(16_000), "x").is_err());
+/// ```
+pub fn fnmatch(pattern: &str, name: &str) -> Result<bool, PatternError> {
+    Ok(Pattern::new(pattern)?.matches(name))
 }
 
 /// fnmatch.translate, producing Rust regex syntax.
@@ -181,40 +256,87 @@ fn char_class(stuff: &[char]) -> String {
 mod tests {
     use super::*;
 
+    fn pat(pattern: &str) -> Pattern {
+        Pattern::new(pattern).unwrap()
+    }
+
+    fn m(pattern: &str, name: &str) -> bool {
+        fnmatch(pattern, name).unwrap()
+    }
+
+    #[test]
+    fn follows_python_fnmatchcase() {
+        // Expected values from Python 3.11 `fnmatch.fnmatchcase` (these
+        // were the layout linter's own vectors when it had a matcher).
+        for (p, n, want) in [
+            ("*.py", "src/a/b.py", true),
+            ("src/*", "src/a/b.py", true),
+            ("*", ".hidden", true),
+            ("?", "/", true),
+            ("a?c", "abc", true),
+            ("[!a]b", "cb", true),
+            ("[!a]b", "ab", false),
+            ("[]]", "]", true),
+            ("[a-c]x", "bx", true),
+            ("[z-a]", "m", false),
+            ("[", "[", true),
+            ("[ab", "[ab", true),
+            ("a\\*", "a\\b", true),
+            ("*a*b", "xxaybzb", true),
+            ("demo-project/*", "demo-project/foo.py", true),
+            ("foo", "foo.py", false),
+            ("**", "", true),
+            ("[^a]", "^", true),
+        ] {
+            assert_eq!(m(p, n), want, "{p} {n}");
+        }
+    }
+
+    #[test]
+    fn a_pattern_too_large_to_compile_is_an_error() {
+        let huge = "?".repeat(16_000);
+        let err = Pattern::new(&huge).unwrap_err();
+        assert_eq!(err.kind, PatternErrorKind::TooLarge);
+        assert_eq!(err.pattern, huge);
+        assert!(fnmatch(&huge, "x").is_err());
+        // Long literal patterns need no regex and always compile.
+        assert!(m(&"a".repeat(100_000), &"a".repeat(100_000)));
+    }
+
     #[test]
     fn star_and_question_cross_slashes_and_newlines() {
-        assert!(Pattern::new("*.py").matches("src/a/b.py"));
-        assert!(Pattern::new("src/*").matches("src/a/b.py"));
-        assert!(Pattern::new("*").matches(".hidden"));
-        assert!(Pattern::new("a?c").matches("a/c"));
-        assert!(Pattern::new("a*c").matches("a\nc"));
-        assert!(!Pattern::new("*.py").matches("a.pyc"));
+        assert!(pat("*.py").matches("src/a/b.py"));
+        assert!(pat("src/*").matches("src/a/b.py"));
+        assert!(pat("*").matches(".hidden"));
+        assert!(pat("a?c").matches("a/c"));
+        assert!(pat("a*c").matches("a\nc"));
+        assert!(!pat("*.py").matches("a.pyc"));
     }
 
     #[test]
     fn sets_follow_cpython() {
-        assert!(Pattern::new("[!a]").matches("b"));
-        assert!(!Pattern::new("[!a]").matches("a"));
-        assert!(Pattern::new("[^a]").matches("^"));
-        assert!(Pattern::new("[]a]").matches("]"));
-        assert!(Pattern::new("[!]a]").matches("b"));
-        assert!(!Pattern::new("[z-a]").matches("m"));
-        assert!(Pattern::new("[a-c-e]").matches("-"));
-        assert!(Pattern::new("[a-]").matches("-"));
-        assert!(Pattern::new("[\\]").matches("\\"));
-        assert!(Pattern::new("[").matches("["));
-        assert!(Pattern::new("a[b").matches("a[b"));
-        assert!(Pattern::new("[*]").matches("*"));
-        assert!(Pattern::new("[!]").matches("[!]")); // the set never closes
-        assert!(!Pattern::new("[!]").matches("!"));
-        assert!(Pattern::new("[&&]").matches("&"));
+        assert!(pat("[!a]").matches("b"));
+        assert!(!pat("[!a]").matches("a"));
+        assert!(pat("[^a]").matches("^"));
+        assert!(pat("[]a]").matches("]"));
+        assert!(pat("[!]a]").matches("b"));
+        assert!(!pat("[z-a]").matches("m"));
+        assert!(pat("[a-c-e]").matches("-"));
+        assert!(pat("[a-]").matches("-"));
+        assert!(pat("[\\]").matches("\\"));
+        assert!(pat("[").matches("["));
+        assert!(pat("a[b").matches("a[b"));
+        assert!(pat("[*]").matches("*"));
+        assert!(pat("[!]").matches("[!]")); // the set never closes
+        assert!(!pat("[!]").matches("!"));
+        assert!(pat("[&&]").matches("&"));
     }
 
     #[test]
     fn backslash_and_regex_characters_are_literal() {
-        assert!(Pattern::new("a\\*").matches("a\\xyz"));
-        assert!(Pattern::new("(a|b).{2}$*").matches("(a|b).{2}$x"));
-        assert!(!Pattern::new("(a|b)*").matches("a"));
-        assert!(Pattern::new("\u{1F600}?").matches("\u{1F600}\u{e9}"));
+        assert!(pat("a\\*").matches("a\\xyz"));
+        assert!(pat("(a|b).{2}$*").matches("(a|b).{2}$x"));
+        assert!(!pat("(a|b)*").matches("a"));
+        assert!(pat("\u{1F600}?").matches("\u{1F600}\u{e9}"));
     }
 }

@@ -25,7 +25,57 @@ fn check(rules: &[&str], side: Side, item: &Link, others: &[Link]) -> Result<(),
     let rules: Vec<Rule> = rules.iter().map(|r| Rule::parse_str(r).unwrap()).collect();
     let links: BTreeMap<StepName, Link> =
         others.iter().map(|l| (l.name.clone(), l.clone())).collect();
-    verify_item_rules(&item.name, side, &rules, item, &links)
+    verify_item_rules(&item.name, side, &rules, item, &links).map_err(|e| match e {
+        RuleError::Violation(v) => v,
+        other => panic!("not a violation: {other}"),
+    })
+}
+
+fn check_err(rules: &[&str], side: Side, item: &Link, others: &[Link]) -> RuleError {
+    let rules: Vec<Rule> = rules.iter().map(|r| Rule::parse_str(r).unwrap()).collect();
+    let links: BTreeMap<StepName, Link> =
+        others.iter().map(|l| (l.name.clone(), l.clone())).collect();
+    verify_item_rules(&item.name, side, &rules, item, &links).unwrap_err()
+}
+
+#[test]
+fn an_uncompilable_pattern_fails_closed() {
+    // 16,000 `?` exceed the regex engine's size limit. The reference
+    // refuses this chain (`evil` is disallowed); treating the pattern as
+    // a literal would let it pass.
+    let huge = "?".repeat(16_000);
+    let disallow = format!("DISALLOW {huge}");
+    let l = link("s", &[], &[("evil", "1")]);
+    for (rules, index) in [
+        (vec![disallow.as_str()], 0),
+        (vec!["ALLOW x", disallow.as_str()], 1),
+        (vec!["ALLOW *", disallow.as_str()], 1),
+    ] {
+        let RuleError::Uncompilable(u) = check_err(&rules, Side::Products, &l, &[]) else {
+            panic!("{rules:?} did not fail closed");
+        };
+        assert_eq!(u.rule_index, index);
+        assert_eq!(u.side, Side::Products);
+        assert_eq!(u.item.as_str(), "s");
+        assert_eq!(u.error.kind, PatternErrorKind::TooLarge);
+    }
+    // Whatever the artifacts, and in any rule that carries a pattern.
+    let empty = link("s", &[], &[]);
+    for rule in [
+        "MATCH {p} WITH PRODUCTS FROM x",
+        "CREATE {p}",
+        "MODIFY {p}",
+        "DELETE {p}",
+        "ALLOW {p}",
+    ] {
+        let rule = rule.replace("{p}", &huge);
+        assert!(matches!(
+            check_err(&[&rule], Side::Materials, &empty, &[]),
+            RuleError::Uncompilable(_)
+        ));
+        assert!(check_rule_pattern(&Rule::parse_str(&rule).unwrap()).is_err());
+    }
+    assert!(check_rule_pattern(&Rule::parse_str(&format!("REQUIRE {huge}")).unwrap()).is_ok());
 }
 
 #[test]
@@ -230,13 +280,13 @@ fn diagnoses_not_in_destination_and_unmatched() {
 }
 
 #[test]
-fn fnmatch_corpus_from_cpython() {
+fn cpython_fnmatch_corpus() {
     let text = include_str!("../tests/fixtures/fnmatch.json");
     let corpus: Vec<(String, String, bool)> = serde_json::from_str(text).unwrap();
     assert!(corpus.len() > 300);
     for (pattern, name, expected) in corpus {
         assert_eq!(
-            Pattern::new(&pattern).matches(&name),
+            fnmatch(&pattern, &name).unwrap(),
             expected,
             "{pattern:?} vs {name:?}"
         );

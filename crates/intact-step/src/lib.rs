@@ -50,4 +50,5 @@ pub use record::{run_step, start_step, stop_step, Recorded};
 pub use request::{GitCapture, RunRequest, StartRequest, StopRequest};
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Tests may use std::fs.
 mod tests;

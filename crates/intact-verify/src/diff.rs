@@ -2,7 +2,7 @@
 
 use intact_model::{Artifacts, Link};
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind};
 
 /// Differences between two artifact maps, as report entries.
 pub(crate) fn artifact_diff(
@@ -55,7 +55,7 @@ pub(crate) fn disagreement(
     b: &Link,
 ) -> Box<Failure> {
     let mut f = Failure::new(
-        Stage::ThresholdAgreement,
+        FailureKind::ThresholdDisagreement,
         scope,
         format!("{a_file} and {b_file} recorded different artifacts"),
         "functionaries of a threshold step must observe identical materials and products; \

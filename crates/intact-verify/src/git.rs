@@ -12,20 +12,21 @@ use intact_git::{verify_source, Failure as GitFailure, SourceOptions, TreeDiffer
 use intact_model::{Digest, DigestSet, GitPolicy, Inspection, Link, StepName};
 use serde_json::Value;
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind, Stage};
+use crate::signatures::Verified;
 use crate::workflow::{fail, Ctx, Flow, Scope};
 
 pub(crate) fn run(
     ctx: &mut Ctx<'_>,
     insp: &Inspection,
     policy: Result<GitPolicy, intact_model::ModelError>,
-    steps: &BTreeMap<StepName, Link>,
+    steps: &Verified<BTreeMap<StepName, Link>>,
     scope: &Scope,
 ) -> Flow<Link> {
     let here = scope.of(insp.name.as_str());
     let policy = policy.map_err(|e| {
         fail(
-            Stage::GitProvenance,
+            FailureKind::GitPolicyMalformed,
             here.clone(),
             format!("the layout's git policy is malformed: {e}"),
             "rebuild the layout from its YAML with `intact layout build`",
@@ -33,14 +34,15 @@ pub(crate) fn run(
     })?;
     let Some(repo) = ctx.opts.git_repo.clone() else {
         return Err(fail(
-            Stage::GitProvenance,
+            FailureKind::GitRepoMissing,
             here,
             format!(
                 "the layout requires git provenance for step {}, and no repository was given",
                 policy.step
             ),
             "pass --git-repo DIR with a clone of the project's repository",
-        ));
+        )
+        .into());
     };
     let links: Vec<&Link> = steps.get(&policy.step).into_iter().collect();
     let opts = SourceOptions {
@@ -48,7 +50,7 @@ pub(crate) fn run(
     };
     let report = verify_source(&repo, &policy, &links, &opts).map_err(|e| {
         fail(
-            Stage::GitProvenance,
+            FailureKind::GitPolicyUnusable,
             here.clone(),
             format!("the layout's git policy cannot be applied: {e}"),
             "fix the git section of the layout and re-sign it",
@@ -57,7 +59,7 @@ pub(crate) fn run(
     let failures: Vec<&GitFailure> = report.failures().collect();
     if let Some(first) = failures.first() {
         let mut f = Failure::new(
-            Stage::GitProvenance,
+            FailureKind::GitProvenance,
             here,
             failures
                 .iter()
@@ -67,7 +69,7 @@ pub(crate) fn run(
             first.hint(),
         );
         f.artifacts = failures.iter().flat_map(|f| issues(f)).collect();
-        return Err(Box::new(f));
+        return Err(Box::new(f).into());
     }
     for c in &report.checks {
         if let Ok(what) = &c.outcome {

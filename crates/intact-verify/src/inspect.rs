@@ -6,18 +6,19 @@ use intact_model::{io::write_atomic, Container, Inspection, Link, Metadata};
 use intact_record::{record_run, HashOptions, RunOptions};
 use serde_json::Value;
 
-use crate::report::Stage;
+use crate::report::{FailureKind, Stage};
 use crate::workflow::{fail, Ctx, Flow, Scope};
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<Link> {
     let here = scope.of(insp.name.as_str());
     if insp.run.is_empty() {
         return Err(fail(
-            Stage::Inspections,
+            FailureKind::InspectionNoCommand,
             here,
             "the inspection has no command to run".into(),
             "give the inspection a `run` command in the layout",
-        ));
+        )
+        .into());
     }
     let hash = HashOptions {
         base_path: Some(ctx.opts.workdir.clone()),
@@ -33,7 +34,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<L
     let (mut link, result) =
         record_run(insp.name.clone(), &dot, &dot, Some(&insp.run), &hash, &run).map_err(|e| {
             fail(
-                Stage::Inspections,
+                FailureKind::InspectionNotRun,
                 here.clone(),
                 format!("inspection {:?} could not run: {e}", insp.run.join(" ")),
                 "make the inspection's command available in the work directory (--workdir)",
@@ -60,11 +61,12 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<L
     }
     if rv != 0 {
         return Err(fail(
-            Stage::Inspections,
+            FailureKind::InspectionFailed,
             here,
             format!("inspection {:?} returned {rv}", insp.run.join(" ")),
             "the final product did not pass the owner's inspection; do not use it",
-        ));
+        )
+        .into());
     }
     ctx.pass(
         Stage::Inspections,

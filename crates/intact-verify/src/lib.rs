@@ -26,6 +26,7 @@ mod inspect;
 mod options;
 mod report;
 mod rules;
+mod signatures;
 mod source;
 mod workflow;
 
@@ -36,8 +37,8 @@ use intact_model::{KeyId, Metadata};
 
 pub use options::VerifyOptions;
 pub use report::{
-    ArtifactIssue, ArtifactProblem, Failure, Report, Stage, StageResult, Status, Warning,
-    REPORT_SCHEMA,
+    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, Stage, StageResult, Status,
+    Warning, REPORT_SCHEMA,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
 
@@ -49,6 +50,22 @@ pub enum VerifyError {
     /// No layout key was given: nothing anchors trust.
     #[error("at least one layout key is required")]
     NoLayoutKeys,
+    /// A rule's pattern cannot be compiled (e.g. too large for the regex
+    /// engine), so the rules cannot be evaluated: the chain is refused.
+    #[error("cannot evaluate the layout's rules: {0}")]
+    UncompilablePattern(Box<intact_rules::UncompilableRule>),
+    /// A link file was refused: not a regular file (a FIFO, a device, a
+    /// symlink to one), or larger than [`VerifyOptions::max_metadata_size`].
+    #[error(transparent)]
+    Read(#[from] intact_model::io::ReadError),
+    /// The link directory does not exist or is not a directory.
+    #[error("link directory {}: {cause}", dir.display())]
+    LinkDir {
+        /// The directory given.
+        dir: std::path::PathBuf,
+        /// Why it cannot be used.
+        cause: std::io::Error,
+    },
 }
 
 /// Verify a supply chain: `layout` signed by every key in `keys`, links
@@ -76,7 +93,11 @@ pub fn verify(
         None,
         0,
     );
-    let failure = outcome.err().map(|f| *f);
+    let failure = match outcome {
+        Ok(_) => None,
+        Err(workflow::Halt::Failed(f)) => Some(*f),
+        Err(workflow::Halt::Unusable(e)) => return Err(e),
+    };
     if let Some(f) = &failure {
         ctx.stages.push(StageResult {
             stage: f.stage,
@@ -95,4 +116,5 @@ pub fn verify(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Tests may use std::fs.
 mod tests;

@@ -36,6 +36,9 @@ pub struct VerifyOptions {
     /// Verify GPG-signed commits with this `gpg` keyring; without it they
     /// fail as unverified.
     pub gpg: Option<GpgVerifier>,
+    /// The largest link file read, in bytes; a bigger one (or anything but
+    /// a regular file) makes verification an error naming the file.
+    pub max_metadata_size: u64,
 }
 
 impl Default for VerifyOptions {
@@ -50,6 +53,7 @@ impl Default for VerifyOptions {
             max_sublayout_depth: 8,
             git_repo: None,
             gpg: None,
+            max_metadata_size: intact_model::io::DEFAULT_MAX_METADATA_SIZE,
         }
     }
 }
@@ -100,6 +104,12 @@ impl VerifyOptions {
     /// Verify GPG commit signatures with this verifier.
     pub fn gpg(mut self, gpg: GpgVerifier) -> Self {
         self.gpg = Some(gpg);
+        self
+    }
+
+    /// Refuse link files larger than `bytes`.
+    pub fn max_metadata_size(mut self, bytes: u64) -> Self {
+        self.max_metadata_size = bytes;
         self
     }
 

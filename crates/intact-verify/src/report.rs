@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use intact_model::escape::escape;
 use intact_model::DigestSet;
 use serde::Serialize;
 
@@ -63,6 +64,171 @@ impl Stage {
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
         }
+    }
+}
+
+/// What kind of failure stopped verification: a machine-readable verdict.
+///
+/// Each kind belongs to one [`Stage`] ([`FailureKind::stage`]) and has a
+/// [`code`](FailureKind::code), the `failure.code` of the JSON report.
+/// Codes are stable: once published, a code keeps its meaning forever
+/// (docs/verify-report.md lists them); new kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// A layout key did not sign the layout (or the signature is bad).
+    LayoutSignature,
+    /// The signed root metadata is a link, not a layout.
+    NotALayout,
+    /// The signed layout's payload does not parse.
+    LayoutMalformed,
+    /// The layout expired.
+    LayoutExpired,
+    /// Parameter substitution failed (a parameter is missing or invalid).
+    Parameters,
+    /// The same public key is listed under two keyids.
+    DuplicateKey,
+    /// A step's threshold is below 1.
+    ThresholdBelowOne,
+    /// A step names a key the layout does not carry.
+    UnknownStepKey,
+    /// A link file exists but cannot be read.
+    LinkUnreadable,
+    /// A link file is not valid in-toto metadata.
+    LinkMalformed,
+    /// Fewer link files than the step's threshold were found.
+    LinkMissing,
+    /// A link carries more than one signature by the same key.
+    DuplicateSignature,
+    /// A correctly signed link's payload is malformed.
+    LinkPayloadMalformed,
+    /// A link recorded for one step is filed under another.
+    LinkNameMismatch,
+    /// Fewer distinct authorised keys signed a step's links than its
+    /// threshold requires.
+    Threshold,
+    /// Sublayouts nest deeper than allowed.
+    SublayoutTooDeep,
+    /// A sublayout could not be verified for a reason internal to intact.
+    SublayoutInternal,
+    /// The links of a threshold step recorded different artifacts.
+    ThresholdDisagreement,
+    /// A step's artifact rule failed.
+    StepRule,
+    /// An inspection has no command.
+    InspectionNoCommand,
+    /// An inspection's command could not be run.
+    InspectionNotRun,
+    /// An inspection's command returned non-zero.
+    InspectionFailed,
+    /// An inspection's artifact rule failed.
+    InspectionRule,
+    /// The layout's git policy does not parse.
+    GitPolicyMalformed,
+    /// The layout requires git provenance and no repository was given.
+    GitRepoMissing,
+    /// The layout's git policy cannot be applied to the repository.
+    GitPolicyUnusable,
+    /// A git provenance check failed (signature, ref, tree).
+    GitProvenance,
+}
+
+impl FailureKind {
+    /// Every kind, in stage order.
+    pub const ALL: &'static [FailureKind] = &[
+        FailureKind::LayoutSignature,
+        FailureKind::NotALayout,
+        FailureKind::LayoutMalformed,
+        FailureKind::LayoutExpired,
+        FailureKind::Parameters,
+        FailureKind::DuplicateKey,
+        FailureKind::ThresholdBelowOne,
+        FailureKind::UnknownStepKey,
+        FailureKind::LinkUnreadable,
+        FailureKind::LinkMalformed,
+        FailureKind::LinkMissing,
+        FailureKind::DuplicateSignature,
+        FailureKind::LinkPayloadMalformed,
+        FailureKind::LinkNameMismatch,
+        FailureKind::Threshold,
+        FailureKind::SublayoutTooDeep,
+        FailureKind::SublayoutInternal,
+        FailureKind::ThresholdDisagreement,
+        FailureKind::StepRule,
+        FailureKind::InspectionNoCommand,
+        FailureKind::InspectionNotRun,
+        FailureKind::InspectionFailed,
+        FailureKind::InspectionRule,
+        FailureKind::GitPolicyMalformed,
+        FailureKind::GitRepoMissing,
+        FailureKind::GitPolicyUnusable,
+        FailureKind::GitProvenance,
+    ];
+
+    /// The stable code of the JSON report (`failure.code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureKind::LayoutSignature => "layout-signature",
+            FailureKind::NotALayout => "not-a-layout",
+            FailureKind::LayoutMalformed => "layout-malformed",
+            FailureKind::LayoutExpired => "layout-expired",
+            FailureKind::Parameters => "parameters",
+            FailureKind::DuplicateKey => "duplicate-key",
+            FailureKind::ThresholdBelowOne => "threshold-below-one",
+            FailureKind::UnknownStepKey => "unknown-step-key",
+            FailureKind::LinkUnreadable => "link-unreadable",
+            FailureKind::LinkMalformed => "link-malformed",
+            FailureKind::LinkMissing => "link-missing",
+            FailureKind::DuplicateSignature => "duplicate-signature",
+            FailureKind::LinkPayloadMalformed => "link-payload-malformed",
+            FailureKind::LinkNameMismatch => "link-name-mismatch",
+            FailureKind::Threshold => "threshold",
+            FailureKind::SublayoutTooDeep => "sublayout-too-deep",
+            FailureKind::SublayoutInternal => "sublayout-internal",
+            FailureKind::ThresholdDisagreement => "threshold-disagreement",
+            FailureKind::StepRule => "step-rule",
+            FailureKind::InspectionNoCommand => "inspection-no-command",
+            FailureKind::InspectionNotRun => "inspection-not-run",
+            FailureKind::InspectionFailed => "inspection-failed",
+            FailureKind::InspectionRule => "inspection-rule",
+            FailureKind::GitPolicyMalformed => "git-policy-malformed",
+            FailureKind::GitRepoMissing => "git-repo-missing",
+            FailureKind::GitPolicyUnusable => "git-policy-unusable",
+            FailureKind::GitProvenance => "git-provenance",
+        }
+    }
+
+    /// The stage this kind of failure stops.
+    pub fn stage(self) -> Stage {
+        use FailureKind as K;
+        match self {
+            K::LayoutSignature | K::NotALayout | K::LayoutMalformed => Stage::LayoutSignatures,
+            K::LayoutExpired => Stage::LayoutExpiry,
+            K::Parameters => Stage::Parameters,
+            K::DuplicateKey | K::ThresholdBelowOne | K::UnknownStepKey => Stage::LayoutChecks,
+            K::LinkUnreadable | K::LinkMalformed | K::LinkMissing => Stage::Links,
+            K::DuplicateSignature
+            | K::LinkPayloadMalformed
+            | K::LinkNameMismatch
+            | K::Threshold => Stage::LinkSignatures,
+            K::SublayoutTooDeep | K::SublayoutInternal => Stage::Sublayouts,
+            K::ThresholdDisagreement => Stage::ThresholdAgreement,
+            K::StepRule => Stage::StepRules,
+            K::InspectionNoCommand | K::InspectionNotRun | K::InspectionFailed => {
+                Stage::Inspections
+            }
+            K::InspectionRule => Stage::InspectionRules,
+            K::GitPolicyMalformed | K::GitRepoMissing | K::GitPolicyUnusable | K::GitProvenance => {
+                Stage::GitProvenance
+            }
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
     }
 }
 
@@ -136,6 +302,9 @@ pub struct ArtifactIssue {
 pub struct Failure {
     /// The stage that failed.
     pub stage: Stage,
+    /// What kind of failure it is (`code` in JSON).
+    #[serde(rename = "code")]
+    pub kind: FailureKind,
     /// The step or inspection, with sublayouts as `parent/child`.
     pub scope: Option<String>,
     /// The artifact rule as written, for rule failures.
@@ -149,15 +318,16 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A failure without artifacts.
+    /// A failure without artifacts, at the stage of its kind.
     pub fn new(
-        stage: Stage,
+        kind: FailureKind,
         scope: Option<String>,
         message: String,
         hint: impl Into<String>,
     ) -> Self {
         Failure {
-            stage,
+            stage: kind.stage(),
+            kind,
             scope,
             rule: None,
             message,
@@ -187,6 +357,9 @@ fn digests(d: &Option<DigestSet>) -> String {
         .map_or_else(|| "(absent)".to_string(), ToString::to_string)
 }
 
+/// The text form. Every string that may come from metadata (names,
+/// messages quoting them) goes through [`escape`], so a name with control
+/// characters is shown quoted and escaped and cannot redraw the report.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.stages {
@@ -195,34 +368,42 @@ impl fmt::Display for Report {
                 Status::Warning => "!",
                 Status::Failed => "✗",
             };
+            let message = escape(&s.message);
             match &s.scope {
-                Some(scope) => writeln!(f, "{mark} {} [{scope}]: {}", s.stage.label(), s.message)?,
-                None => writeln!(f, "{mark} {}: {}", s.stage.label(), s.message)?,
+                Some(scope) => {
+                    let scope = escape(scope);
+                    writeln!(f, "{mark} {} [{scope}]: {message}", s.stage.label())?
+                }
+                None => writeln!(f, "{mark} {}: {message}", s.stage.label())?,
             }
         }
         for w in &self.warnings {
+            let message = escape(&w.message);
             match &w.scope {
-                Some(scope) => writeln!(f, "warning: {scope}: {}", w.message)?,
-                None => writeln!(f, "warning: {}", w.message)?,
+                Some(scope) => writeln!(f, "warning: {}: {message}", escape(scope))?,
+                None => writeln!(f, "warning: {message}")?,
             }
         }
         if let Some(fail) = &self.failure {
             writeln!(f)?;
-            writeln!(f, "FAILED at {}: {}", fail.stage.label(), fail.message)?;
+            let message = escape(&fail.message);
+            writeln!(f, "FAILED at {}: {message}", fail.stage.label())?;
+            writeln!(f, "  code:  {}", fail.kind.code())?;
             if let Some(scope) = &fail.scope {
-                writeln!(f, "  where: {scope}")?;
+                writeln!(f, "  where: {}", escape(scope))?;
             }
             if let Some(rule) = &fail.rule {
-                writeln!(f, "  rule:  {rule}")?;
+                writeln!(f, "  rule:  {}", escape(rule))?;
             }
             for a in &fail.artifacts {
-                writeln!(f, "  artifact {}: {}", a.name, a.note)?;
+                let (name, note) = (escape(&a.name), escape(&a.note));
+                writeln!(f, "  artifact {name}: {note}")?;
                 if a.expected.is_some() || a.actual.is_some() {
-                    writeln!(f, "    expected: {}", digests(&a.expected))?;
-                    writeln!(f, "    actual:   {}", digests(&a.actual))?;
+                    writeln!(f, "    expected: {}", escape(&digests(&a.expected)))?;
+                    writeln!(f, "    actual:   {}", escape(&digests(&a.actual)))?;
                 }
             }
-            writeln!(f, "  hint:  {}", fail.hint)?;
+            writeln!(f, "  hint:  {}", escape(&fail.hint))?;
             write!(f, "verification FAILED")
         } else {
             write!(f, "verification PASSED")

@@ -4,24 +4,63 @@
 use std::collections::BTreeMap;
 
 use intact_model::{Layout, Link, Rule, Side, StepName};
-use intact_rules::{verify_item_rules, Diagnosis, RuleViolation, ViolationKind};
+use intact_rules::{
+    check_rule_pattern, verify_item_rules, Diagnosis, RuleError, RuleViolation, UncompilableRule,
+    ViolationKind,
+};
 
 use rayon::prelude::*;
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, Stage};
-use crate::workflow::{Ctx, Flow, Scope};
+use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind, Stage};
+use crate::signatures::Verified;
+use crate::workflow::{Ctx, Flow, Halt, Scope};
 
-/// Material then product rules of every step, against step links only.
+/// Compile every rule pattern of the layout before any link is read or
+/// inspection run: one that cannot be compiled makes verification
+/// impossible (fail closed), an error (exit 2) rather than a verdict.
+pub(crate) fn check_patterns(layout: &Layout) -> Flow<()> {
+    let items = layout
+        .steps
+        .iter()
+        .map(|s| (&s.name, &s.expected_materials, &s.expected_products))
+        .chain(
+            layout
+                .inspect
+                .iter()
+                .map(|i| (&i.name, &i.expected_materials, &i.expected_products)),
+        );
+    for (name, materials, products) in items {
+        for (side, rules) in [(Side::Materials, materials), (Side::Products, products)] {
+            for (rule_index, rule) in rules.iter().enumerate() {
+                if let Err(error) = check_rule_pattern(rule) {
+                    let u = Box::new(UncompilableRule {
+                        item: name.clone(),
+                        side,
+                        rule_index,
+                        rule: rule.to_string(),
+                        error,
+                    });
+                    return Err(Halt::Unusable(crate::VerifyError::UncompilablePattern(u)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Material then product rules of every step, against verified step
+/// links only.
 pub(crate) fn check_steps(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    links: &Verified<BTreeMap<StepName, Link>>,
     scope: &Scope,
 ) -> Flow<()> {
+    let links: &BTreeMap<StepName, Link> = links;
     // Every step's rules are evaluated at once (they only read the links);
     // the report still takes them in layout order and stops at the first
     // failure, as the reference does.
-    let results: Vec<Option<Flow<()>>> = layout
+    let results: Vec<Option<Result<(), Box<Failure>>>> = layout
         .steps
         .par_iter()
         .with_max_len(1)
@@ -34,7 +73,7 @@ pub(crate) fn check_steps(
                     link,
                     links,
                     scope,
-                    Stage::StepRules,
+                    FailureKind::StepRule,
                 )
             })
         })
@@ -45,7 +84,7 @@ pub(crate) fn check_steps(
         let (Some(link), Some(result)) = (links.get(&step.name), result) else {
             continue;
         };
-        result?;
+        result.map_err(crate::workflow::Halt::Failed)?;
         ctx.pass(
             Stage::StepRules,
             scope.of(step.name.as_str()),
@@ -55,14 +94,18 @@ pub(crate) fn check_steps(
     Ok(())
 }
 
-/// Material then product rules of every inspection, against step and
-/// inspection links.
+/// Material then product rules of every inspection, against the verified
+/// step links and the links of the inspections the verifier ran itself.
 pub(crate) fn check_inspections(
     ctx: &mut Ctx<'_>,
-    layout: &Layout,
-    links: &BTreeMap<StepName, Link>,
+    layout: &Verified<Layout>,
+    steps: &Verified<BTreeMap<StepName, Link>>,
+    inspections: BTreeMap<StepName, Link>,
     scope: &Scope,
 ) -> Flow<()> {
+    let mut links: BTreeMap<StepName, Link> = (**steps).clone();
+    links.extend(inspections);
+    let links = &links;
     for insp in &layout.inspect {
         let Some(link) = links.get(&insp.name) else {
             continue;
@@ -74,7 +117,7 @@ pub(crate) fn check_inspections(
             link,
             links,
             scope,
-            Stage::InspectionRules,
+            FailureKind::InspectionRule,
         )?;
         ctx.pass(
             Stage::InspectionRules,
@@ -102,10 +145,19 @@ fn check_item(
     link: &Link,
     links: &BTreeMap<StepName, Link>,
     scope: &Scope,
-    stage: Stage,
-) -> Flow<()> {
+    kind: FailureKind,
+) -> Result<(), Box<Failure>> {
     let check = |side, rules| {
-        verify_item_rules(name, side, rules, link, links).map_err(|v| to_failure(&v, scope, stage))
+        verify_item_rules(name, side, rules, link, links).map_err(|e| match e {
+            RuleError::Violation(v) => to_failure(&v, scope, kind),
+            // check_patterns refused these before; still fail closed.
+            other => Box::new(Failure::new(
+                kind,
+                scope.of(name.as_str()),
+                other.to_string(),
+                "rewrite the rule with a smaller pattern",
+            )),
+        })
     };
     let (m, p) = rayon::join(
         || check(Side::Materials, materials),
@@ -127,7 +179,7 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
+fn to_failure(v: &RuleViolation, scope: &Scope, kind: FailureKind) -> Box<Failure> {
     let item = v.item.as_str();
     let mut hints = Vec::new();
     let artifacts: Vec<ArtifactIssue> = v
@@ -217,7 +269,7 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
         _ => "artifacts are disallowed",
     };
     let mut f = Failure::new(
-        stage,
+        kind,
         scope.of(item),
         format!(
             "{} rule {} failed: {what}",
@@ -232,4 +284,63 @@ fn to_failure(v: &RuleViolation, scope: &Scope, stage: Stage) -> Box<Failure> {
     f.rule = Some(v.rule.clone());
     f.artifacts = artifacts;
     Box::new(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use intact_crypto::{sign_metadata, SigningKey};
+    use intact_model::{Container, Digest, DigestSet, Expires, Link, Metadata, Step};
+
+    use crate::{verify, MemoryLinkSource, VerifyError, VerifyOptions};
+
+    use super::*;
+
+    /// A pattern too large for the regex engine is an error, never a
+    /// literal: the reference refuses this chain (`evil` is disallowed).
+    #[test]
+    fn an_uncompilable_pattern_refuses_the_chain() {
+        let owner = SigningKey::generate_ed25519();
+        let alice = SigningKey::generate_ed25519();
+        let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+        layout.keys.insert(
+            alice.keyid().unwrap(),
+            alice.public_key().to_key_dict().unwrap(),
+        );
+        let mut step = Step::new(StepName::new("build").unwrap());
+        step.pubkeys = vec![alice.keyid().unwrap()];
+        let disallow = format!("DISALLOW {}", "?".repeat(16_000));
+        step.expected_products = vec![Rule::parse_str(&disallow).unwrap()];
+        layout.steps = vec![step];
+        let mut md = Metadata::new(layout.into(), Container::Metablock).unwrap();
+        sign_metadata(&mut md, &owner).unwrap();
+
+        let mut link = Link::new(StepName::new("build").unwrap());
+        link.products.insert(
+            "evil".parse().unwrap(),
+            DigestSet::single("sha256", Digest::new("aa").unwrap()),
+        );
+        let mut link_md = Metadata::new(link.clone().into(), Container::Metablock).unwrap();
+        let keyid = sign_metadata(&mut link_md, &alice).unwrap();
+        let files = BTreeMap::from([(
+            link.name.link_file_name(&keyid),
+            link_md.to_bytes().unwrap(),
+        )]);
+        let keys = BTreeMap::from([(owner.keyid().unwrap(), owner.public_key().clone())]);
+        let err = verify(
+            &md,
+            &keys,
+            &MemoryLinkSource::new(files),
+            &VerifyOptions::new(),
+        )
+        .unwrap_err();
+        let VerifyError::UncompilablePattern(u) = err else {
+            panic!("expected an uncompilable pattern, got {err}");
+        };
+        assert_eq!(u.item.as_str(), "build");
+        assert_eq!(u.side, Side::Products);
+        assert_eq!(u.rule_index, 0);
+        assert_eq!(u.error.kind, intact_rules::PatternErrorKind::TooLarge);
+    }
 }

@@ -5,13 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use intact_model::io::{read_limited, ReadError};
 use intact_model::FileBytes;
+
+use crate::VerifyError;
 
 /// A named collection of link files. `Sync`, because the links of all
 /// steps are read and checked in parallel.
 pub trait LinkSource: Sync {
-    /// The bytes of `file_name`, `Ok(None)` if it does not exist.
-    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>>;
+    /// The bytes of `file_name`, `Ok(None)` if it does not exist. Anything
+    /// but a regular file of at most `max_size` bytes is refused
+    /// ([`ReadError::NotRegular`], [`ReadError::TooLarge`]).
+    fn read(&self, file_name: &str, max_size: u64) -> Result<Option<FileBytes>, ReadError>;
     /// The source for a sublayout's links (`<step>.<keyid8>`).
     fn subdir(&self, name: &str) -> Box<dyn LinkSource>;
     /// How to name `file_name` in messages (a path, for files).
@@ -25,17 +30,33 @@ pub struct DirLinkSource {
 }
 
 impl DirLinkSource {
-    /// Links in `dir`.
+    /// Links in `dir`, which need not exist (its links are then missing).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         DirLinkSource { dir: dir.into() }
+    }
+
+    /// Links in `dir`, which must be a directory: a mistyped `--link-dir`
+    /// is an error naming it, not a report of missing links.
+    // std::fs: the error becomes VerifyError::LinkDir, which names the directory.
+    #[allow(clippy::disallowed_methods)]
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, VerifyError> {
+        let dir = dir.into();
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(DirLinkSource { dir }),
+            Ok(_) => Err(VerifyError::LinkDir {
+                dir,
+                cause: std::io::Error::other("not a directory"),
+            }),
+            Err(cause) => Err(VerifyError::LinkDir { dir, cause }),
+        }
     }
 }
 
 impl LinkSource for DirLinkSource {
-    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>> {
-        match FileBytes::read_path(&self.dir.join(file_name)) {
+    fn read(&self, file_name: &str, max_size: u64) -> Result<Option<FileBytes>, ReadError> {
+        match read_limited(&self.dir.join(file_name), max_size) {
             Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -67,11 +88,19 @@ impl MemoryLinkSource {
 }
 
 impl LinkSource for MemoryLinkSource {
-    fn read(&self, file_name: &str) -> std::io::Result<Option<FileBytes>> {
-        Ok(self
-            .files
-            .get(&format!("{}{file_name}", self.prefix))
-            .map(|b| FileBytes::from(b.clone())))
+    fn read(&self, file_name: &str, max_size: u64) -> Result<Option<FileBytes>, ReadError> {
+        let Some(b) = self.files.get(&format!("{}{file_name}", self.prefix)) else {
+            return Ok(None);
+        };
+        let size = b.len() as u64;
+        if size > max_size {
+            return Err(ReadError::TooLarge {
+                path: self.describe(file_name).into(),
+                size: Some(size),
+                cap: max_size,
+            });
+        }
+        Ok(Some(FileBytes::from(b.clone())))
     }
 
     fn subdir(&self, name: &str) -> Box<dyn LinkSource> {

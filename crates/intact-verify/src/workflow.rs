@@ -1,17 +1,33 @@
 //! The verification workflow, in the reference's order
 //! (../shared/in-toto-spec.md §5), with intact's stricter checks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use intact_crypto::{parse_and_verify_link, verify_metadata, PublicKey};
+use intact_crypto::PublicKey;
+use intact_model::io::ReadError;
 use intact_model::{KeyId, Layout, Link, Metadata, Payload, Step, StepName};
 
-use crate::report::{Failure, Stage, StageResult, Status, Warning};
+use crate::report::{Failure, FailureKind, Stage, StageResult, Status, Warning};
+use crate::signatures::{self, check_link, LayoutRejected, Loaded, Parsed, Rejected, Verified};
 use rayon::prelude::*;
 
-use crate::{inspect, rules, LinkSource, VerifyOptions};
+use crate::{inspect, rules, LinkSource, VerifyError, VerifyOptions};
 
-pub(crate) type Flow<T> = Result<T, Box<Failure>>;
+/// Why the workflow stopped early.
+pub(crate) enum Halt {
+    /// The chain failed verification: the report says why.
+    Failed(Box<Failure>),
+    /// An input is unusable (a refused link file): an error, not a report.
+    Unusable(VerifyError),
+}
+
+impl From<Box<Failure>> for Halt {
+    fn from(f: Box<Failure>) -> Self {
+        Halt::Failed(f)
+    }
+}
+
+pub(crate) type Flow<T> = Result<T, Halt>;
 
 /// Collects stage results and warnings while the workflow runs.
 pub(crate) struct Ctx<'a> {
@@ -47,12 +63,12 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn fail(
-    stage: Stage,
+    kind: FailureKind,
     scope: Option<String>,
     message: String,
     hint: impl Into<String>,
 ) -> Box<Failure> {
-    Box::new(Failure::new(stage, scope, message, hint))
+    Box::new(Failure::new(kind, scope, message, hint))
 }
 
 /// Scope names: `step` at the top, `parent/step` inside sublayouts.
@@ -80,10 +96,14 @@ pub(crate) struct Evidence {
     pub file: String,
     /// The file, kept for sublayouts (whose own signatures are checked).
     pub md: Option<Metadata>,
-    pub payload: Payload,
+    pub payload: Verified<Payload>,
 }
 
-/// Verify one layout level; returns the summary link for the parent.
+/// Every step's verified links, in layout order.
+type StepEvidence<'l> = Vec<(&'l Step, Vec<Evidence>)>;
+
+/// Verify one layout level, stage by stage in the reference's order;
+/// returns the summary link for the parent.
 pub(crate) fn verify_level(
     ctx: &mut Ctx<'_>,
     md: &Metadata,
@@ -92,115 +112,169 @@ pub(crate) fn verify_level(
     scope: &Scope,
     summary_name: Option<&StepName>,
     depth: usize,
-) -> Flow<Option<Link>> {
+) -> Flow<Option<Verified<Link>>> {
+    let layout = layout_signatures(ctx, md, keys, scope)?;
+    layout_expiry(ctx, &layout, scope)?;
+    let layout = parameters(ctx, layout, scope, depth)?;
+    let layout_keys = check_layout(ctx, &layout, scope)?;
+    rules::check_patterns(&layout)?;
+    let mut evidence = step_links(ctx, &layout, links, &layout_keys, scope)?;
+    sublayouts(ctx, &mut evidence, &layout_keys, links, scope, depth)?;
+    expected_commands(ctx, &evidence, scope);
+    let chosen = threshold_agreement(ctx, evidence, scope)?;
+    rules::check_steps(ctx, &layout, &chosen, scope)?;
+    inspections(ctx, &layout, &chosen, scope)?;
+    let summary = summary_name.map(|name| signatures::summary(name, &layout, &chosen));
+    free_in_background(chosen.into_inner());
+    Ok(summary)
+}
+
+/// Stages 1-2: every given key must have signed, and the payload must be a layout.
+fn layout_signatures(
+    ctx: &mut Ctx<'_>,
+    md: &Metadata,
+    keys: &BTreeMap<KeyId, PublicKey>,
+    scope: &Scope,
+) -> Flow<Verified<Layout>> {
     let at = scope.layout();
-    // 1. Layout signatures: every given key must have signed.
-    for (keyid, key) in keys {
-        verify_metadata(md, keyid, key).map_err(|e| {
-            fail(
-                Stage::LayoutSignatures,
-                at.clone(),
-                format!("layout signature check failed: {e}"),
-                "the layout was changed after it was signed, or signed with another key; \
-                 get a layout signed by the expected owner key",
-            )
-        })?;
+    let verdict = signatures::verify_layout(md, keys);
+    if let Err(LayoutRejected::Signature(e)) = &verdict {
+        return Err(fail(
+            FailureKind::LayoutSignature,
+            at,
+            format!("layout signature check failed: {e}"),
+            "the layout was changed after it was signed, or signed with another key; \
+             get a layout signed by the expected owner key",
+        )
+        .into());
     }
     ctx.pass(
         Stage::LayoutSignatures,
         at.clone(),
         format!("signed by all {} required key(s)", keys.len()),
     );
+    match verdict {
+        Ok(layout) => Ok(layout),
+        Err(LayoutRejected::Malformed(e)) => Err(fail(
+            FailureKind::LayoutMalformed,
+            at,
+            format!("the layout payload is invalid: {e}"),
+            "the layout is malformed; rebuild it with `intact layout build`",
+        )
+        .into()),
+        Err(_) => Err(fail(
+            FailureKind::NotALayout,
+            at,
+            "expected a layout, found a link".into(),
+            "pass the signed root layout with --layout",
+        )
+        .into()),
+    }
+}
 
-    // 2. The payload must be a layout.
-    let layout = match md.payload() {
-        Ok(Payload::Layout(l)) => l,
-        Ok(Payload::Link(_)) => {
-            return Err(fail(
-                Stage::LayoutSignatures,
-                at,
-                "expected a layout, found a link".into(),
-                "pass the signed root layout with --layout",
-            ))
-        }
-        Err(e) => {
-            return Err(fail(
-                Stage::LayoutSignatures,
-                at,
-                format!("the layout payload is invalid: {e}"),
-                "the layout is malformed; rebuild it with `intact layout build`",
-            ))
-        }
-    };
-
-    // 3. Expiry (`expires <= now` fails, as in the reference).
+/// Stage 3: expiry (`expires <= now` fails, as in the reference).
+fn layout_expiry(ctx: &mut Ctx<'_>, layout: &Verified<Layout>, scope: &Scope) -> Flow<()> {
+    let at = scope.layout();
     if layout.expires.is_expired_at(ctx.opts.now) {
         return Err(fail(
-            Stage::LayoutExpiry,
+            FailureKind::LayoutExpired,
             at,
             format!("the layout expired at {}", layout.expires),
             "ask the project owner for a freshly signed layout",
-        ));
+        )
+        .into());
     }
     ctx.pass(
         Stage::LayoutExpiry,
-        at.clone(),
+        at,
         format!("valid until {}", layout.expires),
     );
+    Ok(())
+}
 
-    // 4. Parameters, only for the root layout (the reference does not pass
-    // them into sublayouts).
-    let layout = if depth == 0 && !ctx.opts.params.is_empty() {
-        let l = intact_layout::substitute_parameters(&layout, &ctx.opts.params).map_err(|e| {
+/// Stage 4: parameters, only for the root layout (the reference does not pass
+/// them into sublayouts).
+fn parameters(
+    ctx: &mut Ctx<'_>,
+    layout: Verified<Layout>,
+    scope: &Scope,
+    depth: usize,
+) -> Flow<Verified<Layout>> {
+    if depth != 0 || ctx.opts.params.is_empty() {
+        return Ok(layout);
+    }
+    let at = scope.layout();
+    let params = &ctx.opts.params;
+    let layout = layout
+        .try_map(|l| intact_model::params::substitute_parameters(&l, params))
+        .map_err(|e| {
             fail(
-                Stage::Parameters,
+                FailureKind::Parameters,
                 at.clone(),
                 format!("parameter substitution failed: {e}"),
                 "pass every parameter the layout uses with --param NAME=VALUE",
             )
         })?;
-        ctx.pass(
-            Stage::Parameters,
-            at.clone(),
-            format!("substituted {} parameter(s)", ctx.opts.params.len()),
-        );
-        l
-    } else {
-        layout
-    };
+    ctx.pass(
+        Stage::Parameters,
+        at,
+        format!("substituted {} parameter(s)", ctx.opts.params.len()),
+    );
+    Ok(layout)
+}
 
-    let layout_keys = check_layout(ctx, &layout, scope)?;
-
-    // 5-6. Load links, check signatures, count distinct authorised keys.
-    let mut chosen: BTreeMap<StepName, Link> = BTreeMap::new();
-    let mut evidence_by_step: Vec<(&Step, Vec<Evidence>)> = Vec::new();
+/// Stages 5-6: load links, check signatures, count distinct authorised keys.
+fn step_links<'l>(
+    ctx: &mut Ctx<'_>,
+    layout: &'l Verified<Layout>,
+    links: &dyn LinkSource,
+    layout_keys: &BTreeMap<KeyId, PublicKey>,
+    scope: &Scope,
+) -> Flow<StepEvidence<'l>> {
     // Reading, parsing and signature checks of every link run on all cores
     // up front; the decisions below stay sequential, in the reference's order.
-    let preloaded = preload(&layout.steps, links, &layout_keys);
+    let preloaded = signatures::preload(
+        &layout.steps,
+        links,
+        layout_keys,
+        ctx.opts.max_metadata_size,
+    );
+    let mut evidence = Vec::new();
     for (step, loaded) in layout.steps.iter().zip(preloaded) {
         let found = load_step_links(ctx, step, loaded, links, scope)?;
-        let valid = check_link_signatures(ctx, step, found, &layout_keys, scope)?;
-        evidence_by_step.push((step, valid));
+        let valid = check_link_signatures(ctx, step, found, layout_keys, scope)?;
+        evidence.push((step, valid));
     }
+    Ok(evidence)
+}
 
-    // 7. Sublayouts, replaced by their summary links.
+/// Stage 7: sublayouts, verified recursively and replaced by their summary links.
+fn sublayouts(
+    ctx: &mut Ctx<'_>,
+    evidence: &mut StepEvidence<'_>,
+    layout_keys: &BTreeMap<KeyId, PublicKey>,
+    links: &dyn LinkSource,
+    scope: &Scope,
+    depth: usize,
+) -> Flow<()> {
     let mut any_sub = false;
-    for (step, evidence) in &mut evidence_by_step {
+    for (step, evidence) in evidence.iter_mut() {
         for ev in evidence.iter_mut() {
-            let Payload::Layout(_) = &ev.payload else {
+            let Payload::Layout(_) = &*ev.payload else {
                 continue;
             };
             any_sub = true;
             if depth + 1 > ctx.opts.max_sublayout_depth {
                 return Err(fail(
-                    Stage::Sublayouts,
+                    FailureKind::SublayoutTooDeep,
                     scope.of(step.name.as_str()),
                     format!(
                         "sublayouts nest deeper than {}",
                         ctx.opts.max_sublayout_depth
                     ),
                     "flatten the supply chain or raise the limit",
-                ));
+                )
+                .into());
             }
             let mut sub_keys = BTreeMap::new();
             if let Some(k) = layout_keys.get(&ev.keyid) {
@@ -209,11 +283,12 @@ pub(crate) fn verify_level(
             let dir = ev.file.trim_end_matches(".link").to_string();
             let Some(sub_md) = ev.md.as_ref() else {
                 return Err(fail(
-                    Stage::Sublayouts,
+                    FailureKind::SublayoutInternal,
                     scope.of(step.name.as_str()),
                     format!("{}: the sublayout file was not kept", ev.file),
                     "report this as a bug in intact",
-                ));
+                )
+                .into());
             };
             let summary = verify_level(
                 ctx,
@@ -224,19 +299,34 @@ pub(crate) fn verify_level(
                 Some(&step.name),
                 depth + 1,
             )?;
-            let summary = summary.unwrap_or_else(|| Link::new(step.name.clone()));
-            ev.payload = Payload::Link(summary);
+            let Some(summary) = summary else {
+                return Err(fail(
+                    FailureKind::SublayoutInternal,
+                    scope.of(step.name.as_str()),
+                    format!("{}: the sublayout gave no summary", ev.file),
+                    "report this as a bug in intact",
+                )
+                .into());
+            };
+            ev.payload = summary.into_payload();
         }
     }
     if any_sub {
-        ctx.pass(Stage::Sublayouts, at.clone(), "every sublayout verified");
+        ctx.pass(
+            Stage::Sublayouts,
+            scope.layout(),
+            "every sublayout verified",
+        );
     }
+    Ok(())
+}
 
-    // 8. Expected commands: a mismatch only warns.
+/// Stage 8: expected commands: a mismatch only warns.
+fn expected_commands(ctx: &mut Ctx<'_>, evidence: &StepEvidence<'_>, scope: &Scope) {
     let mut mismatches = 0;
-    for (step, evidence) in &evidence_by_step {
+    for (step, evidence) in evidence {
         for ev in evidence {
-            if let Payload::Link(l) = &ev.payload {
+            if let Payload::Link(l) = &*ev.payload {
                 if l.command != step.expected_command {
                     mismatches += 1;
                     ctx.warn(
@@ -253,19 +343,25 @@ pub(crate) fn verify_level(
     }
     ctx.pass(
         Stage::Commands,
-        at.clone(),
+        scope.layout(),
         format!("{mismatches} mismatch(es)"),
     );
     if mismatches > 0 {
         ctx.downgrade_last(Stage::Commands);
     }
+}
 
-    // 9-10. Threshold agreement, then one link per step.
-    for (step, evidence) in evidence_by_step {
-        let mut step_links = evidence.into_iter().filter_map(|ev| match ev.payload {
-            Payload::Link(l) => Some((ev.file, l)),
-            Payload::Layout(_) => None,
-        });
+/// Stages 9-10: threshold agreement, then one link per step.
+fn threshold_agreement(
+    ctx: &mut Ctx<'_>,
+    evidence: StepEvidence<'_>,
+    scope: &Scope,
+) -> Flow<Verified<BTreeMap<StepName, Link>>> {
+    let mut chosen = Vec::with_capacity(evidence.len());
+    for (step, evidence) in evidence {
+        let mut step_links = evidence
+            .into_iter()
+            .filter_map(|ev| ev.payload.into_link().ok().map(|l| (ev.file, l)));
         let Some((first_file, first)) = step_links.next() else {
             continue;
         };
@@ -278,7 +374,8 @@ pub(crate) fn verify_level(
                         &first,
                         &file,
                         &other,
-                    ));
+                    )
+                    .into());
                 }
             }
             ctx.pass(
@@ -287,29 +384,30 @@ pub(crate) fn verify_level(
                 "functionaries recorded identical artifacts",
             );
         }
-        chosen.insert(step.name.clone(), first);
+        chosen.push((step.name.clone(), first));
     }
+    Ok(chosen.into_iter().collect())
+}
 
-    // 11. Step rules, against step links only.
-    rules::check_steps(ctx, &layout, &chosen, scope)?;
-
-    // 12-13. Inspections, then their rules against steps + inspections.
-    if !layout.inspect.is_empty() {
-        let mut all = chosen.clone();
-        for insp in &layout.inspect {
-            let link = match intact_model::GitPolicy::from_run(&insp.run) {
-                Some(policy) => crate::git::run(ctx, insp, policy, &chosen, scope)?,
-                None => inspect::run(ctx, insp, scope)?,
-            };
-            all.insert(insp.name.clone(), link);
-        }
-        rules::check_inspections(ctx, &layout, &all, scope)?;
+/// Stages 12-13: inspections, then their rules against steps + inspections.
+fn inspections(
+    ctx: &mut Ctx<'_>,
+    layout: &Verified<Layout>,
+    chosen: &Verified<BTreeMap<StepName, Link>>,
+    scope: &Scope,
+) -> Flow<()> {
+    if layout.inspect.is_empty() {
+        return Ok(());
     }
-
-    // 14. Summary link for a parent layout.
-    let summary = summary_name.map(|name| summary(name, &layout, &chosen));
-    free_in_background(chosen);
-    Ok(summary)
+    let mut ran = BTreeMap::new();
+    for insp in &layout.inspect {
+        let link = match intact_model::GitPolicy::from_run(&insp.run) {
+            Some(policy) => crate::git::run(ctx, insp, policy, chosen, scope)?,
+            None => inspect::run(ctx, insp, scope)?,
+        };
+        ran.insert(insp.name.clone(), link);
+    }
+    rules::check_inspections(ctx, layout, chosen, ran, scope)
 }
 
 /// Freeing links of 100,000 artifacts takes milliseconds nobody needs to
@@ -333,23 +431,6 @@ fn free_in_parallel(links: BTreeMap<StepName, Link>) {
     maps.into_par_iter().with_max_len(1).for_each(drop);
 }
 
-/// The reference's summary link: materials of the first step, products,
-/// byproducts and command of the last.
-fn summary(name: &StepName, layout: &Layout, links: &BTreeMap<StepName, Link>) -> Link {
-    let mut out = Link::new(name.clone());
-    let first = layout.steps.first().and_then(|s| links.get(&s.name));
-    let last = layout.steps.last().and_then(|s| links.get(&s.name));
-    if let Some(f) = first {
-        out.materials = f.materials.clone();
-    }
-    if let Some(l) = last {
-        out.products = l.products.clone();
-        out.byproducts = l.byproducts.clone();
-        out.command = l.command.clone();
-    }
-    out
-}
-
 /// Layout consistency: thresholds, step keys present, no key listed twice
 /// under different keyids. Returns the parsed functionary keys.
 fn check_layout(
@@ -367,13 +448,18 @@ fn check_layout(
                     let msg = format!("the same public key is listed as {other} and as {keyid}");
                     if strict {
                         return Err(fail(
-                            Stage::LayoutChecks,
+                            FailureKind::DuplicateKey,
                             at,
                             msg,
                             "one functionary could satisfy a threshold alone; remove the duplicate key \
                              (or pass --compat to accept it as the reference does)",
-                        ));
+                        )
+                        .into());
                     }
+                    ctx.warn(Stage::LayoutChecks, at.clone(), msg);
+                }
+                if let Some(weak) = k.weakness() {
+                    let msg = format!("key {keyid} is weak: {weak}; replace it");
                     ctx.warn(Stage::LayoutChecks, at.clone(), msg);
                 }
                 keys.insert(keyid.clone(), k);
@@ -389,22 +475,24 @@ fn check_layout(
         let here = scope.of(step.name.as_str());
         if step.threshold < 1 {
             return Err(fail(
-                Stage::LayoutChecks,
+                FailureKind::ThresholdBelowOne,
                 here,
                 format!("threshold {} is below 1", step.threshold),
                 "a step must require at least one signed link; fix the layout",
-            ));
+            )
+            .into());
         }
         for keyid in &step.pubkeys {
             if !layout.keys.contains_key(keyid) {
                 let msg = format!("step key {keyid} is not among the layout's keys");
                 if strict {
                     return Err(fail(
-                        Stage::LayoutChecks,
+                        FailureKind::UnknownStepKey,
                         here,
                         msg,
                         "embed the functionary's public key in the layout (or pass --compat)",
-                    ));
+                    )
+                    .into());
                 }
                 ctx.warn(Stage::LayoutChecks, here.clone(), msg);
             }
@@ -423,144 +511,13 @@ fn check_layout(
     Ok(keys)
 }
 
-/// One link file of a step, read, parsed and (when its key is usable)
-/// signature-checked, with the payload of a verified file.
-pub(crate) struct Loaded {
-    keyid: KeyId,
-    file: String,
-    read: Result<Option<Result<Parsed, String>>, String>,
-    verified: Option<Result<Payload, Rejected>>,
-}
-
-/// A parsed link file: how often the step's key signed it, and the file
-/// itself unless its link payload was moved out into the evidence (a
-/// link with 100,000 artifacts is not worth a copy).
-pub(crate) struct Parsed {
-    signatures_by_key: usize,
-    md: Option<Metadata>,
-}
-
-/// Why a link file is not evidence.
-pub(crate) enum Rejected {
-    /// Its signature does not verify with the key: ignored, like the reference.
-    Signature(String),
-    /// Signed, but the payload is malformed: verification fails.
-    Payload(String),
-}
-
-/// Check a link file's signature, then parse its payload.
-fn check_link(md: &Metadata, keyid: &KeyId, key: &PublicKey) -> Result<Payload, Rejected> {
-    verify_metadata(md, keyid, key).map_err(|e| Rejected::Signature(e.to_string()))?;
-    md.payload().map_err(|e| Rejected::Payload(e.to_string()))
-}
-
-/// The work on every step's links that needs no report, one task per
-/// link file so the cores stay busy however the files are spread over the
-/// steps. Returns each step's files in key order.
-fn preload(
-    steps: &[Step],
-    links: &dyn LinkSource,
-    keys: &BTreeMap<KeyId, PublicKey>,
-) -> Vec<Vec<Loaded>> {
-    let jobs: Vec<(usize, &KeyId)> = steps
-        .iter()
-        .enumerate()
-        .flat_map(|(i, step)| {
-            let mut seen = BTreeSet::new();
-            step.pubkeys
-                .iter()
-                .filter(move |k| seen.insert(*k))
-                .map(move |k| (i, k))
-        })
-        .collect();
-    let done: Vec<(usize, Loaded)> = jobs
-        .into_par_iter()
-        .with_max_len(1)
-        .filter_map(|(i, keyid)| Some((i, load_one(steps.get(i)?, keyid, links, keys))))
-        .collect();
-    let mut out: Vec<Vec<Loaded>> = steps.iter().map(|_| Vec::new()).collect();
-    for (i, loaded) in done {
-        if let Some(v) = out.get_mut(i) {
-            v.push(loaded);
-        }
-    }
-    out
-}
-
-/// Read, parse and (when its key is usable) signature-check one link file.
-fn load_one(
-    step: &Step,
-    keyid: &KeyId,
-    links: &dyn LinkSource,
-    keys: &BTreeMap<KeyId, PublicKey>,
-) -> Loaded {
-    let file = step.name.link_file_name(keyid);
-    let key = keys.get(keyid);
-    // A link in the reference's key order has its signature checked while
-    // it is parsed; anything else is parsed, then checked.
-    let mut checked = None;
-    let read = links
-        .read(&file)
-        .map(|bytes| {
-            bytes.map(|b| {
-                if let (Some(key), Ok(text)) = (key, std::str::from_utf8(&b)) {
-                    if let Some((md, verdict)) = parse_and_verify_link(text, keyid, key) {
-                        checked = Some(verdict);
-                        return Ok(md);
-                    }
-                }
-                Metadata::from_slice(&b).map_err(|e| e.to_string())
-            })
-        })
-        .map_err(|e| e.to_string());
-    let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
-    let (read, verified) = match (read, key) {
-        (Ok(Some(Ok(md))), Some(key)) => {
-            let signatures_by_key = count(&md);
-            let verdict = match checked.take() {
-                Some(verdict) => verdict,
-                None => verify_metadata(&md, keyid, key),
-            };
-            let (md, verified) = match verdict {
-                Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
-                Ok(()) => match md.into_link() {
-                    Ok(link) => (None, Ok(Payload::Link(link))),
-                    Err(md) => {
-                        let payload = md.payload().map_err(|e| Rejected::Payload(e.to_string()));
-                        (Some(*md), payload)
-                    }
-                },
-            };
-            (
-                Ok(Some(Ok(Parsed {
-                    signatures_by_key,
-                    md,
-                }))),
-                Some(verified),
-            )
-        }
-        (read, _) => (
-            read.map(|o| {
-                o.map(|r| {
-                    r.map(|md| Parsed {
-                        signatures_by_key: count(&md),
-                        md: Some(md),
-                    })
-                })
-            }),
-            None,
-        ),
-    };
-    Loaded {
-        keyid: keyid.clone(),
-        file,
-        read,
-        verified,
-    }
-}
-
 /// A link file that exists and parses, with its preloaded check.
-type Found = (KeyId, String, Parsed, Option<Result<Payload, Rejected>>);
+type Found = (
+    KeyId,
+    String,
+    Parsed,
+    Option<Result<Verified<Payload>, Rejected>>,
+);
 
 /// Account for the link files of one step; only missing files are skipped.
 fn load_step_links(
@@ -575,18 +532,24 @@ fn load_step_links(
     let mut expected = Vec::new();
     for l in loaded {
         expected.push(links.describe(&l.file));
-        let read = l.read.map_err(|e| {
-            fail(
-                Stage::Links,
-                here.clone(),
-                format!("{}: {e}", links.describe(&l.file)),
-                "make the link directory readable",
-            )
-        })?;
+        let read = match l.read {
+            Ok(read) => read,
+            Err(ReadError::Io { cause, .. }) => {
+                return Err(fail(
+                    FailureKind::LinkUnreadable,
+                    here,
+                    format!("{}: {cause}", links.describe(&l.file)),
+                    "make the link directory readable",
+                )
+                .into())
+            }
+            // A FIFO, a device, an oversized file: unusable input.
+            Err(e) => return Err(Halt::Unusable(VerifyError::Read(e))),
+        };
         let Some(parsed) = read else { continue };
         let md = parsed.map_err(|e| {
             fail(
-                Stage::Links,
+                FailureKind::LinkMalformed,
                 here.clone(),
                 format!("{}: {e}", links.describe(&l.file)),
                 "the link file is malformed; record the step again",
@@ -597,7 +560,7 @@ fn load_step_links(
     let need = usize::try_from(step.threshold).unwrap_or(usize::MAX);
     if found.len() < need {
         return Err(fail(
-            Stage::Links,
+            FailureKind::LinkMissing,
             here,
             format!("found {} of the {} link(s) the threshold requires", found.len(), step.threshold),
             format!(
@@ -605,7 +568,8 @@ fn load_step_links(
                 step.name,
                 expected.join(", ")
             ),
-        ));
+        )
+        .into());
     }
     ctx.pass(Stage::Links, here, format!("found {} link(s)", found.len()));
     Ok(found)
@@ -634,11 +598,12 @@ fn check_link_signatures(
         let md = parsed.md;
         if by_this_key > 1 && strict {
             return Err(fail(
-                Stage::LinkSignatures,
+                FailureKind::DuplicateSignature,
                 here,
                 format!("{file} carries {by_this_key} signatures by key {keyid}"),
                 "a link must be signed once per key; re-sign it (or pass --compat)",
-            ));
+            )
+            .into());
         }
         let checked = verified.unwrap_or_else(|| match &md {
             Some(md) => check_link(md, &keyid, key),
@@ -652,14 +617,15 @@ fn check_link_signatures(
             }
             Err(Rejected::Payload(e)) => {
                 return Err(fail(
-                    Stage::LinkSignatures,
+                    FailureKind::LinkPayloadMalformed,
                     here,
                     format!("{file}: {e}"),
                     "the link's payload is malformed; record the step again",
-                ))
+                )
+                .into())
             }
         };
-        if let Payload::Link(l) = &payload {
+        if let Payload::Link(l) = &*payload {
             if l.name != step.name {
                 let msg = format!(
                     "{file} is a link for {:?}, filed under step {:?}",
@@ -668,11 +634,12 @@ fn check_link_signatures(
                 );
                 if strict {
                     return Err(fail(
-                        Stage::LinkSignatures,
+                        FailureKind::LinkNameMismatch,
                         here,
                         msg,
                         "a link recorded for another step was renamed; record this step itself (or pass --compat)",
-                    ));
+                    )
+                    .into());
                 }
                 ctx.warn(Stage::LinkSignatures, here.clone(), msg);
             }
@@ -698,7 +665,7 @@ fn check_link_signatures(
             format!(" ({})", dropped.join("; "))
         };
         return Err(fail(
-            Stage::LinkSignatures,
+            FailureKind::Threshold,
             here,
             format!(
                 "{} of the {} required distinct authorised signature(s) verified{why}",
@@ -706,7 +673,8 @@ fn check_link_signatures(
                 step.threshold
             ),
             "links must be signed by keys the layout authorises for this step",
-        ));
+        )
+        .into());
     }
     ctx.pass(
         Stage::LinkSignatures,

@@ -109,6 +109,7 @@ fn summary(findings: &[Finding]) -> String {
 }
 
 fn build(a: BuildArgs) -> Result<Outcome> {
+    intact_layout::check_output_is_not_source(&a.layout, &a.output)?;
     let source = Source::load(&a.layout)?;
     let compiled = source.compile(&options(&a.params)?)?;
     for f in &compiled.findings {
@@ -167,6 +168,9 @@ fn check(a: CheckArgs) -> Result<Outcome> {
 }
 
 fn export_cmd(a: ExportArgs) -> Result<Outcome> {
+    if let Some(out) = &a.output {
+        intact_layout::check_output_is_not_source(&a.file, out)?;
+    }
     let md = Metadata::load(&a.file)?;
     let layout = match md.payload().map_err(|e| e.in_file(&a.file))? {
         Payload::Layout(l) => l,

@@ -103,7 +103,8 @@ impl Common {
             excludes: self.exclude.clone(),
             lstrip_paths: self.lstrip_paths.clone(),
             allow_missing: self.allow_missing,
-            progress: !self.quiet,
+            // -q: no spinner and no warnings, only errors.
+            reporter: (!self.quiet).then(crate::progress::reporter),
             ..HashOptions::default()
         }
     }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use intact_model::escape::escape;
 use intact_model::{Container, Layout, Link, Metadata, Payload};
 
 use crate::Outcome;
@@ -23,7 +24,7 @@ pub fn run(a: ShowArgs) -> Result<Outcome> {
     };
     println!(
         "{}: {} in a {container}",
-        a.file.display(),
+        escape(&a.file.display().to_string()),
         payload.type_name()
     );
     let signers: Vec<String> = md
@@ -43,10 +44,13 @@ pub fn run(a: ShowArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+// Names, commands and rules come from the file: they are printed through
+// `escape`, so control characters in them cannot redraw the terminal.
+
 fn show_link(l: &Link) {
-    println!("  name: {}", l.name);
+    println!("  name: {}", escape(l.name.as_str()));
     if !l.command.is_empty() {
-        println!("  command: {}", l.command.join(" "));
+        println!("  command: {}", escape(&l.command.join(" ")));
     }
     if let Some(rv) = l.return_value() {
         println!("  return value: {rv}");
@@ -61,28 +65,34 @@ fn show_layout(l: &Layout) {
     for s in &l.steps {
         println!(
             "  step {} (threshold {}, {} key{}):",
-            s.name,
+            escape(s.name.as_str()),
             s.threshold,
             s.pubkeys.len(),
             if s.pubkeys.len() == 1 { "" } else { "s" }
         );
         if !s.expected_command.is_empty() {
-            println!("    expected command: {}", s.expected_command.join(" "));
+            println!(
+                "    expected command: {}",
+                escape(&s.expected_command.join(" "))
+            );
         }
-        for r in &s.expected_materials {
-            println!("    material: {r}");
-        }
-        for r in &s.expected_products {
-            println!("    product:  {r}");
-        }
+        show_rules(&s.expected_materials, &s.expected_products);
     }
     for i in &l.inspect {
-        println!("  inspection {}: {}", i.name, i.run.join(" "));
-        for r in &i.expected_materials {
-            println!("    material: {r}");
-        }
-        for r in &i.expected_products {
-            println!("    product:  {r}");
-        }
+        println!(
+            "  inspection {}: {}",
+            escape(i.name.as_str()),
+            escape(&i.run.join(" "))
+        );
+        show_rules(&i.expected_materials, &i.expected_products);
+    }
+}
+
+fn show_rules(materials: &[intact_model::Rule], products: &[intact_model::Rule]) {
+    for r in materials {
+        println!("    material: {}", escape(&r.to_string()));
+    }
+    for r in products {
+        println!("    product:  {}", escape(&r.to_string()));
     }
 }

@@ -28,9 +28,12 @@ pub struct VerifyArgs {
     /// Public keys of the layout owners; every one must have signed.
     #[arg(long = "layout-key", short = 'k', required = true, num_args = 1..)]
     layout_keys: Vec<PathBuf>,
-    /// Directory holding the links.
+    /// Directory holding the links (it must exist).
     #[arg(long, default_value = ".")]
     link_dir: PathBuf,
+    /// Refuse a layout or link file larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = intact_model::io::DEFAULT_MAX_METADATA_SIZE)]
+    max_metadata_size: u64,
     /// Values for layout parameters, NAME=VALUE.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -57,7 +60,7 @@ pub struct VerifyArgs {
 }
 
 pub fn run(a: VerifyArgs) -> Result<Outcome> {
-    let layout = Metadata::load(&a.layout)?;
+    let layout = Metadata::load_limited(&a.layout, a.max_metadata_size)?;
     let mut keys = BTreeMap::new();
     for path in &a.layout_keys {
         let key = load_public_key(path)?;
@@ -74,14 +77,16 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .params(params)
         .workdir(&a.workdir)
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
-        .compat(a.compat);
+        .compat(a.compat)
+        .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
         opts = opts.git_repo(repo);
     }
     if let Some(home) = &a.gpg_home {
         opts = opts.gpg(intact_git::GpgVerifier::new(home));
     }
-    let report = verify(&layout, &keys, &DirLinkSource::new(&a.link_dir), &opts)?;
+    let links = DirLinkSource::open(&a.link_dir)?;
+    let report = verify(&layout, &keys, &links, &opts)?;
     match a.format {
         Format::Text => println!("{report}"),
         Format::Json => println!(

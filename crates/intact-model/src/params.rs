@@ -14,11 +14,16 @@
 //! offers [`bind_parameters`] for build time: it replaces the placeholders
 //! the author gave values for and keeps the others, so that the signed
 //! layout is still a template for the verifier.
+//!
+//! This module lives in the model, not with the YAML front end, so that
+//! the verifier substitutes parameters without depending on any YAML
+//! crate. The location helpers ([`StringAt`], [`for_each_string`]) are
+//! public for the layout linter, which reports template errors in place.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use intact_model::{Layout, Rule};
+use crate::{Layout, Rule};
 
 /// What is wrong with a parameter or a template string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +108,7 @@ pub fn is_valid_parameter_name(name: &str) -> bool {
 
 /// One piece of a template string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Piece<'a> {
+pub enum Piece<'a> {
     /// Literal text, with `{{`/`}}` already decoded.
     Text(String),
     /// A `{NAME}` field.
@@ -111,7 +116,7 @@ pub(crate) enum Piece<'a> {
 }
 
 /// Split a template the way Python's format-string parser does.
-pub(crate) fn parse_template(s: &str) -> Result<Vec<Piece<'_>>, ParamErrorKind> {
+pub fn parse_template(s: &str) -> Result<Vec<Piece<'_>>, ParamErrorKind> {
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut chars = s.char_indices().enumerate().peekable();
@@ -170,7 +175,7 @@ pub(crate) fn parse_template(s: &str) -> Result<Vec<Piece<'_>>, ParamErrorKind> 
 }
 
 /// `s.format(**params)`.
-pub(crate) fn format(s: &str, params: &BTreeMap<String, String>) -> Result<String, ParamErrorKind> {
+fn format(s: &str, params: &BTreeMap<String, String>) -> Result<String, ParamErrorKind> {
     let mut out = String::with_capacity(s.len());
     for piece in parse_template(s)? {
         match piece {
@@ -195,7 +200,7 @@ fn escape_braces(s: &str, out: &mut String) {
 
 /// Replace the fields named in `params` and keep everything else a
 /// template: `format(bind(s, a), b) == format(s, a ∪ b)`.
-pub(crate) fn bind(s: &str, params: &BTreeMap<String, String>) -> Result<String, ParamErrorKind> {
+fn bind(s: &str, params: &BTreeMap<String, String>) -> Result<String, ParamErrorKind> {
     let mut out = String::with_capacity(s.len());
     for piece in parse_template(s)? {
         match piece {
@@ -215,14 +220,18 @@ pub(crate) fn bind(s: &str, params: &BTreeMap<String, String>) -> Result<String,
 
 /// Which part of a layout a substitutable string belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Part {
+pub enum Part {
+    /// `expected_materials`.
     Materials,
+    /// `expected_products`.
     Products,
+    /// `expected_command` (steps) or `run` (inspections).
     Command,
 }
 
 impl Part {
-    pub(crate) fn field_name(self, inspection: bool) -> &'static str {
+    /// The layout field, for steps or inspections.
+    pub fn field_name(self, inspection: bool) -> &'static str {
         match (self, inspection) {
             (Part::Materials, _) => "expected_materials",
             (Part::Products, _) => "expected_products",
@@ -235,16 +244,22 @@ impl Part {
 /// Where a substitutable string sits: item, part, index in the list and,
 /// for rules, token index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct StringAt {
+pub struct StringAt {
+    /// In an inspection (else a step).
     pub inspection: bool,
+    /// Index of the step or inspection.
     pub item: usize,
+    /// Rules or command.
     pub part: Part,
+    /// Index in the rule list or the command.
     pub index: usize,
+    /// For rules, the token index.
     pub token: Option<usize>,
 }
 
 impl StringAt {
-    pub(crate) fn path(&self) -> String {
+    /// The path in the layout, e.g. `steps[0].expected_command[2]`.
+    pub fn path(&self) -> String {
         let list = if self.inspection { "inspect" } else { "steps" };
         let mut p = format!(
             "{list}[{}].{}[{}]",
@@ -260,7 +275,7 @@ impl StringAt {
 }
 
 /// Visit every string the reference substitutes, in layout order.
-pub(crate) fn for_each_string(layout: &Layout, mut f: impl FnMut(StringAt, &str)) {
+pub fn for_each_string(layout: &Layout, mut f: impl FnMut(StringAt, &str)) {
     let rules = |inspection: bool,
                  item: usize,
                  part: Part,
@@ -405,10 +420,10 @@ fn check_names(params: &BTreeMap<String, String>) -> Result<(), ParamError> {
 /// layout.steps.push(step);
 ///
 /// let params = BTreeMap::from([("VERSION".to_string(), "1.2".to_string())]);
-/// let done = intact_layout::substitute_parameters(&layout, &params).unwrap();
+/// let done = intact_model::params::substitute_parameters(&layout, &params).unwrap();
 /// assert_eq!(done.steps[0].expected_command[1], "VERSION=1.2");
 /// assert_eq!(done.steps[0].expected_products[0].to_string(), "CREATE app-1.2.tar.gz");
-/// assert!(intact_layout::substitute_parameters(&layout, &BTreeMap::new()).is_err());
+/// assert!(intact_model::params::substitute_parameters(&layout, &BTreeMap::new()).is_err());
 /// ```
 pub fn substitute_parameters(
     layout: &Layout,
@@ -447,7 +462,8 @@ pub fn template_errors(layout: &Layout) -> Vec<ParamError> {
         .collect()
 }
 
-pub(crate) fn template_errors_at(layout: &Layout) -> Vec<(StringAt, String, ParamErrorKind)> {
+/// Like [`template_errors`], with where each string sits.
+pub fn template_errors_at(layout: &Layout) -> Vec<(StringAt, String, ParamErrorKind)> {
     let mut errors = Vec::new();
     for_each_string(layout, |at, s| {
         if let Err(kind) = parse_template(s) {
@@ -578,9 +594,7 @@ mod tests {
         for bad in ["", "a b", "a.b", "ä", "{A}"] {
             assert!(!is_valid_parameter_name(bad), "{bad}");
         }
-        let layout = intact_model::Layout::new(
-            intact_model::Expires::parse("2030-01-01T00:00:00Z").unwrap(),
-        );
+        let layout = crate::Layout::new(crate::Expires::parse("2030-01-01T00:00:00Z").unwrap());
         let err = substitute_parameters(&layout, &p(&[("a b", "x")])).unwrap_err();
         assert_eq!(err.kind, ParamErrorKind::InvalidName("a b".into()));
     }

@@ -1,0 +1,258 @@
+//! Signature checks, and the only place a [`Verified`] value is made.
+//!
+//! Layouts and links that passed their signature checks are
+//! `Verified<Layout>`, `Verified<Payload>`, `Verified<Link>`; the stages
+//! after them (sublayouts, threshold agreement, rules, inspections,
+//! summaries) take only such values, so no code path can hand them
+//! metadata whose signatures were never checked. `Verified` has no public
+//! constructor: its field is private to this module (cf. rust-tuf's
+//! `src/verify.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+
+use intact_crypto::{parse_and_verify_link, verify_metadata, CryptoError, PublicKey};
+use intact_model::io::ReadError;
+use intact_model::{KeyId, Layout, Link, Metadata, ModelError, Payload, Step, StepName};
+use rayon::prelude::*;
+
+use crate::LinkSource;
+
+/// A value whose signatures were checked, or which was derived only from
+/// such values (a parameter-substituted layout, a sublayout's summary).
+#[derive(Debug, Clone)]
+pub(crate) struct Verified<T>(T);
+
+impl<T> Deref for Verified<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Verified<T> {
+    /// The value, leaving the verified world (to free it, or to hand it
+    /// to a caller that does not need the guarantee any more).
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+
+    /// Derive a value from this one alone; it stays verified.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Verified<U>, E> {
+        f(self.0).map(Verified)
+    }
+}
+
+impl Verified<Payload> {
+    /// The link, or the layout when this is a sublayout.
+    pub fn into_link(self) -> Result<Verified<Link>, Verified<Layout>> {
+        match self.0 {
+            Payload::Link(l) => Ok(Verified(l)),
+            Payload::Layout(l) => Err(Verified(l)),
+        }
+    }
+}
+
+impl Verified<Link> {
+    /// A link in the place of a payload (a sublayout's summary).
+    pub fn into_payload(self) -> Verified<Payload> {
+        Verified(Payload::Link(self.0))
+    }
+}
+
+/// A map of verified values is itself verified.
+impl<K: Ord, V> FromIterator<(K, Verified<V>)> for Verified<BTreeMap<K, V>> {
+    fn from_iter<I: IntoIterator<Item = (K, Verified<V>)>>(iter: I) -> Self {
+        Verified(iter.into_iter().map(|(k, v)| (k, v.0)).collect())
+    }
+}
+
+/// Why a root or sub layout is not verified.
+pub(crate) enum LayoutRejected {
+    /// A required key did not sign it.
+    Signature(CryptoError),
+    /// Signed, but a link.
+    NotALayout,
+    /// Signed, but its payload does not parse.
+    Malformed(ModelError),
+}
+
+/// Check that every key in `keys` signed `md`, then that it is a layout.
+pub(crate) fn verify_layout(
+    md: &Metadata,
+    keys: &BTreeMap<KeyId, PublicKey>,
+) -> Result<Verified<Layout>, LayoutRejected> {
+    for (keyid, key) in keys {
+        verify_metadata(md, keyid, key).map_err(LayoutRejected::Signature)?;
+    }
+    match md.payload() {
+        Ok(Payload::Layout(l)) => Ok(Verified(l)),
+        Ok(Payload::Link(_)) => Err(LayoutRejected::NotALayout),
+        Err(e) => Err(LayoutRejected::Malformed(e)),
+    }
+}
+
+/// The reference's summary link of a verified sublayout: materials of the
+/// first step, products, byproducts and command of the last.
+pub(crate) fn summary(
+    name: &StepName,
+    layout: &Verified<Layout>,
+    links: &Verified<BTreeMap<StepName, Link>>,
+) -> Verified<Link> {
+    let mut out = Link::new(name.clone());
+    let first = layout.steps.first().and_then(|s| links.get(&s.name));
+    let last = layout.steps.last().and_then(|s| links.get(&s.name));
+    if let Some(f) = first {
+        out.materials = f.materials.clone();
+    }
+    if let Some(l) = last {
+        out.products = l.products.clone();
+        out.byproducts = l.byproducts.clone();
+        out.command = l.command.clone();
+    }
+    Verified(out)
+}
+
+/// One link file of a step, read, parsed and (when its key is usable)
+/// signature-checked, with the payload of a verified file.
+pub(crate) struct Loaded {
+    pub keyid: KeyId,
+    pub file: String,
+    pub read: Result<Option<Result<Parsed, String>>, ReadError>,
+    pub verified: Option<Result<Verified<Payload>, Rejected>>,
+}
+
+/// A parsed link file: how often the step's key signed it, and the file
+/// itself unless its link payload was moved out into the evidence (a
+/// link with 100,000 artifacts is not worth a copy).
+pub(crate) struct Parsed {
+    pub signatures_by_key: usize,
+    pub md: Option<Metadata>,
+}
+
+/// Why a link file is not evidence.
+pub(crate) enum Rejected {
+    /// Its signature does not verify with the key: ignored, like the reference.
+    Signature(String),
+    /// Signed, but the payload is malformed: verification fails.
+    Payload(String),
+}
+
+/// Check a link file's signature, then parse its payload.
+pub(crate) fn check_link(
+    md: &Metadata,
+    keyid: &KeyId,
+    key: &PublicKey,
+) -> Result<Verified<Payload>, Rejected> {
+    verify_metadata(md, keyid, key).map_err(|e| Rejected::Signature(e.to_string()))?;
+    md.payload()
+        .map(Verified)
+        .map_err(|e| Rejected::Payload(e.to_string()))
+}
+
+/// The work on every step's links that needs no report, one task per
+/// link file so the cores stay busy however the files are spread over the
+/// steps. Returns each step's files in key order.
+pub(crate) fn preload(
+    steps: &[Step],
+    links: &dyn LinkSource,
+    keys: &BTreeMap<KeyId, PublicKey>,
+    max_size: u64,
+) -> Vec<Vec<Loaded>> {
+    let jobs: Vec<(usize, &KeyId)> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, step)| {
+            let mut seen = BTreeSet::new();
+            step.pubkeys
+                .iter()
+                .filter(move |k| seen.insert(*k))
+                .map(move |k| (i, k))
+        })
+        .collect();
+    let done: Vec<(usize, Loaded)> = jobs
+        .into_par_iter()
+        .with_max_len(1)
+        .filter_map(|(i, keyid)| Some((i, load_one(steps.get(i)?, keyid, links, keys, max_size))))
+        .collect();
+    let mut out: Vec<Vec<Loaded>> = steps.iter().map(|_| Vec::new()).collect();
+    for (i, loaded) in done {
+        if let Some(v) = out.get_mut(i) {
+            v.push(loaded);
+        }
+    }
+    out
+}
+
+/// Read, parse and (when its key is usable) signature-check one link file.
+fn load_one(
+    step: &Step,
+    keyid: &KeyId,
+    links: &dyn LinkSource,
+    keys: &BTreeMap<KeyId, PublicKey>,
+    max_size: u64,
+) -> Loaded {
+    let file = step.name.link_file_name(keyid);
+    let key = keys.get(keyid);
+    // A link in the reference's key order has its signature checked while
+    // it is parsed; anything else is parsed, then checked.
+    let mut checked = None;
+    let read = links.read(&file, max_size).map(|bytes| {
+        bytes.map(|b| {
+            if let (Some(key), Ok(text)) = (key, std::str::from_utf8(&b)) {
+                if let Some((md, verdict)) = parse_and_verify_link(text, keyid, key) {
+                    checked = Some(verdict);
+                    return Ok(md);
+                }
+            }
+            Metadata::from_slice(&b).map_err(|e| e.to_string())
+        })
+    });
+    let count = |md: &Metadata| md.signatures().iter().filter(|s| s.keyid == keyid).count();
+    let (read, verified) = match (read, key) {
+        (Ok(Some(Ok(md))), Some(key)) => {
+            let signatures_by_key = count(&md);
+            let verdict = match checked.take() {
+                Some(verdict) => verdict,
+                None => verify_metadata(&md, keyid, key),
+            };
+            let (md, verified) = match verdict {
+                Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
+                Ok(()) => match md.into_link() {
+                    Ok(link) => (None, Ok(Verified(Payload::Link(link)))),
+                    Err(md) => {
+                        let payload = md
+                            .payload()
+                            .map(Verified)
+                            .map_err(|e| Rejected::Payload(e.to_string()));
+                        (Some(*md), payload)
+                    }
+                },
+            };
+            (
+                Ok(Some(Ok(Parsed {
+                    signatures_by_key,
+                    md,
+                }))),
+                Some(verified),
+            )
+        }
+        (read, _) => (
+            read.map(|o| {
+                o.map(|r| {
+                    r.map(|md| Parsed {
+                        signatures_by_key: count(&md),
+                        md: Some(md),
+                    })
+                })
+            }),
+            None,
+        ),
+    };
+    Loaded {
+        keyid: keyid.clone(),
+        file,
+        read,
+        verified,
+    }
+}
