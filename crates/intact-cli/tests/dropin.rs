@@ -754,3 +754,100 @@ fn the_references_documented_command_lines_work_with_intact() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!d.join("project.tar.gz").exists());
 }
+
+/// A verified one-step chain in a plain directory: (tempdir, dir).
+fn verified_chain() -> (tempfile::TempDir, PathBuf) {
+    let (t, d) = plain();
+    let o = intact(&d, &["key", "generate", "owner"]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::write(
+        d.join("layout.yaml"),
+        "expires: 30d\nkeys:\n  k: k.pub\nsteps:\n  - name: s\n    functionaries: [k]\n    expected_materials: [ALLOW a.txt, DISALLOW *]\n    expected_products: [DISALLOW *]\ninspect: []\n",
+    )
+    .expect("write");
+    let o = intact(
+        &d,
+        &[
+            "layout",
+            "build",
+            "layout.yaml",
+            "--key",
+            "owner.pem",
+            "-o",
+            "root.layout",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = intact(&d, &["run", "-n", "s", "-k", "k.pem", "-m", "a.txt", "-x"]);
+    assert!(o.status.success(), "{}", text(&o));
+    (t, d)
+}
+
+#[test]
+fn verify_takes_in_toto_verifys_key_flags() {
+    let (_t, d) = verified_chain();
+    for flag in ["--verification-keys", "--layout-keys", "--layout-key", "-k"] {
+        let o = intact(
+            &d,
+            &[
+                "verify",
+                "--layout",
+                "root.layout",
+                flag,
+                "owner.pub",
+                "--link-dir",
+                ".",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", text(&o));
+    }
+    let o = intact(
+        &d,
+        &[
+            "verify",
+            "-l",
+            "root.layout",
+            "-k",
+            "owner.pub",
+            "-g",
+            "8465A1E2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn verify_quiet_prints_nothing_on_success_and_reads_the_layout_from_stdin() {
+    let (_t, d) = verified_chain();
+    let o = intact(
+        &d,
+        &["verify", "-l", "root.layout", "-k", "owner.pub", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+    let layout = std::fs::File::open(d.join("root.layout")).expect("open");
+    let o = intact_cmd(&d, &["verify", "--layout", "-", "-k", "owner.pub"])
+        .stdin(layout)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let link = links_in(&d).remove(0);
+    let o = intact_cmd(&d, &["show", "-"])
+        .stdin(std::fs::File::open(link).expect("open"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!o.stdout.is_empty());
+}
+
+#[test]
+fn verify_help_ends_with_examples_and_exit_codes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = intact(dir.path(), &["verify", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    let examples = help.find("Examples:").expect("examples");
+    let codes = help.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes);
+    insta::assert_snapshot!(help);
+}
