@@ -851,3 +851,30 @@ fn verify_help_ends_with_examples_and_exit_codes() {
     assert!(examples < codes);
     insta::assert_snapshot!(help);
 }
+
+#[test]
+fn completions_for_every_shell_and_man_pages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = intact(dir.path(), &["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", text(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(script.contains("record-env"), "{shell}");
+    }
+    assert_eq!(
+        intact(dir.path(), &["completions", "tcsh"]).status.code(),
+        Some(2)
+    );
+    let o = intact(dir.path(), &["man", "man"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for page in [
+        "intact.1",
+        "intact-run.1",
+        "intact-verify.1",
+        "intact-record-start.1",
+    ] {
+        let body = std::fs::read_to_string(dir.path().join("man").join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(body.contains(".TH"), "{page}");
+    }
+}

@@ -5,6 +5,7 @@ pub mod git;
 pub mod key;
 pub mod layout;
 pub mod run;
+pub mod shell;
 pub mod show;
 pub mod sign;
 pub mod verify;
