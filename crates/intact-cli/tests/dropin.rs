@@ -878,3 +878,29 @@ fn completions_for_every_shell_and_man_pages() {
         assert!(body.contains(".TH"), "{page}");
     }
 }
+
+#[test]
+fn layout_check_reads_standard_input() {
+    let (_t, d) = verified_chain();
+    for file in ["layout.yaml", "root.layout"] {
+        let o = intact_cmd(&d, &["layout", "check", "-"])
+            .stdin(std::fs::File::open(d.join(file)).expect("open"))
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", text(&o));
+    }
+    // A layout naming a step with no functionary has errors: exit 1.
+    let o = intact_cmd(&d, &["layout", "check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"expires: 30d\nsteps:\n  - name: s\n    functionaries: [nobody]\n")?;
+            c.wait_with_output()
+        })
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
