@@ -14,6 +14,7 @@ mod cmd;
 mod doc_commands;
 mod password;
 mod progress;
+mod style;
 
 use std::process::ExitCode;
 

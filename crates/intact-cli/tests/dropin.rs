@@ -904,3 +904,20 @@ fn layout_check_reads_standard_input() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+#[test]
+fn reports_piped_or_under_no_color_are_plain() {
+    let (_t, d) = verified_chain();
+    for no_color in [false, true] {
+        let mut c = intact_cmd(&d, &["verify", "-l", "root.layout", "-k", "owner.pub"]);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("CLICOLOR_FORCE").env_remove("NO_COLOR");
+        }
+        let o = c.output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(!o.stdout.contains(&0x1b), "{}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains('✓'));
+    }
+}

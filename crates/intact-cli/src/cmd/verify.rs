@@ -123,7 +123,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     let report = verify(&layout, &keys, &links, &opts)?;
     match a.format {
         Format::Text if a.quiet && report.verified => {}
-        Format::Text => println!("{report}"),
+        Format::Text => crate::style::print_report(&report.to_string()),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).context("encoding the report")?
