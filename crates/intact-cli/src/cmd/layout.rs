@@ -45,6 +45,16 @@ pub struct BuildArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout check layout.yaml --param REPO=https://example.com/p.git
+  intact layout check root.layout
+  generate-layout | intact layout check -
+
+Exit codes:
+  0   no errors (warnings may be printed)
+  1   the layout has errors
+  2   the file is unreadable or not YAML / a signed layout")]
 pub struct CheckArgs {
     /// A YAML layout, or a signed layout (Metablock or DSSE envelope); `-`
     /// reads standard input (key paths then resolve against the current

@@ -10,6 +10,14 @@ use intact_model::{Container, Layout, Link, Payload};
 use crate::Outcome;
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact show build.1234abcd.link
+  curl -s https://example.com/root.layout | intact show -
+
+Exit codes:
+  0   the summary was printed
+  2   the file is unreadable or not a link, layout or envelope")]
 pub struct ShowArgs {
     /// A link or layout (Metablock or DSSE envelope); `-` reads standard
     /// input.
