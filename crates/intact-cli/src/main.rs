@@ -14,6 +14,7 @@ mod cmd;
 mod doc_commands;
 mod password;
 mod progress;
+mod style;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,10 @@ enum Command {
     Git(cmd::git::GitCommand),
     /// Run an end-to-end demo supply chain: keys, layout, steps, verification, tampering.
     Demo(cmd::demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::shell::CompletionsArgs),
+    /// Write man pages (intact.1, intact-run.1, ...) into a directory.
+    Man(cmd::shell::ManArgs),
 }
 
 /// What a command reports back: success, or a verification that failed
@@ -82,6 +87,10 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Git(c) => cmd::git::run(c),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Completions(a) => {
+            cmd::shell::completions(a, <Cli as clap::CommandFactory>::command())
+        }
+        Command::Man(a) => cmd::shell::man(a, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -139,7 +139,8 @@ fn the_ci_scripts_record_and_verify_a_chain_and_catch_tampering() {
     assert!(report.contains("artifact dist/app.tar.gz"), "{report}");
     assert!(report.contains("release-artifact"), "{report}");
 
-    // A build from a checkout with local changes is refused outright.
+    // A build from a checkout with local changes is refused outright
+    // (--require-clean), before the command runs.
     ok(
         root,
         &format!("git clone -q file://{} dirty", up.display()),
@@ -150,8 +151,9 @@ fn the_ci_scripts_record_and_verify_a_chain_and_catch_tampering() {
     let refused = sh(&dirty, &format!("bash {}", script("record-build.sh")), &env);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert!(
-        text(&refused).contains("uncommitted changes (src/app.sh)"),
+        text(&refused).contains("(src/app.sh)"),
         "{}",
         text(&refused)
     );
+    assert!(!dirty.join("dist/app.tar.gz").exists());
 }

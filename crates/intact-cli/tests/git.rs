@@ -115,8 +115,9 @@ fn the_example_chain_verifies_under_intact_and_the_reference() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("verification PASSED"), "{all}");
     assert!(all.contains("in-toto-verify: PASSED"), "{all}");
-    // The clone link carries the commit where the reference's schema
-    // allows: a gitCommit material and environment.git.
+    // The clone link carries the commit in environment.git only: its
+    // materials are what the step recorded (none), so rules ending in
+    // DISALLOW * hold; the local origin's path is not recorded.
     let link = std::fs::read_dir(&work)
         .expect("read work")
         .filter_map(Result::ok)
@@ -130,10 +131,10 @@ fn the_example_chain_verifies_under_intact_and_the_reference() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&link).expect("read link")).expect("json");
     let materials = json["signed"]["materials"].as_object().expect("materials");
-    let (name, digest) = materials.iter().next().expect("one material");
-    assert!(name.starts_with("git+file://"), "{name}");
-    assert!(digest["gitCommit"].is_string(), "{digest}");
+    assert!(materials.is_empty(), "{materials:?}");
     let env = &json["signed"]["environment"]["git"];
+    assert!(env["commit"].is_string(), "{env}");
+    assert_eq!(env["remote"], serde_json::Value::Null);
     assert_eq!(env["ref"], "refs/heads/main");
     assert_eq!(env["dirty"], false);
     assert_eq!(env["prefix"], "project/");
@@ -157,7 +158,8 @@ fn a_source_that_is_not_the_commit_fails_under_both_verifiers() {
     let (_tmp, work, out) = example(false);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // The builder slips a file into the checkout and re-records the
-    // clone step (dirty allowed): its link still names the signed commit.
+    // clone step (dirty, recorded by default): its link still names the
+    // signed commit. --require-clean would have refused it.
     std::fs::write(work.join("project/src/evil.py"), "import os\n").expect("write");
     let refused = intact(
         &work,
@@ -167,6 +169,7 @@ fn a_source_that_is_not_the_commit_fails_under_both_verifiers() {
             "clone",
             "--key",
             "keys/builder.pem",
+            "--require-clean",
             "--no-command",
             "--products",
             "project",
@@ -182,7 +185,6 @@ fn a_source_that_is_not_the_commit_fails_under_both_verifiers() {
             "clone",
             "--key",
             "keys/builder.pem",
-            "--allow-dirty",
             "--no-command",
             "--products",
             "project",

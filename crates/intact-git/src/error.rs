@@ -7,10 +7,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GitError {
-    /// The work tree has changes that are not in the commit.
+    /// The work tree has changes that are not in the commit, and a clean
+    /// one was required (`--require-clean`). Raised before the step's
+    /// command runs whenever the work tree exists by then.
     #[error(
-        "{workdir}: the git work tree has uncommitted changes ({paths}); commit them, \
-         or pass --allow-dirty (the link then says dirty: true) or --no-git"
+        "{workdir}: the git work tree differs from its commit ({paths}) and a clean \
+         tree is required (--require-clean); nothing was run. Remove or ignore \
+         (.gitignore) these files, or record without --require-clean (the link then \
+         says dirty: true and lists them)"
     )]
     Dirty {
         /// The work tree.

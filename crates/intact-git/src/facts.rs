@@ -1,18 +1,28 @@
 //! Recording side: which commit a step's files came from, written into the
-//! link as a `gitCommit` material plus `environment.git`.
+//! link's `environment.git` (signed, and opaque to the reference's rules).
+//!
+//! Links recorded before this layout also carried a `git+<remote>@<ref>`
+//! material with a `gitCommit` digest; [`RecordedGit::from_link`] still
+//! reads them. New links do not: a classic layout whose material rules end
+//! in `DISALLOW *` would refuse that material, and without a remote its
+//! name held the recording machine's absolute path.
 
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use git2::{Repository, StatusOptions};
 use intact_model::git::{GIT_COMMIT_DIGEST, GIT_MATERIAL_PREFIX};
-use intact_model::{ArtifactName, Digest, DigestSet, Link};
+use intact_model::Link;
 use intact_record::{normpath, Excludes};
 use serde::{Deserialize, Serialize};
 
 use crate::GitError;
 
-/// How many changed paths a dirty-tree error lists.
+/// How many changed paths a `--require-clean` refusal lists.
 const DIRTY_LISTED: usize = 5;
+
+/// How many changed paths a link lists (the rest are counted).
+const CHANGED_KEPT: usize = 1000;
 
 /// The git facts of one step, as they are stored in `environment.git`.
 ///
@@ -28,10 +38,19 @@ pub struct RecordedGit {
     /// The branch HEAD was on (`refs/heads/main`), `None` when detached.
     #[serde(rename = "ref")]
     pub reference: Option<String>,
-    /// `origin`'s URL with any credentials removed, when there is one.
+    /// `origin`'s URL with any credentials removed, when there is one and
+    /// it names another machine (a local path is not recorded: it would
+    /// put the recording machine's directories into a published link).
     pub remote: Option<String>,
     /// Whether the recorded part of the work tree differed from the commit.
     pub dirty: bool,
+    /// The paths (relative to the repository root) that differed, when
+    /// dirty: modified, deleted or untracked. At most 1,000 are listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    /// How many changed paths were not listed (beyond the first 1,000).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub changed_omitted: usize,
     /// Artifact-name prefix of the tree's root (`""` or ends with `/`).
     pub prefix: String,
     /// Tree path at the recording base (`""` or ends with `/`).
@@ -40,9 +59,14 @@ pub struct RecordedGit {
     pub excludes: Vec<String>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl RecordedGit {
-    /// The git facts of a link, if it has any: the commit of its
-    /// `gitCommit` material and the environment, which must agree.
+    /// The git facts of a link, if it has any: `environment.git`, and in
+    /// links recorded by earlier versions also a `gitCommit` material,
+    /// which must then agree with it.
     pub fn from_link(link: &Link) -> Result<Option<RecordedGit>, String> {
         let material = link.materials.iter().find_map(|(name, d)| {
             name.as_str()
@@ -59,6 +83,8 @@ impl RecordedGit {
                 reference: None,
                 remote: None,
                 dirty: false,
+                changed: Vec::new(),
+                changed_omitted: 0,
                 prefix: String::new(),
                 subdir: String::new(),
                 excludes: intact_record::DEFAULT_EXCLUDES
@@ -66,7 +92,9 @@ impl RecordedGit {
                     .map(|s| s.to_string())
                     .collect(),
             })),
-            (None, Some(_)) => Err("environment.git without a gitCommit material".into()),
+            (None, Some(env)) => serde_json::from_value(env.clone())
+                .map(Some)
+                .map_err(|e| format!("environment.git: {e}")),
             (Some(commit), Some(env)) => {
                 let recorded: RecordedGit = serde_json::from_value(env.clone())
                     .map_err(|e| format!("environment.git: {e}"))?;
@@ -87,30 +115,15 @@ impl RecordedGit {
 pub struct GitFacts {
     /// What goes into `environment.git`.
     pub recorded: RecordedGit,
-    /// The work tree they describe.
+    /// The work tree they describe (never written into the link).
     pub workdir: PathBuf,
 }
 
 impl GitFacts {
-    /// The material name: `git+<remote or file URL>@<ref or commit>`.
-    pub fn material_name(&self) -> String {
-        let r = &self.recorded;
-        let location = r
-            .remote
-            .clone()
-            .unwrap_or_else(|| format!("file://{}", self.workdir.display()));
-        let at = r.reference.as_deref().unwrap_or(&r.commit);
-        format!("{GIT_MATERIAL_PREFIX}{location}@{at}")
-    }
-
-    /// Add the material and `environment.git` to `link`.
+    /// Add `environment.git` to `link`. No material is added: the
+    /// artifacts stay what the step recorded, so that any layout's
+    /// material rules hold as they would without git.
     pub fn attach(&self, link: &mut Link) -> Result<(), GitError> {
-        let digest = Digest::new(self.recorded.commit.clone())
-            .map_err(|e| GitError::Facts(format!("commit id: {e}")))?;
-        let name = ArtifactName::new(self.material_name())
-            .map_err(|e| GitError::Facts(format!("material name: {e}")))?;
-        link.materials
-            .insert(name, DigestSet::single(GIT_COMMIT_DIGEST, digest));
         let env = serde_json::to_value(&self.recorded)
             .map_err(|e| GitError::Facts(format!("environment.git: {e}")))?;
         link.environment.insert("git".into(), env);
@@ -127,18 +140,34 @@ pub struct CaptureOptions {
     pub excludes: Vec<String>,
     /// The recorder's lstrip prefixes.
     pub lstrip_paths: Vec<String>,
-    /// Record a dirty work tree (flagged) instead of refusing it.
-    pub allow_dirty: bool,
+    /// Refuse a dirty work tree ([`GitError::Dirty`]) instead of
+    /// recording it flagged `dirty: true`.
+    pub require_clean: bool,
     /// Use this repository instead of looking around the paths (`--git`).
     pub repo: Option<PathBuf>,
+    /// Look from the nearest existing parent directory of a path that does
+    /// not exist (yet): a product the command will create in a checkout.
+    pub from_parents: bool,
+    /// The step's materials (recorder names): a changed path under one is
+    /// always dirt.
+    pub materials: Vec<String>,
+    /// The step's products (recorder names): a changed path under one is
+    /// the step's output, not dirt, unless it is also under a material or
+    /// the work tree itself lies within the product (a clone).
+    pub products: Vec<String>,
+    /// Files and directories that are never dirt: the metadata directory,
+    /// the signing key (with its `.pub` beside it).
+    pub never_dirt: Vec<PathBuf>,
 }
 
 /// The git facts of the first of `paths` that lies in a work tree (or of
 /// `opts.repo`); `None` when none does.
 ///
 /// A work tree whose recorded part differs from HEAD (modified, deleted or
-/// untracked files that the step's excludes do not exclude) is refused
-/// unless `allow_dirty`: a link must not claim a commit its files are not.
+/// untracked files that the step's excludes do not exclude, other than
+/// the step's products, link files and key files) is recorded with
+/// `dirty: true` and the changed paths, or refused with
+/// [`GitError::Dirty`] when `opts.require_clean`.
 pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFacts>, GitError> {
     let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
     let repo = match &opts.repo {
@@ -147,7 +176,15 @@ pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFact
         }
         None => paths.iter().find_map(|p| {
             let p = p.strip_prefix("file:").unwrap_or(p);
-            let fs = base.join(normpath(p));
+            let mut fs = base.join(normpath(p));
+            if opts.from_parents {
+                while !fs.exists() {
+                    if !fs.pop() || fs.as_os_str().is_empty() {
+                        fs = base.clone();
+                        break;
+                    }
+                }
+            }
             if !fs.exists() {
                 return None;
             }
@@ -165,6 +202,23 @@ pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFact
         return Ok(None);
     }
     facts(&repo, &base, opts).map(Some)
+}
+
+/// The work tree (its root) the first of `paths` lies in, when it has a
+/// commit: a cheap look without judging it, to tell after a command
+/// whether its products landed in another work tree (a clone).
+pub fn work_tree_of(paths: &[String], base_path: Option<&Path>) -> Option<PathBuf> {
+    let base = base_path.unwrap_or_else(|| Path::new("."));
+    paths.iter().find_map(|p| {
+        let p = p.strip_prefix("file:").unwrap_or(p);
+        let fs = base.join(normpath(p));
+        let repo = Repository::discover(fs.exists().then_some(&fs)?).ok()?;
+        repo.head().ok()?;
+        // No error to report: a path that does not resolve has no tree.
+        #[allow(clippy::disallowed_methods)]
+        let root = repo.workdir()?.canonicalize().ok();
+        root
+    })
 }
 
 fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFacts, GitError> {
@@ -191,10 +245,15 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
     let remote = repo
         .find_remote("origin")
         .ok()
-        .and_then(|r| r.url().map(redact_url));
+        .and_then(|r| r.url().and_then(public_remote));
     let (prefix, subdir) = placement(&workdir, base, &opts.lstrip_paths)?;
-    let changed = changed_paths(repo, &workdir, &prefix, &subdir, &opts.excludes)?;
-    if !changed.is_empty() && !opts.allow_dirty {
+    let dirt = Dirt::new(&workdir, base, opts)?;
+    let changed: Vec<String> = changed_paths(repo, &workdir, &prefix, &subdir, &opts.excludes)?
+        .into_iter()
+        .filter(|(p, untracked)| !dirt.exempt(p, *untracked))
+        .map(|(p, _)| p)
+        .collect();
+    if !changed.is_empty() && opts.require_clean {
         let mut listed: Vec<&str> = changed
             .iter()
             .take(DIRTY_LISTED)
@@ -208,6 +267,7 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
             paths: listed.join(", "),
         });
     }
+    let omitted = changed.len().saturating_sub(CHANGED_KEPT);
     Ok(GitFacts {
         recorded: RecordedGit {
             commit: commit.id().to_string(),
@@ -215,6 +275,8 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
             reference,
             remote,
             dirty: !changed.is_empty(),
+            changed: changed.into_iter().take(CHANGED_KEPT).collect(),
+            changed_omitted: omitted,
             prefix,
             subdir,
             excludes: opts.excludes.clone(),
@@ -223,15 +285,161 @@ fn facts(repo: &Repository, base: &Path, opts: &CaptureOptions) -> Result<GitFac
     })
 }
 
-/// Changed paths of the work tree that the step would record: under
-/// `subdir`, not excluded.
+/// What does not count as dirt, in tree paths (relative to the work tree
+/// root, `/`-separated; `""` is the whole tree).
+struct Dirt {
+    workdir: PathBuf,
+    materials: Vec<String>,
+    products: Vec<String>,
+    never: Vec<String>,
+}
+
+impl Dirt {
+    fn new(workdir: &Path, base: &Path, opts: &CaptureOptions) -> Result<Dirt, GitError> {
+        // std::fs: the error names the path.
+        #[allow(clippy::disallowed_methods)]
+        let canon = |p: &Path| {
+            p.canonicalize()
+                .map_err(|e| GitError::Facts(format!("{}: {e}", p.display())))
+        };
+        let workdir = canon(workdir)?;
+        let base = canon(base)?;
+        let fs_of = |name: &str| {
+            let name = name.strip_prefix("file:").unwrap_or(name);
+            lexical(&base.join(normpath(name)))
+        };
+        let tree_of = |fs: &Path| fs.strip_prefix(&workdir).ok().map(tree_path);
+        let materials = opts
+            .materials
+            .iter()
+            .filter_map(|m| {
+                let fs = fs_of(m);
+                // A material that holds the whole tree makes all of it dirt.
+                if workdir.starts_with(&fs) {
+                    Some(String::new())
+                } else {
+                    tree_of(&fs)
+                }
+            })
+            .collect();
+        let products = opts
+            .products
+            .iter()
+            .filter_map(|p| {
+                let fs = fs_of(p);
+                // A product that holds the work tree is the tree itself (a
+                // clone, `-p .`): its changes are dirt.
+                (!workdir.starts_with(&fs)).then(|| tree_of(&fs)).flatten()
+            })
+            .collect();
+        // A path that does not resolve is simply not in the tree.
+        #[allow(clippy::disallowed_methods)]
+        let never = opts
+            .never_dirt
+            .iter()
+            .filter_map(|p| p.canonicalize().ok())
+            .filter_map(|p| tree_of(&p))
+            .filter(|t| !t.is_empty())
+            .collect();
+        Ok(Dirt {
+            workdir,
+            materials,
+            products,
+            never,
+        })
+    }
+
+    /// Whether the changed tree path `p` is not dirt: a product (not also
+    /// a material), under the metadata directory, the signing key, a link
+    /// file, or an untracked key file of any name (a tracked file that
+    /// changed is dirt whatever it holds).
+    fn exempt(&self, p: &str, untracked: bool) -> bool {
+        let under = |dir: &String| dir.is_empty() || p == dir || p.starts_with(&format!("{dir}/"));
+        let name = p.rsplit('/').next().unwrap_or(p);
+        if name.ends_with(".link") || name.ends_with(".link-unfinished") {
+            return true;
+        }
+        if self.never.iter().any(under) {
+            return true;
+        }
+        if self.products.iter().any(under) && !self.materials.iter().any(under) {
+            return true;
+        }
+        untracked && is_key_file(&self.workdir.join(p))
+    }
+}
+
+/// Whether `path` holds a key: PEM (`-----BEGIN ... KEY-----`) or an
+/// OpenSSH public key line. Keys are never dirt, so that no message lists
+/// a private key among files to commit.
+fn is_key_file(path: &Path) -> bool {
+    let mut head = [0u8; 80];
+    // Any error only means "not a key": no message names the path. Only
+    // regular files are opened (a FIFO would block the open).
+    #[allow(clippy::disallowed_methods)]
+    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    if !regular {
+        return false;
+    }
+    #[allow(clippy::disallowed_methods)]
+    let opened = std::fs::File::open(path);
+    let Ok(mut f) = opened else {
+        return false;
+    };
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(head.get_mut(n..).unwrap_or_default()) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    let head = head.get(..n).unwrap_or_default();
+    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    (first.starts_with("-----BEGIN ") && first.contains("KEY-----"))
+        || [
+            "ssh-ed25519 ",
+            "ssh-rsa ",
+            "ecdsa-sha2-",
+            "sk-ssh-",
+            "sk-ecdsa-",
+        ]
+        .iter()
+        .any(|t| first.starts_with(t))
+}
+
+/// Resolve `.` and `..` without touching the file system (the path need
+/// not exist yet).
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn tree_path(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Changed paths of the work tree that the step would record (under
+/// `subdir`, not excluded), each with whether it is untracked.
 fn changed_paths(
     repo: &Repository,
     workdir: &Path,
     prefix: &str,
     subdir: &str,
     excludes: &[String],
-) -> Result<Vec<String>, GitError> {
+) -> Result<Vec<(String, bool)>, GitError> {
     let excludes = Excludes::new(excludes)?;
     let mut so = StatusOptions::new();
     so.include_untracked(true)
@@ -243,10 +451,13 @@ fn changed_paths(
         .map_err(|e| GitError::git(workdir, "reading the work tree status", e))?;
     Ok(statuses
         .iter()
-        .filter_map(|s| s.path().map(str::to_string))
-        .filter_map(|p| {
+        .filter_map(|s| {
+            let untracked = s.status() == git2::Status::WT_NEW;
+            s.path().map(|p| (p.to_string(), untracked))
+        })
+        .filter_map(|(p, untracked)| {
             let rel = p.strip_prefix(subdir)?.to_string();
-            (!excludes.excludes(&format!("{prefix}{rel}"), false)).then_some(p)
+            (!excludes.excludes(&format!("{prefix}{rel}"), false)).then_some((p, untracked))
         })
         .collect())
 }
@@ -294,6 +505,27 @@ fn relative(target: &Path, from: &Path) -> PathBuf {
     out
 }
 
+/// `origin`'s URL as it may be published: credentials removed, and
+/// nothing for a remote on the local file system (`/srv/repo`, `../repo`,
+/// `file:///srv/repo`), whose path is the recording machine's business.
+fn public_remote(url: &str) -> Option<String> {
+    if let Some((scheme, _)) = url.split_once("://") {
+        if scheme.eq_ignore_ascii_case("file") {
+            return None;
+        }
+        return Some(redact_url(url));
+    }
+    // scp-like `[user@]host:path` names another machine; a colon after
+    // the first slash (or none at all) is a local path.
+    let colon = url.find(':');
+    let slash = url.find('/');
+    match (colon, slash) {
+        (Some(c), Some(s)) if c < s && c > 1 => Some(url.to_string()),
+        (Some(c), None) if c > 1 => Some(url.to_string()),
+        _ => None,
+    }
+}
+
 /// Remove `user:password@` from a URL: tokens in remote URLs are common in
 /// CI and must not end up in a signed, published link.
 fn redact_url(url: &str) -> String {
@@ -326,6 +558,23 @@ mod tests {
             "git@github.com:o/r.git"
         );
         assert_eq!(redact_url("ssh://git@host:22/r"), "ssh://host:22/r");
+    }
+
+    #[test]
+    fn local_remotes_are_not_recorded() {
+        assert_eq!(public_remote("/srv/git/project.git"), None);
+        assert_eq!(public_remote("../project"), None);
+        assert_eq!(public_remote("file:///home/ci/project"), None);
+        assert_eq!(public_remote("FILE:///home/ci/project"), None);
+        assert_eq!(public_remote("C:/work/project"), None);
+        assert_eq!(
+            public_remote("git@github.com:o/r.git").as_deref(),
+            Some("git@github.com:o/r.git")
+        );
+        assert_eq!(
+            public_remote("https://tok@github.com/o/r").as_deref(),
+            Some("https://github.com/o/r")
+        );
     }
 
     #[test]

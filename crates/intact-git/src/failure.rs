@@ -74,6 +74,14 @@ pub enum Failure {
         /// What is missing or inconsistent.
         reason: String,
     },
+    /// The policy requires a clean work tree and the source step recorded
+    /// a dirty one.
+    DirtyTree {
+        /// The step.
+        step: String,
+        /// The changed paths its links list.
+        changed: Vec<String>,
+    },
     /// The links of the source step name different commits.
     LinksDisagree {
         /// The step.
@@ -165,6 +173,7 @@ impl Failure {
         match self {
             Failure::RepositoryNotFound { .. } => "repository-not-found",
             Failure::NoCommitRecorded { .. } => "no-commit-recorded",
+            Failure::DirtyTree { .. } => "dirty-tree",
             Failure::LinksDisagree { .. } => "links-disagree",
             Failure::CommitNotFound { .. } => "commit-not-found",
             Failure::ShallowCloneMissingCommit { .. } => "shallow-clone-missing-commit",
@@ -188,6 +197,9 @@ impl Failure {
             }
             Failure::NoCommitRecorded { step, .. } => format!(
                 "record step {step} inside the git work tree (or with --git DIR), without --no-git"
+            ),
+            Failure::DirtyTree { step, .. } => format!(
+                "record step {step} from a work tree without changes (intact run --require-clean refuses a dirty one)"
             ),
             Failure::LinksDisagree { step, .. } => {
                 format!("the functionaries of step {step} must record the same commit")
@@ -238,6 +250,13 @@ impl fmt::Display for Failure {
             }
             Failure::NoCommitRecorded { step, reason } => {
                 write!(f, "step {step} recorded no git commit: {reason}")
+            }
+            Failure::DirtyTree { step, changed } => {
+                write!(f, "step {step} recorded a dirty work tree")?;
+                if !changed.is_empty() {
+                    write!(f, " (changed: {})", changed.join(", "))?;
+                }
+                Ok(())
             }
             Failure::LinksDisagree { step, commits } => write!(
                 f,

@@ -3,11 +3,12 @@
 //! Two halves, one per side of the chain:
 //!
 //! - **Recording** ([`capture`], [`GitFacts::attach`]): when a step's paths
-//!   lie in a git work tree, the link gets a material
-//!   `git+<remote>@<ref>` whose digest is `{"gitCommit": "<id>"}` and the
-//!   commit, tree, ref, remote and dirty flag under `environment.git`.
-//!   Both are fields the reference's schema already has, so such links
-//!   still verify under `in-toto-verify`.
+//!   lie in a git work tree, the link gets the commit, tree, ref, public
+//!   remote, dirty flag and changed paths under `environment.git`: signed,
+//!   opaque to artifact rules, so any layout (a classic one ending in
+//!   `DISALLOW *` too) holds as it would without git, under intact and
+//!   `in-toto-verify` alike. Links of earlier versions, which also had a
+//!   `git+<remote>@<ref>` material with a `gitCommit` digest, still read.
 //! - **Verification** ([`verify_source`]): the commit a source step
 //!   recorded exists, its tree equals the files the step recorded, it is
 //!   signed by an allowed key (OpenSSH `sshsig`; GPG only through a
@@ -41,7 +42,7 @@ mod source;
 mod tree;
 
 pub use error::GitError;
-pub use facts::{capture, CaptureOptions, GitFacts, RecordedGit};
+pub use facts::{capture, work_tree_of, CaptureOptions, GitFacts, RecordedGit};
 pub use failure::{Failure, TreeDifference};
 pub use gpg::GpgVerifier;
 pub use signature::{AllowedSigners, Signer};

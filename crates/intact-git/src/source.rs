@@ -30,6 +30,8 @@ pub struct SourceOptions {
 pub enum Check {
     /// The source step's links name one commit.
     RecordedCommit,
+    /// (With the policy's `clean`) the links say the work tree was clean.
+    CleanTree,
     /// The repository opens and holds the commit.
     Commit,
     /// The recorded files are the commit's tree.
@@ -47,6 +49,7 @@ impl Check {
     pub fn label(self) -> &'static str {
         match self {
             Check::RecordedCommit => "recorded commit",
+            Check::CleanTree => "clean tree",
             Check::Commit => "commit",
             Check::Tree => "tree",
             Check::CommitSignature => "commit signature",
@@ -142,6 +145,9 @@ pub fn verify_source(
     );
     report.commit = Some(recorded.commit.clone());
     let mut push = |check, outcome| report.checks.push(CheckResult { check, outcome });
+    if policy.require_clean {
+        push(Check::CleanTree, clean_tree(policy, links));
+    }
 
     let repo = match Repository::open(repo_dir) {
         Ok(r) => r,
@@ -209,7 +215,7 @@ fn recorded_commit(policy: &GitPolicy, links: &[&Link]) -> Result<RecordedGit, F
             Ok(Some(r)) => found.push(r),
             Ok(None) => {
                 return Err(none(
-                    "its link has no git+ material with a gitCommit digest",
+                    "its link has no git facts (environment.git): it was recorded outside a work tree or with --no-git",
                 ))
             }
             Err(e) => return Err(none(&e)),
@@ -225,6 +231,27 @@ fn recorded_commit(policy: &GitPolicy, links: &[&Link]) -> Result<RecordedGit, F
         .into_iter()
         .next()
         .ok_or_else(|| none("there is no link for it"))
+}
+
+/// Every link of the source step says its work tree was clean.
+fn clean_tree(policy: &GitPolicy, links: &[&Link]) -> Result<String, Failure> {
+    let mut changed = Vec::new();
+    let mut dirty = false;
+    for link in links {
+        if let Ok(Some(r)) = RecordedGit::from_link(link) {
+            dirty |= r.dirty;
+            changed.extend(r.changed);
+        }
+    }
+    changed.sort();
+    changed.dedup();
+    if dirty {
+        return Err(Failure::DirtyTree {
+            step: policy.step.to_string(),
+            changed,
+        });
+    }
+    Ok(format!("step {} recorded a clean work tree", policy.step))
 }
 
 fn find_commit<'r>(repo: &'r Repository, id: &str) -> Result<Commit<'r>, Failure> {

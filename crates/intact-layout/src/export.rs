@@ -145,6 +145,7 @@ fn split_git(layout: &Layout) -> (Option<GitSpec>, &[Inspection]) {
         signers: policy.signers,
         signers_file: None,
         gpg_fingerprints: policy.gpg_fingerprints,
+        clean: policy.require_clean,
     };
     (Some(spec), rest)
 }

@@ -79,6 +79,9 @@ pub struct GitSpec {
     /// Fingerprints of GPG keys allowed to sign.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gpg_fingerprints: Vec<String>,
+    /// The source step must have recorded a clean work tree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clean: bool,
 }
 
 /// A step as authors write it.

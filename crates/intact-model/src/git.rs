@@ -46,6 +46,9 @@ pub struct GitPolicy {
     /// Fingerprints of GPG keys allowed to sign (checked only when the
     /// verifier is given a GPG verifier; never accepted unchecked).
     pub gpg_fingerprints: Vec<String>,
+    /// The source step must have recorded a clean work tree (its links
+    /// say `dirty: false`); carried as `--require-clean`.
+    pub require_clean: bool,
 }
 
 impl GitPolicy {
@@ -59,6 +62,7 @@ impl GitPolicy {
             tag: None,
             signers: Vec::new(),
             gpg_fingerprints: Vec::new(),
+            require_clean: false,
         }
     }
 
@@ -120,6 +124,9 @@ impl GitPolicy {
         for g in &self.gpg_fingerprints {
             flag("--gpg-fingerprint", g);
         }
+        if self.require_clean {
+            run.push("--require-clean".to_string());
+        }
         run
     }
 
@@ -151,8 +158,14 @@ impl GitPolicy {
         let mut tag = None;
         let mut signers = Vec::new();
         let mut gpg = Vec::new();
+        let mut require_clean = false;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
+            // The one flag without a value.
+            if flag == "--require-clean" {
+                require_clean = true;
+                continue;
+            }
             let value = it
                 .next()
                 .ok_or_else(|| bad(format!("{flag} needs a value")))?
@@ -198,6 +211,7 @@ impl GitPolicy {
             tag,
             signers,
             gpg_fingerprints: gpg,
+            require_clean,
         };
         policy.validate()?;
         Ok(policy)
@@ -215,6 +229,24 @@ mod tests {
         p.path = Some("src/".into());
         p.signers = vec!["alice@example.com ssh-ed25519 AAAAC3Nza alice".into()];
         p
+    }
+
+    #[test]
+    fn a_clean_tree_requirement_round_trips() {
+        let mut p = policy();
+        p.require_clean = true;
+        let run = p.to_run();
+        assert_eq!(run.last().map(String::as_str), Some("--require-clean"));
+        let back = GitPolicy::from_run(&run)
+            .expect("is a policy")
+            .expect("parses");
+        assert_eq!(back, p);
+        assert!(
+            !GitPolicy::from_run(&policy().to_run())
+                .expect("is a policy")
+                .expect("parses")
+                .require_clean
+        );
     }
 
     #[test]

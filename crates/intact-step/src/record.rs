@@ -1,6 +1,6 @@
 //! The three entry points: run a step whole, or start it and stop it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use intact_crypto::{sign_and_save, sign_metadata, verify_metadata, SigningKey};
 use intact_git::{GitFacts, RecordedGit};
@@ -26,15 +26,33 @@ pub struct Recorded {
     /// `return_value` is the command's exit status: the link is written
     /// whatever it is, and the caller decides what a failure means.
     pub run: Option<RunResult>,
+    /// The git facts written into the link (`environment.git`), if any:
+    /// callers warn when they say `dirty`.
+    pub git: Option<RecordedGit>,
+}
+
+/// Which paths a capture looks around, and what it knows of the step.
+struct Around<'p> {
+    paths: &'p [String],
+    materials: &'p [String],
+    products: &'p [String],
+    from_parents: bool,
+    extra_never_dirt: Option<&'p Path>,
 }
 
 impl Common<'_> {
     /// The git facts of the work tree `paths` lie in, when asked for.
-    fn capture(&self, paths: &[String]) -> Result<Option<GitFacts>, StepError> {
-        match &self.git {
-            None => Ok(None),
-            Some(git) => Ok(intact_git::capture(paths, &git.options(&self.hash))?),
-        }
+    fn capture(&self, at: Around<'_>) -> Result<Option<GitFacts>, StepError> {
+        let Some(git) = &self.git else {
+            return Ok(None);
+        };
+        let mut opts = git.options(&self.hash);
+        opts.materials = at.materials.to_vec();
+        opts.products = at.products.to_vec();
+        opts.from_parents = at.from_parents;
+        opts.never_dirt
+            .extend(at.extra_never_dirt.map(Path::to_path_buf));
+        Ok(intact_git::capture(at.paths, &opts)?)
     }
 }
 
@@ -43,9 +61,16 @@ impl Common<'_> {
 /// products, add the environment and git facts, sign with the request's
 /// key and write `NAME.<keyid8>.link` atomically into the link directory.
 ///
-/// Git facts describe the inputs: they are taken before the command runs
-/// when the materials lie in a work tree, after it (a clone) from the
-/// products otherwise.
+/// Git facts describe the inputs and are judged before the command runs:
+/// from the work tree the materials lie in, else the one the products lie
+/// in or will be created in (a product yet to be made is looked for from
+/// its nearest existing parent). Only when the products end up in a work
+/// tree that did not exist before (a clone) are the facts taken after the
+/// command, from it. A dirty work tree is recorded (`dirty: true`, the
+/// changed paths listed) unless [`GitCapture::require_clean`], which
+/// refuses it ([`StepError::Git`]) before the command runs. The step's
+/// products (unless they hold the work tree), the link directory, link
+/// files and key files are never dirt.
 ///
 /// Nothing is hashed or run when the step name has a control character
 /// or the link cannot be written there ([`StepError::ControlCharacter`],
@@ -59,7 +84,17 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     let keyid = c.key.keyid()?;
     let path = place(req.link_dir.as_deref(), &c.step.link_file_name(&keyid));
     check_writable(&path)?;
-    let early = c.capture(&req.materials)?;
+    let around = |paths, from_parents| Around {
+        paths,
+        materials: &req.materials,
+        products: &req.products,
+        from_parents,
+        extra_never_dirt: req.link_dir.as_deref(),
+    };
+    let (before, from_products) = match c.capture(around(&req.materials, false))? {
+        Some(f) => (Some(f), false),
+        None => (c.capture(around(&req.products, true))?, true),
+    };
     let (mut link, run) = record_run(
         c.step.clone(),
         &req.materials,
@@ -71,11 +106,27 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     if let Some(vars) = &req.environment {
         link.environment = environment(vars);
     }
-    let facts = match early {
-        Some(f) => Some(f),
-        None => c.capture(&req.products)?,
+    let facts = if from_products && c.git.is_some() {
+        // Did the products land in a work tree other than the one judged
+        // before (a clone made by the command)? Then that one is the
+        // source, and exists only now.
+        let after = intact_git::work_tree_of(&req.products, c.hash.base_path.as_deref());
+        // Compared only: a path that does not resolve is another tree.
+        #[allow(clippy::disallowed_methods)]
+        let same = match (&before, &after) {
+            (Some(b), Some(a)) => b.workdir.canonicalize().ok().as_ref() == Some(a),
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        if same {
+            before
+        } else {
+            c.capture(around(&req.products, false))?
+        }
+    } else {
+        before
     };
-    if let Some(f) = facts {
+    if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
     let metadata = sign_and_write(link, req.container, c.key, path.clone())?;
@@ -84,6 +135,7 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
         keyid,
         metadata,
         run,
+        git: facts.map(|f| f.recorded),
     })
 }
 
@@ -102,12 +154,18 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
         &c.step.unfinished_link_file_name(&keyid),
     );
     check_writable(&path)?;
-    let facts = c.capture(&req.materials)?;
+    let facts = c.capture(Around {
+        paths: &req.materials,
+        materials: &req.materials,
+        products: &[],
+        from_parents: false,
+        extra_never_dirt: None,
+    })?;
     let mut link = record_start(c.step.clone(), &req.materials, &c.hash)?;
     if let Some(vars) = &req.environment {
         link.environment = environment(vars);
     }
-    if let Some(f) = facts {
+    if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
     let mut metadata = Metadata::new(link.into(), req.container)?;
@@ -118,6 +176,7 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
         keyid,
         metadata,
         run: None,
+        git: facts.map(|f| f.recorded),
     })
 }
 
@@ -162,19 +221,25 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
             expected: c.step.clone(),
         });
     }
-    let has_git = RecordedGit::from_link(&start)
-        .map_err(|reason| StepError::HandOverGit {
-            path: unfinished.clone(),
-            reason,
-        })?
-        .is_some();
+    let started_git = RecordedGit::from_link(&start).map_err(|reason| StepError::HandOverGit {
+        path: unfinished.clone(),
+        reason,
+    })?;
     let path = place(req.link_dir.as_deref(), &c.step.link_file_name(&keyid));
     check_writable(&path)?;
     check_writable(&unfinished)?;
     let mut link = record_stop(start, &req.products, &c.hash)?;
-    if !has_git {
-        if let Some(f) = c.capture(&req.products)? {
+    let mut git = started_git;
+    if git.is_none() {
+        if let Some(f) = c.capture(Around {
+            paths: &req.products,
+            materials: &[],
+            products: &req.products,
+            from_parents: false,
+            extra_never_dirt: req.link_dir.as_deref(),
+        })? {
             f.attach(&mut link)?;
+            git = Some(f.recorded);
         }
     }
     let metadata = sign_and_write(link, start_md.container(), c.key, path.clone())?;
@@ -190,6 +255,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
         keyid,
         metadata,
         run: None,
+        git,
     })
 }
 

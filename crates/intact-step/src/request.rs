@@ -11,26 +11,32 @@ use intact_record::{HashOptions, RunOptions};
 /// Whether and how to capture the git facts of a step's work tree
 /// (docs/git-provenance.md). The recorder's base path, excludes and lstrip
 /// prefixes come from the request's [`HashOptions`], so the facts exclude
-/// exactly what recording excluded.
+/// exactly what recording excluded; the step's materials and products
+/// come from the request too (a product is the step's output, not dirt).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct GitCapture {
-    /// Record a work tree with uncommitted changes (the link says
-    /// `dirty: true`) instead of refusing it.
-    pub allow_dirty: bool,
+    /// Refuse a work tree with changes (before the command runs) instead
+    /// of recording it flagged `dirty: true` with the changed paths.
+    pub require_clean: bool,
     /// Use this repository instead of the work tree the paths lie in.
     pub repo: Option<PathBuf>,
+    /// Files and directories that are never dirt: the signing key's file,
+    /// the metadata directory. (Link files and keys under any name are
+    /// never dirt either.)
+    pub never_dirt: Vec<PathBuf>,
 }
 
 impl GitCapture {
-    /// Capture from the work tree the paths lie in, refusing a dirty one.
+    /// Capture from the work tree the paths lie in, recording a dirty one
+    /// flagged.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Record a dirty work tree (flagged) instead of refusing it.
-    pub fn allow_dirty(mut self, allow: bool) -> Self {
-        self.allow_dirty = allow;
+    /// Refuse a dirty work tree before anything runs.
+    pub fn require_clean(mut self, require: bool) -> Self {
+        self.require_clean = require;
         self
     }
 
@@ -40,13 +46,25 @@ impl GitCapture {
         self
     }
 
+    /// Never count these files or directories as dirt (the key file).
+    pub fn never_dirt<I, P>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        self.never_dirt.extend(paths.into_iter().map(Into::into));
+        self
+    }
+
     pub(crate) fn options(&self, hash: &HashOptions) -> CaptureOptions {
         CaptureOptions {
             base_path: hash.base_path.clone(),
             excludes: hash.exclude_patterns(),
             lstrip_paths: hash.lstrip_paths.clone(),
-            allow_dirty: self.allow_dirty,
+            require_clean: self.require_clean,
             repo: self.repo.clone(),
+            never_dirt: self.never_dirt.clone(),
+            ..CaptureOptions::default()
         }
     }
 }

@@ -475,3 +475,93 @@ fn run_takes_git_facts_from_the_materials_before_the_command() {
     assert_eq!(recorded.run.map(|r| r.return_value), Some(0));
     assert_eq!(recorded_commit(&recorded.path), Some(first));
 }
+
+fn recorded_git(path: &Path) -> RecordedGit {
+    let link = link_of(&Metadata::load(path).unwrap());
+    RecordedGit::from_link(&link).unwrap().unwrap()
+}
+
+#[test]
+fn a_product_made_in_a_checkout_is_output_not_dirt() {
+    let (_dir, work, links) = work();
+    commit(&work, &[("src.txt", "1")]);
+    // An untracked file of the user's (dirt), and the step's own output.
+    std::fs::write(work.join("notes.txt"), "mine").unwrap();
+    let key = SigningKey::generate_ed25519();
+    let recorded = run_step(
+        &RunRequest::new(step("build"), &key)
+            .products(["out.txt"])
+            .command(sh("echo hi > out.txt"))
+            .hash_options(hash(&work))
+            .run_options(quiet(&work))
+            .git(Some(GitCapture::new()))
+            .link_dir(&links),
+    )
+    .unwrap();
+    assert_eq!(recorded.run.map(|r| r.return_value), Some(0));
+    let git = recorded_git(&recorded.path);
+    assert!(git.dirty);
+    assert_eq!(git.changed, ["notes.txt"]);
+    assert_eq!(recorded.git, Some(git));
+}
+
+#[test]
+fn require_clean_refuses_before_the_command_runs() {
+    let (_dir, work, links) = work();
+    commit(&work, &[("src.txt", "1")]);
+    std::fs::write(work.join("notes.txt"), "mine").unwrap();
+    let key = SigningKey::generate_ed25519();
+    let req = |require| {
+        RunRequest::new(step("build"), &key)
+            .materials(["src.txt"])
+            .products(["out.txt"])
+            .command(sh("echo hi > marker && echo hi > out.txt"))
+            .hash_options(hash(&work))
+            .run_options(quiet(&work))
+            .git(Some(GitCapture::new().require_clean(require)))
+            .link_dir(&links)
+    };
+    let err = run_step(&req(true)).unwrap_err();
+    assert!(
+        matches!(err, StepError::Git(intact_git::GitError::Dirty { .. })),
+        "{err:?}"
+    );
+    assert!(!work.join("marker").exists());
+    assert_eq!(std::fs::read_dir(&links).unwrap().count(), 0);
+    // Without it the same step runs and its link says dirty.
+    let recorded = run_step(&req(false)).unwrap();
+    assert!(work.join("marker").exists());
+    assert!(recorded_git(&recorded.path).dirty);
+}
+
+#[test]
+fn a_clone_made_inside_a_checkout_is_the_source() {
+    let (dir, work, links) = work();
+    let outer = commit(&work, &[("src.txt", "1")]);
+    let upstream = dir.path().join("upstream");
+    std::fs::create_dir(&upstream).unwrap();
+    let inner = commit(&upstream, &[("lib.rs", "fn f() {}")]);
+    let key = SigningKey::generate_ed25519();
+    let recorded = run_step(
+        &RunRequest::new(step("clone"), &key)
+            .products(["project"])
+            .command(Some(vec![
+                "git".into(),
+                "clone".into(),
+                "-q".into(),
+                upstream.display().to_string(),
+                "project".into(),
+            ]))
+            .hash_options(hash(&work))
+            .run_options(quiet(&work))
+            .git(Some(GitCapture::new()))
+            .link_dir(&links),
+    )
+    .unwrap();
+    assert_eq!(recorded.run.as_ref().map(|r| r.return_value), Some(0));
+    assert_ne!(outer, inner);
+    let git = recorded_git(&recorded.path);
+    assert_eq!(git.commit, inner);
+    assert!(!git.dirty, "{git:?}");
+    assert_eq!(git.remote, None, "a local origin is not recorded");
+}

@@ -45,8 +45,20 @@ pub struct BuildArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout check layout.yaml --param REPO=https://example.com/p.git
+  intact layout check root.layout
+  generate-layout | intact layout check -
+
+Exit codes:
+  0   no errors (warnings may be printed)
+  1   the layout has errors
+  2   the file is unreadable or not YAML / a signed layout")]
 pub struct CheckArgs {
-    /// A YAML layout, or a signed layout (Metablock or DSSE envelope).
+    /// A YAML layout, or a signed layout (Metablock or DSSE envelope); `-`
+    /// reads standard input (key paths then resolve against the current
+    /// directory).
     file: PathBuf,
     /// A value for a `{NAME}` placeholder, as for `build` (YAML only).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
@@ -150,8 +162,35 @@ fn build(a: BuildArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// `layout check -`: the same checks on standard input.
+fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::Finding>> {
+    use std::io::Read;
+    let cap = intact_model::io::DEFAULT_MAX_METADATA_SIZE;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .context("reading standard input")?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap {
+        bail!("standard input: more than {cap} bytes");
+    }
+    if intact_layout::is_signed_metadata(&bytes) {
+        return Ok(intact_layout::check_signed(&bytes, opts.now)?);
+    }
+    let text = String::from_utf8(bytes).context("standard input: not UTF-8")?;
+    Ok(intact_layout::Source::parse(text, "")?
+        .compile(opts)?
+        .findings)
+}
+
 fn check(a: CheckArgs) -> Result<Outcome> {
-    let findings = check_file(&a.file, &options(&a.params)?)?;
+    let opts = options(&a.params)?;
+    let findings = if a.file == Path::new("-") {
+        check_stdin(&opts)?
+    } else {
+        check_file(&a.file, &opts)?
+    };
     for f in &findings {
         println!("{}", finding_line(&a.file, f));
     }

@@ -5,6 +5,7 @@ pub mod git;
 pub mod key;
 pub mod layout;
 pub mod run;
+pub mod shell;
 pub mod show;
 pub mod sign;
 pub mod verify;
@@ -46,4 +47,23 @@ pub fn password_if_needed<T>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Load metadata from `path`, or from standard input when it is `-`
+/// (at most `cap` bytes either way).
+pub fn load_metadata(path: &Path, cap: u64) -> Result<intact_model::Metadata> {
+    if path != Path::new("-") {
+        return Ok(intact_model::Metadata::load_limited(path, cap)?);
+    }
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("reading standard input: {e}"))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap {
+        anyhow::bail!("standard input: more than {cap} bytes");
+    }
+    intact_model::Metadata::from_slice(&bytes).map_err(|e| anyhow::anyhow!("standard input: {e}"))
 }

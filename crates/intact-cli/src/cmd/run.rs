@@ -16,17 +16,37 @@ use intact_step::{
 use crate::Outcome;
 
 /// Options shared by `run`, `record start` and `record stop`.
+///
+/// in-toto-run's and in-toto-record's flags are accepted under their own
+/// names as hidden aliases where intact has the same meaning; those that
+/// cannot map (GPG signing) are refused with a message saying so.
 #[derive(Args)]
 pub struct Common {
     /// The step name (as in the layout).
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', alias = "step-name")]
     step: String,
-    /// The functionary's private key.
-    #[arg(long, short = 'k')]
-    key: PathBuf,
-    /// Ask for the key's password.
+    /// The functionary's private key (PEM: ed25519, ECDSA or RSA).
+    #[arg(
+        long,
+        short = 'k',
+        alias = "signing-key",
+        env = "INTACT_KEY",
+        value_name = "PEM"
+    )]
+    key: Option<PathBuf>,
+    /// Ask for the key's password (else it comes from INTACT_KEY_PASSWORD).
     #[arg(long)]
     prompt: bool,
+    /// in-toto's `-P/--password`: without a value, ask for it.
+    #[arg(
+        short = 'P',
+        long = "password",
+        hide = true,
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_name = "PASSWORD"
+    )]
+    password: Option<String>,
     /// gitignore-style exclude patterns; they replace the defaults
     /// (`*.link*`, `.git`, `*.pyc`, `*~`), as in the reference.
     #[arg(long, num_args = 1..)]
@@ -50,10 +70,30 @@ pub struct Common {
     /// Record no git facts.
     #[arg(long)]
     no_git: bool,
-    /// Record a work tree with uncommitted changes (the link says
-    /// `dirty: true`) instead of refusing.
-    #[arg(long)]
+    /// Refuse, before anything runs, a git work tree with changes (by
+    /// default it is recorded: the link says `dirty: true` and lists them,
+    /// and a warning is printed). The step's products, the metadata
+    /// directory, link files and key files never count as changes.
+    #[arg(long, conflicts_with = "no_git")]
+    require_clean: bool,
+    /// Formerly needed to record a dirty work tree; that is the default now.
+    #[arg(long, hide = true)]
     allow_dirty: bool,
+    /// in-toto's `-s/--record-streams`: streams are always recorded.
+    #[arg(short = 's', long = "record-streams", hide = true)]
+    record_streams: bool,
+    /// in-toto's `-g/--gpg`: not supported (intact signs with PEM keys).
+    #[arg(short = 'g', long = "gpg", hide = true, num_args = 0..=1, default_missing_value = "")]
+    gpg: Option<String>,
+    /// in-toto's `--gpg-home`: not supported.
+    #[arg(long = "gpg-home", hide = true)]
+    gpg_home: Option<PathBuf>,
+    /// Print only failures (no progress, no "wrote" line, no warnings).
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print every recorded artifact and the git facts.
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 impl Common {
@@ -63,7 +103,8 @@ impl Common {
             excludes: self.exclude.clone(),
             lstrip_paths: self.lstrip_paths.clone(),
             allow_missing: self.allow_missing,
-            reporter: Some(crate::progress::reporter()),
+            // -q: no spinner and no warnings, only errors.
+            reporter: (!self.quiet).then(crate::progress::reporter),
             ..HashOptions::default()
         }
     }
@@ -74,17 +115,46 @@ impl Common {
             .context("--step")
     }
 
+    /// Refuse the reference's flags that have no meaning here, before
+    /// anything is read.
+    fn check_unmapped(&self) -> Result<()> {
+        if self.gpg.is_some() || self.gpg_home.is_some() {
+            bail!(
+                "--gpg/--gpg-home: intact does not sign with GPG; sign with a PEM key \
+                 (--key or --signing-key; `intact key generate NAME` makes one)"
+            );
+        }
+        if self.password.as_deref().is_some_and(|p| !p.is_empty()) {
+            bail!(
+                "--password VALUE: a password on the command line is visible to other \
+                 users of the machine; set {} or pass -P alone to be asked",
+                crate::password::PASSWORD_ENV
+            );
+        }
+        Ok(())
+    }
+
     fn key(&self) -> Result<SigningKey> {
-        super::load_signing_key(&self.key, self.prompt)
+        self.check_unmapped()?;
+        let Some(path) = &self.key else {
+            bail!("give the functionary's private key: --key PEM (or --signing-key, or set INTACT_KEY)");
+        };
+        super::load_signing_key(path, self.prompt || self.password.is_some())
     }
 
     /// Git facts to capture: none with `--no-git`, else of the work tree
-    /// the paths lie in (or of `--git`).
+    /// the paths lie in (or of `--git`). The key file is never dirt.
     fn git(&self) -> Option<GitCapture> {
+        let keys: Vec<PathBuf> = self
+            .key
+            .iter()
+            .flat_map(|k| [k.clone(), k.with_extension("pub")])
+            .collect();
         (!self.no_git).then(|| {
             GitCapture::new()
-                .allow_dirty(self.allow_dirty)
+                .require_clean(self.require_clean)
                 .repo(self.git.clone())
+                .never_dirt(keys)
         })
     }
 }
@@ -97,7 +167,49 @@ fn container(dsse: bool) -> Container {
     }
 }
 
+const RUN_HELP: &str = "\
+Examples:
+  intact run --step build --key bob.pem -m src -p target/app -- make app
+  intact run -n package -k bob.pem -m project -p project.tar.gz -- tar czf project.tar.gz project
+  INTACT_KEY=bob.pem intact run -n review -m document.pdf --no-command
+  intact run -n build -k bob.pem --require-clean -m src -p app -- make app
+
+in-toto-run's command lines work as they are: --step-name, --signing-key,
+--use-dsse, --run-timeout, --metadata-directory, -s/--record-streams (streams
+are always recorded) and -P/--password (asks for the password) are accepted.
+
+Exit codes:
+  0       the command succeeded (or --no-command) and the link was written
+  N       the command exited with N; the link was written first
+  128+N   the command was killed by signal N; the link was written first
+  2       nothing was recorded: a usage error, a missing path, an unusable key
+          or output directory, a command that does not exist or timed out, a
+          dirty work tree with --require-clean
+          (a command exiting with 1 or 2 itself gives 1 or 2, as in a shell)";
+
+const START_HELP: &str = "\
+Examples:
+  intact record start -n edit-files -k alice.pem -m .
+  in-toto-record's command line works too:
+  intact record start -n edit-files --signing-key alice.pem -m .
+
+Exit codes:
+  0   .NAME.<keyid8>.link-unfinished was written
+  2   nothing was recorded: a usage error, a missing path, an unusable key,
+      a dirty work tree with --require-clean";
+
+const STOP_HELP: &str = "\
+Examples:
+  intact record stop -n edit-files -k alice.pem -p .
+  intact record stop -d links -n edit-files --signing-key alice.pem -p .
+
+Exit codes:
+  0   NAME.<keyid8>.link was written and the unfinished file removed
+  2   nothing was recorded: no unfinished record by this key for the step, a
+      usage error, a missing path, an unusable key or output directory";
+
 #[derive(Args)]
+#[command(after_help = RUN_HELP)]
 pub struct RunArgs {
     #[command(flatten)]
     common: Common,
@@ -111,32 +223,84 @@ pub struct RunArgs {
     #[arg(long, short = 'd')]
     metadata_directory: Option<PathBuf>,
     /// Write a DSSE envelope instead of a Metablock.
-    #[arg(long)]
+    #[arg(long, alias = "use-dsse")]
     dsse: bool,
     /// Record without running a command.
     #[arg(long, short = 'x')]
     no_command: bool,
-    /// Kill the command after this many seconds (default: no limit).
-    #[arg(long)]
+    /// Kill the command after this many seconds (default: no limit); no
+    /// link is written then.
+    #[arg(long, alias = "run-timeout", value_name = "SECS")]
     timeout: Option<u64>,
     /// The command to run.
     #[arg(last = true)]
     command: Vec<String>,
 }
 
-/// Print what was written and let the metadata go unfreed: the command
-/// ends next, and the system takes the memory back at once; freeing
-/// 100,000 artifact names one by one took 5 ms.
-fn wrote(recorded: Recorded) -> Option<intact_record::RunResult> {
+/// Print what was written (and with `-v` what it holds) and let the
+/// metadata go unfreed: the command ends next, and the system takes the
+/// memory back at once; freeing 100,000 artifact names one by one took
+/// 5 ms.
+fn wrote(recorded: Recorded, common: &Common) -> Option<intact_record::RunResult> {
     let Recorded {
         path,
         metadata,
         run,
+        git,
         ..
     } = recorded;
+    if !common.quiet {
+        if let Some(g) = git.as_ref().filter(|g| g.dirty) {
+            let mut listed: Vec<&str> = g.changed.iter().take(5).map(String::as_str).collect();
+            if g.changed.len() > 5 || g.changed_omitted > 0 {
+                listed.push("...");
+            }
+            eprintln!(
+                "intact: warning: the git work tree differs from commit {} ({}); \
+                 the link says dirty: true and lists the changed paths \
+                 (--require-clean refuses such a tree before running)",
+                g.commit.get(..12).unwrap_or(&g.commit),
+                listed.join(", ")
+            );
+        }
+    }
+    if common.verbose {
+        if let Ok(intact_model::Payload::Link(link)) = metadata.payload() {
+            for (side, artifacts) in [("material", &link.materials), ("product", &link.products)] {
+                for (name, digests) in artifacts.iter() {
+                    let sha = digests
+                        .get("sha256")
+                        .map_or_else(|| "-".to_string(), |d| d.as_str().to_string());
+                    eprintln!("intact: {side} {name} sha256:{sha}");
+                }
+            }
+        }
+        match &git {
+            Some(g) => eprintln!(
+                "intact: git commit {} ({}), dirty: {}",
+                g.commit,
+                g.reference.as_deref().unwrap_or("detached HEAD"),
+                g.dirty
+            ),
+            None => eprintln!("intact: no git facts recorded"),
+        }
+    }
     std::mem::forget(metadata);
-    eprintln!("intact: wrote {}", path.display());
+    if !common.quiet {
+        eprintln!("intact: wrote {}", path.display());
+    }
     run
+}
+
+/// The exit status `intact run` passes on: the command's own, 128+N when
+/// it died of signal N (as shells report it).
+fn exit_of(return_value: i32) -> Outcome {
+    match return_value {
+        0 => Outcome::Ok,
+        1..=255 => Outcome::Exit(u8::try_from(return_value).unwrap_or(1)),
+        n if n < 0 => Outcome::Exit(u8::try_from(128 - n).unwrap_or(255)),
+        _ => Outcome::Exit(1),
+    }
 }
 
 pub fn run(a: RunArgs) -> Result<Outcome> {
@@ -162,15 +326,9 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     if let Some(dir) = a.metadata_directory {
         req = req.link_dir(dir);
     }
-    let result = wrote(run_step(&req)?);
-    // Like in-toto-run: the link is written, then the command's failure
-    // becomes ours.
-    let rv = result.map_or(0, |r| r.return_value);
-    Ok(match rv {
-        0 => Outcome::Ok,
-        1..=255 => Outcome::Exit(rv as u8),
-        _ => Outcome::Exit(1),
-    })
+    let result = wrote(run_step(&req)?, &a.common);
+    // The link is written, then the command's failure becomes ours.
+    Ok(exit_of(result.map_or(0, |r| r.return_value)))
 }
 
 #[derive(Subcommand)]
@@ -182,6 +340,7 @@ pub enum RecordCommand {
 }
 
 #[derive(Args)]
+#[command(after_help = START_HELP)]
 pub struct StartArgs {
     #[command(flatten)]
     common: Common,
@@ -189,11 +348,12 @@ pub struct StartArgs {
     #[arg(long, short = 'm', num_args = 1..)]
     materials: Vec<String>,
     /// Write a DSSE envelope instead of a Metablock.
-    #[arg(long)]
+    #[arg(long, alias = "use-dsse")]
     dsse: bool,
 }
 
 #[derive(Args)]
+#[command(after_help = STOP_HELP)]
 pub struct StopArgs {
     #[command(flatten)]
     common: Common,
@@ -203,6 +363,10 @@ pub struct StopArgs {
     /// Where to write the link (default: the current directory).
     #[arg(long, short = 'd')]
     metadata_directory: Option<PathBuf>,
+    /// in-toto's `--use-dsse` on stop: the link keeps the container the
+    /// start chose.
+    #[arg(long = "use-dsse", hide = true)]
+    _use_dsse: bool,
 }
 
 pub fn record(cmd: RecordCommand) -> Result<Outcome> {
@@ -217,7 +381,7 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
             if !a.common.record_env.is_empty() {
                 req = req.environment(a.common.record_env.iter().cloned());
             }
-            wrote(start_step(&req)?);
+            wrote(start_step(&req)?, &a.common);
             Ok(Outcome::Ok)
         }
         RecordCommand::Stop(a) => {
@@ -229,7 +393,7 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
             if let Some(dir) = a.metadata_directory {
                 req = req.link_dir(dir);
             }
-            wrote(stop_step(&req)?);
+            wrote(stop_step(&req)?, &a.common);
             Ok(Outcome::Ok)
         }
     }

@@ -5,18 +5,27 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use intact_model::escape::escape;
-use intact_model::{Container, Layout, Link, Metadata, Payload};
+use intact_model::{Container, Layout, Link, Payload};
 
 use crate::Outcome;
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact show build.1234abcd.link
+  curl -s https://example.com/root.layout | intact show -
+
+Exit codes:
+  0   the summary was printed
+  2   the file is unreadable or not a link, layout or envelope")]
 pub struct ShowArgs {
-    /// A link or layout (Metablock or DSSE envelope).
+    /// A link or layout (Metablock or DSSE envelope); `-` reads standard
+    /// input.
     file: PathBuf,
 }
 
 pub fn run(a: ShowArgs) -> Result<Outcome> {
-    let md = Metadata::load(&a.file)?;
+    let md = super::load_metadata(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)?;
     let payload = md.payload().map_err(|e| e.in_file(&a.file))?;
     let container = match md.container() {
         Container::Metablock => "Metablock",

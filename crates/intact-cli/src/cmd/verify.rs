@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use intact_crypto::load_public_key;
-use intact_model::Metadata;
 use intact_verify::{verify, DirLinkSource, VerifyOptions};
 
 use crate::Outcome;
@@ -20,14 +19,46 @@ pub enum Format {
     Json,
 }
 
+const VERIFY_HELP: &str = "\
+Examples:
+  intact verify --layout root.layout --layout-key alice.pub --link-dir links/
+  intact verify -l root.layout -k alice.pub --git-repo . --format json
+  curl -s https://example.com/root.layout | intact verify --layout - -k alice.pub
+  in-toto-verify's command line works too:
+  intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
+
+Exit codes:
+  0   the supply chain verified
+  1   verification failed (the report says where and why)
+  2   nothing was verified: a usage error, an unreadable or malformed layout,
+      key or link directory";
+
 #[derive(Args)]
+#[command(after_help = VERIFY_HELP)]
 pub struct VerifyArgs {
-    /// The signed root layout.
+    /// The signed root layout (`-` reads it from standard input).
     #[arg(long, short = 'l')]
     layout: PathBuf,
     /// Public keys of the layout owners; every one must have signed.
-    #[arg(long = "layout-key", short = 'k', required = true, num_args = 1..)]
+    #[arg(
+        long = "layout-key",
+        short = 'k',
+        required = true,
+        num_args = 1..,
+        alias = "verification-keys",
+        alias = "layout-keys"
+    )]
     layout_keys: Vec<PathBuf>,
+    /// in-toto-verify's `-g/--gpg`: not supported (GPG layout keys).
+    #[arg(short = 'g', long = "gpg", hide = true, num_args = 0..)]
+    gpg: Option<Vec<String>>,
+    /// Print only a failure (nothing when the chain verifies).
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    quiet: bool,
+    /// Accepted as in-toto-verify has it: the text report already shows
+    /// every stage, rule and differing artifact.
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// Directory holding the links (it must exist).
     #[arg(long, default_value = ".")]
     link_dir: PathBuf,
@@ -60,7 +91,10 @@ pub struct VerifyArgs {
 }
 
 pub fn run(a: VerifyArgs) -> Result<Outcome> {
-    let layout = Metadata::load_limited(&a.layout, a.max_metadata_size)?;
+    if a.gpg.is_some() {
+        bail!("--gpg: intact does not verify GPG-signed layouts; sign the layout with a PEM key");
+    }
+    let layout = super::load_metadata(&a.layout, a.max_metadata_size)?;
     let mut keys = BTreeMap::new();
     for path in &a.layout_keys {
         let key = load_public_key(path)?;
@@ -88,7 +122,8 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     let links = DirLinkSource::open(&a.link_dir)?;
     let report = verify(&layout, &keys, &links, &opts)?;
     match a.format {
-        Format::Text => println!("{report}"),
+        Format::Text if a.quiet && report.verified => {}
+        Format::Text => crate::style::print_report(&report.to_string()),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).context("encoding the report")?
