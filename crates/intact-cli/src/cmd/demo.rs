@@ -23,6 +23,15 @@ use crate::Outcome;
 const DEMO_LAYOUT: &str = include_str!("../../../../layouts/demo.yaml");
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact demo
+  intact demo --dir demo --keep
+
+Exit codes:
+  0   the honest chain verified and the tampered package was caught
+  1   the demo did not behave as designed
+  2   the directory cannot be used")]
 pub struct DemoArgs {
     /// Work in this directory (created; must be empty) instead of a temporary one.
     #[arg(long)]

@@ -21,6 +21,15 @@ pub enum GitCommand {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact git verify-source --repo . --link-dir links --step clone --side products \\
+      --ref refs/heads/main --signer 'bob@example.com ssh-ed25519 AAAA...'
+
+Exit codes:
+  0   the source step's commit passes the policy
+  1   a check failed (printed, with a hint)
+  2   unusable input: no repository, unreadable links or policy")]
 pub struct VerifySourceArgs {
     /// The project's repository.
     #[arg(long, env = "INTACT_GIT_REPO", default_value = ".")]
@@ -50,11 +59,16 @@ pub fn run(cmd: GitCommand) -> Result<Outcome> {
         gpg: a.gpg_home.map(GpgVerifier::new),
     };
     let report = verify_source(&a.repo, &policy, &refs, &opts)?;
+    let mut text = String::new();
     for c in &report.checks {
-        println!("{c}");
+        text.push_str(&format!("{c}\n"));
     }
     for f in report.failures() {
-        println!("  hint: {}", f.hint());
+        text.push_str(&format!("  hint: {}\n", f.hint()));
+    }
+    // Colour and ✓/✗ (or ASCII) as in the verify report.
+    if !text.is_empty() {
+        crate::style::print_report(text.trim_end_matches('\n'));
     }
     Ok(if report.passed() {
         Outcome::Ok

@@ -20,6 +20,14 @@ pub enum KeyCommand {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key generate alice
+  INTACT_KEY_PASSWORD=secret intact key generate ci-build --encrypt
+
+Exit codes:
+  0   the key pair was written and its keyid printed
+  2   the files cannot be written (or exist already)")]
 pub struct GenerateArgs {
     /// Path stem of the key files (NAME.pem and NAME.pub are written).
     name: PathBuf,
@@ -29,6 +37,15 @@ pub struct GenerateArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key id alice.pub
+  intact key show alice.pem
+  gpg --export --armor 8288EF56 > bob.asc && intact key show bob.asc
+
+Exit codes:
+  0   printed
+  2   the file is unreadable or not a key")]
 pub struct FileArgs {
     /// A PEM key file (public or private), or an exported GPG public key.
     file: PathBuf,

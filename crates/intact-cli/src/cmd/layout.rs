@@ -23,6 +23,15 @@ pub enum LayoutCommand {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout build layout.yaml --key alice.pem -o root.layout
+  intact layout build layout.yaml --key alice.pem --dsse -o root.layout
+
+Exit codes:
+  0   the layout was compiled, signed and written
+  1   the layout has errors (printed); nothing was signed
+  2   a file is unreadable, not YAML, or the output is the source")]
 pub struct BuildArgs {
     /// The YAML layout.
     layout: PathBuf,
@@ -66,6 +75,14 @@ pub struct CheckArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout export root.layout -o layout.yaml
+  intact layout export root.layout | less
+
+Exit codes:
+  0   the YAML was written
+  2   the file is unreadable or not a signed layout, or the output is the input")]
 pub struct ExportArgs {
     /// A signed layout (Metablock or DSSE envelope).
     file: PathBuf,

@@ -10,6 +10,16 @@ use intact_model::Metadata;
 use crate::Outcome;
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact sign root.layout --key alice.pem carol.pem
+  intact sign build.1234abcd.link --key bob.pem -o signed.link
+  intact sign --verify root.layout --key alice.pub carol.pub
+
+Exit codes:
+  0   signed (with --verify: every given key signed the file)
+  1   with --verify: a given key did not sign the file
+  2   a file is unreadable or not a link, layout or key")]
 pub struct SignArgs {
     /// The link or layout file (Metablock or DSSE envelope).
     file: PathBuf,
