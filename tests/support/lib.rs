@@ -70,3 +70,32 @@ pub fn output_text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Run `cmd` with standard input closed and its output captured: a
+/// watchdog against hangs, never a timing assertion. Past `bound` the
+/// process is killed, `on_hang` cleans up what it may have left running,
+/// and the test fails naming the command.
+pub fn output_bounded(
+    cmd: &mut Command,
+    bound: std::time::Duration,
+    on_hang: impl FnOnce(),
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let deadline = std::time::Instant::now() + bound;
+    while child.try_wait().expect("wait for the child").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            on_hang();
+            panic!("{cmd:?} did not return within {bound:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the child's output")
+}

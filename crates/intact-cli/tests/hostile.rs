@@ -13,8 +13,8 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use intact_crypto::{sign_metadata, write_key_pair, SigningKey};
 use intact_model::{
@@ -29,27 +29,13 @@ struct Run {
 
 /// Run the binary in `dir`, killing it (and failing) after a minute.
 fn intact(dir: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_intact"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run intact");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("intact {args:?} did not return within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
+    let out = intact_tests::output_bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(args)
+            .current_dir(dir),
+        Duration::from_secs(60),
+        || {},
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

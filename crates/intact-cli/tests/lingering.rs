@@ -16,38 +16,26 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// Run `intact args` in `dir`; after 60 s kill it and the process group
 /// whose id the inspection wrote to `pid_file`, and fail.
 fn intact_bounded(dir: &Path, args: &[&str], pid_file: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_intact"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("INTACT_KEY_PASSWORD")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run intact");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for intact").is_some() {
-            return child.wait_with_output().expect("intact's output");
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
+    intact_tests::output_bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("INTACT_KEY_PASSWORD"),
+        Duration::from_secs(60),
+        || {
             if let Ok(pid) = std::fs::read_to_string(pid_file) {
                 let _ = Command::new("kill")
                     .args(["-KILL", "--", &format!("-{}", pid.trim())])
                     .status();
             }
-            panic!("intact {args:?} did not return within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        },
+    )
 }
 
 fn intact(dir: &Path, args: &[&str]) -> Output {

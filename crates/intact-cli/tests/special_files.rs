@@ -14,31 +14,18 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn intact(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_intact"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("INTACT_KEY_PASSWORD")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run intact");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for intact").is_some() {
-            return child.wait_with_output().expect("intact's output");
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("intact {args:?} did not return within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    intact_tests::output_bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("INTACT_KEY_PASSWORD"),
+        Duration::from_secs(60),
+        || {},
+    )
 }
 
 fn mkfifo(path: &Path) {

@@ -12,30 +12,20 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Run intact in `dir`, killed if it is still running after a generous
 /// bound (a watchdog against a hang, not a timing assertion).
 fn intact(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_intact"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("INTACT_KEY_PASSWORD")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run intact");
-    let bound = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("wait for intact").is_none() {
-        if Instant::now() > bound {
-            child.kill().ok();
-            panic!("intact {args:?} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("collect intact's output")
+    intact_tests::output_bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("INTACT_KEY_PASSWORD"),
+        Duration::from_secs(120),
+        || {},
+    )
 }
 
 fn text(o: &Output) -> String {
