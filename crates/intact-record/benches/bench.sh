@@ -21,7 +21,7 @@
 #
 # on 10,000 x 4 KiB files, 100,000 x 1 KiB files, one 1 GiB file and four
 # 256 MiB files (under target/bench-data, kept between runs). Prints the
-# median wall time of RUNS runs (to the millisecond; the two tools take
+# median wall time of RUNS runs (to a tenth of a millisecond; the two tools take
 # turns, so a slow spell of this shared machine hits both), the ratio and
 # peak RSS of one more run. `intact` runs with --no-git throughout, so
 # git capture does not enter the figures.
@@ -74,7 +74,7 @@ if [ ! -f "$data/big/.done" ]; then
   mkdir -p "$data/big"; head -c 1073741824 /dev/urandom > "$data/big/one-gib"; touch "$data/big/.done"
 fi
 
-# Wall time of one run, in seconds to the millisecond. Bash's own clock
+# Wall time of one run, in seconds to a tenth of a millisecond. Bash's own clock
 # ($EPOCHREALTIME, microseconds): `$(date +%s%N)` forks and runs `date`
 # inside the measured interval, about 1.8 ms added to every run here, and
 # /usr/bin/time only resolves 10 ms.
@@ -83,7 +83,7 @@ wall() {
   start=$EPOCHREALTIME
   "$@" >/dev/null 2>&1
   end=$EPOCHREALTIME
-  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
 }
 # Peak RSS in KiB of one more run.
 rss() { { /usr/bin/time -f "%M" "$@" >/dev/null; } 2>&1 | tail -n 1; }
