@@ -37,7 +37,7 @@ pub use hash::{
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
 pub use report::{FileKind, RecordWarning, Reporter};
-pub use run::{run_command, RunError, RunOptions, RunResult};
+pub use run::{run_command, ProcessGroup, RunError, RunOptions, RunResult};
 pub use walk::raise_open_file_limit;
 
 #[cfg(test)]

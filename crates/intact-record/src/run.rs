@@ -9,17 +9,23 @@
 //! the deadline, and never in between: a step that runs `true` costs no
 //! idle time (a 10 ms `try_wait` poll cost up to 10 ms per step).
 //!
-//! The command runs in a process group of its own. Its output is complete
-//! when the command has exited and both pipes are closed, which is later
-//! than the exit when a process it started in the background still holds
-//! them (`sh -c 'sleep 20 & exit 0'`). Without a timeout that output is
-//! waited for, as `in-toto-run` and `subprocess.run` wait; at the
-//! deadline the whole group is killed and the pipes are let go unread,
-//! so a process that escaped the group (`setsid`) and holds them cannot
-//! keep us waiting either: the result is [`RunError::Timeout`], which says
-//! whether the command itself had exited (see docs/recording.md).
+//! Echoing the output to ours happens on a thread of its own, fed through
+//! a bounded queue that the waiting thread gives up on at the deadline: a
+//! reader of intact's output that stops reading (a full pipe, a stopped
+//! pager) can slow a step down, but never defeats its timeout.
+//!
+//! Without a terminal on standard input the command runs in a process
+//! group of its own ([`ProcessGroup`]). Its output is complete when the
+//! command has exited and both pipes are closed, which is later than the
+//! exit when a process it started in the background still holds them
+//! (`sh -c 'sleep 20 & exit 0'`). Without a timeout that output is waited
+//! for, as `in-toto-run` and `subprocess.run` wait; at the deadline the
+//! whole group is killed and the pipes are let go unread, so a process
+//! that escaped the group (`setsid`) and holds them cannot keep us waiting
+//! either: the result is [`RunError::Timeout`], which says whether the
+//! command itself had exited (see docs/recording.md).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -44,6 +50,45 @@ pub struct RunOptions {
     pub passthrough: bool,
     /// Working directory of the command.
     pub cwd: Option<PathBuf>,
+    /// Which process group the command runs in.
+    pub process_group: ProcessGroup,
+}
+
+/// Which process group the command runs in.
+///
+/// A terminal delivers Ctrl-C and Ctrl-Z to its foreground process group
+/// only, and stops (`SIGTTIN`) a process of any other group that reads
+/// from it. A command in a group of its own, behind an interactive
+/// intact, would so hang forever on its first read of the terminal, and
+/// Ctrl-C would kill intact but leave the command running. With a
+/// terminal on standard input the command therefore stays in intact's
+/// group, the job the shell controls, as `in-toto-run`'s command does:
+/// Ctrl-C interrupts both, Ctrl-Z suspends both, `fg` resumes both. The
+/// price is paid only there: at a timeout the command is killed, but
+/// processes it left in the background are let go (unread), not killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ProcessGroup {
+    /// [`ProcessGroup::Shared`] when standard input is a terminal, else
+    /// [`ProcessGroup::Own`].
+    #[default]
+    Auto,
+    /// A group of its own: a timeout kills everything the command started
+    /// that stayed in it.
+    Own,
+    /// intact's own group (the terminal's job).
+    Shared,
+}
+
+impl ProcessGroup {
+    /// `Own` or `Shared`, deciding `Auto` by looking at standard input.
+    fn resolve(self) -> ProcessGroup {
+        match self {
+            ProcessGroup::Auto if std::io::stdin().is_terminal() => ProcessGroup::Shared,
+            ProcessGroup::Auto => ProcessGroup::Own,
+            other => other,
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -53,6 +98,7 @@ impl Default for RunOptions {
             capture_limit: 16 * 1024 * 1024,
             passthrough: true,
             cwd: None,
+            process_group: ProcessGroup::Auto,
         }
     }
 }
@@ -158,43 +204,116 @@ fn decode(bytes: &[u8]) -> String {
 /// One of the command's output pipes, read until it closes.
 struct Stream {
     pipe: Option<OwnedFd>,
-    echo: Option<Box<dyn Write>>,
+    sink: Sink,
     kept: Vec<u8>,
     dropped: u64,
     limit: usize,
 }
 
 impl Stream {
-    fn new(pipe: Option<impl Into<OwnedFd>>, echo: Option<Box<dyn Write>>, limit: usize) -> Self {
+    fn new(pipe: Option<impl Into<OwnedFd>>, sink: Sink, limit: usize) -> Self {
         Stream {
             pipe: pipe.map(Into::into),
-            echo,
+            sink,
             kept: Vec::new(),
             dropped: 0,
             limit,
         }
     }
 
-    /// Read what the pipe holds (poll said it would not block); close it
-    /// at its end or on an error.
-    fn read(&mut self, buf: &mut [u8]) {
-        let Some(pipe) = &self.pipe else { return };
+    /// Read what the pipe holds (poll said it would not block), keep it
+    /// up to the limit and give it back for echoing; close the pipe at
+    /// its end or on an error.
+    fn read<'b>(&mut self, buf: &'b mut [u8]) -> &'b [u8] {
+        let Some(pipe) = &self.pipe else {
+            return &[];
+        };
         let n = match rustix::io::read(pipe, &mut *buf) {
-            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => return,
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => return &[],
             Ok(0) | Err(_) => {
                 self.pipe = None;
-                return;
+                return &[];
             }
             Ok(n) => n,
         };
         let chunk = buf.get(..n).unwrap_or_default();
-        if let Some(w) = &mut self.echo {
-            let _ = w.write_all(chunk).and_then(|()| w.flush());
-        }
         let room = self.limit.saturating_sub(self.kept.len()).min(chunk.len());
         self.kept
             .extend_from_slice(chunk.get(..room).unwrap_or_default());
         self.dropped += (chunk.len() - room) as u64;
+        chunk
+    }
+}
+
+/// Where an output chunk is echoed.
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    Out,
+    Err,
+}
+
+/// Writers the echo thread writes to (ours: stdout and stderr).
+type EchoTo = (Box<dyn Write + Send>, Box<dyn Write + Send>);
+
+/// Chunks queued for the echo thread, at most this many (64 KiB each).
+const ECHO_QUEUE: usize = 64;
+
+/// The echo thread: writes what the waiting thread hands it, in order.
+struct Echo {
+    tx: crossbeam_channel::Sender<(Sink, Vec<u8>)>,
+    done: crossbeam_channel::Receiver<()>,
+}
+
+impl Echo {
+    fn start((mut out, mut err): EchoTo) -> std::io::Result<Echo> {
+        let (tx, rx) = crossbeam_channel::bounded::<(Sink, Vec<u8>)>(ECHO_QUEUE);
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+        thread::Builder::new()
+            .name("intact-echo".into())
+            .spawn(move || {
+                for (sink, bytes) in rx {
+                    let w = match sink {
+                        Sink::Out => &mut out,
+                        Sink::Err => &mut err,
+                    };
+                    // A reader that went away loses the echo, not the
+                    // capture: the link still gets the output.
+                    let _ = w.write_all(&bytes).and_then(|()| w.flush());
+                }
+                drop(done_tx); // `finish` sees the channel close
+            })?;
+        Ok(Echo { tx, done })
+    }
+
+    /// Queue a chunk; false when the deadline passed with the queue full.
+    fn send(&self, sink: Sink, chunk: &[u8], deadline: Option<Instant>) -> bool {
+        if chunk.is_empty() {
+            return true;
+        }
+        let message = (sink, chunk.to_vec());
+        match deadline {
+            // No timeout: a slow reader slows the step, as it would
+            // slow the command writing to it directly.
+            None => {
+                let _ = self.tx.send(message);
+                true
+            }
+            Some(at) => !matches!(
+                self.tx.send_deadline(message, at),
+                Err(crossbeam_channel::SendTimeoutError::Timeout(_))
+            ),
+        }
+    }
+
+    /// Wait until everything queued is written, or the deadline; past
+    /// it the thread finishes on its own (or stays blocked on a reader
+    /// that never reads, which no longer holds anything up).
+    fn finish(self, deadline: Option<Instant>) {
+        drop(self.tx);
+        let _ = match deadline {
+            None => self.done.recv().ok(),
+            Some(at) => self.done.recv_deadline(at).ok(),
+        };
     }
 }
 
@@ -243,18 +362,30 @@ impl ExitWatch {
 
 /// Run `argv` (no shell; the program is looked up on `PATH`).
 pub fn run_command(argv: &[String], opts: &RunOptions) -> Result<RunResult, RunError> {
-    run_watched(argv, opts, true)
+    let echo = opts
+        .passthrough
+        .then(|| -> EchoTo { (Box::new(std::io::stdout()), Box::new(std::io::stderr())) });
+    run_watched(argv, opts, true, echo)
 }
 
-/// [`run_command`], told whether to try a pidfd (tests take both ways).
-fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunResult, RunError> {
+/// [`run_command`], told whether to try a pidfd (tests take both ways)
+/// and where to echo the output (tests give a reader that never reads).
+fn run_watched(
+    argv: &[String],
+    opts: &RunOptions,
+    pidfd: bool,
+    echo: Option<EchoTo>,
+) -> Result<RunResult, RunError> {
     let (program, args) = argv.split_first().ok_or(RunError::Empty)?;
+    let group = opts.process_group.resolve() == ProcessGroup::Own;
     let mut cmd = Command::new(program);
     cmd.args(args)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0); // so a timeout can stop the whole tree
+        .stderr(Stdio::piped());
+    if group {
+        cmd.process_group(0); // so a timeout can stop the whole tree
+    }
     if let Some(dir) = &opts.cwd {
         cmd.current_dir(dir);
     }
@@ -271,18 +402,17 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
         cause,
     };
     let pid = Pid::from_child(&child);
-    let echo_out: Option<Box<dyn Write>> =
-        opts.passthrough.then(|| Box::new(std::io::stdout()) as _);
-    let echo_err: Option<Box<dyn Write>> =
-        opts.passthrough.then(|| Box::new(std::io::stderr()) as _);
+    let kill = || kill_command(pid, group);
     let mut streams = [
-        Stream::new(child.stdout.take(), echo_out, opts.capture_limit),
-        Stream::new(child.stderr.take(), echo_err, opts.capture_limit),
+        Stream::new(child.stdout.take(), Sink::Out, opts.capture_limit),
+        Stream::new(child.stderr.take(), Sink::Err, opts.capture_limit),
     ];
-    let watch = match ExitWatch::new(pid, pidfd) {
-        Ok(watch) => watch,
-        Err(cause) => {
-            kill_group(pid);
+    let watch = ExitWatch::new(pid, pidfd);
+    let echo = echo.map(Echo::start).transpose();
+    let (watch, echo) = match (watch, echo) {
+        (Ok(watch), Ok(echo)) => (watch, echo),
+        (Err(cause), _) | (_, Err(cause)) => {
+            kill();
             let _ = child.wait();
             return Err(wait_error(cause));
         }
@@ -290,14 +420,14 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
     let deadline = opts.timeout.map(|limit| started + limit);
     let mut exited = false;
     let mut buf = vec![0u8; 64 * 1024];
-    let timed_out = loop {
+    let timed_out = 'wait: loop {
         if exited && streams.iter().all(|s| s.pipe.is_none()) {
             break false;
         }
         let left = match deadline {
             Some(at) => match at.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
-                _ => break true,
+                _ => break 'wait true,
             },
             None => None,
         };
@@ -324,7 +454,7 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => {
-                kill_group(pid);
+                kill();
                 let _ = child.wait();
                 return Err(wait_error(e.into()));
             }
@@ -338,7 +468,14 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
         drop(fds);
         for w in ready {
             match w.and_then(|i| streams.get_mut(i)) {
-                Some(stream) => stream.read(&mut buf),
+                Some(stream) => {
+                    let chunk = stream.read(&mut buf);
+                    if let Some(echo) = &echo {
+                        if !echo.send(stream.sink, chunk, deadline) {
+                            break 'wait true;
+                        }
+                    }
+                }
                 None => exited = true,
             }
         }
@@ -346,8 +483,9 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
     if timed_out {
         // The command, or what it left running with our pipes, is past
         // the deadline: the whole group goes, and what it still holds is
-        // no longer read (a process that left the group may keep it).
-        kill_group(pid);
+        // no longer read (a process that left the group may keep it),
+        // nor is the echo waited for.
+        kill();
         let status = child.wait().map_err(wait_error)?;
         return Err(RunError::Timeout {
             command: program.clone(),
@@ -356,6 +494,9 @@ fn run_watched(argv: &[String], opts: &RunOptions, pidfd: bool) -> Result<RunRes
         });
     }
     let status = child.wait().map_err(wait_error)?;
+    if let Some(echo) = echo {
+        echo.finish(deadline);
+    }
     let [out, err] = streams;
     Ok(RunResult {
         return_value: return_value(status),
@@ -373,10 +514,15 @@ fn return_value(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or(-1)
 }
 
-/// Kill the command's process group. The command is not reaped yet, so
-/// its process ID (the group's) cannot have been given to another.
-fn kill_group(pid: Pid) {
-    let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+/// Kill the command, with its process group when it has one. The
+/// command is not reaped yet, so its process ID (the group's) cannot have
+/// been given to another.
+fn kill_command(pid: Pid, group: bool) {
+    let _ = if group {
+        rustix::process::kill_process_group(pid, Signal::KILL)
+    } else {
+        rustix::process::kill_process(pid, Signal::KILL)
+    };
 }
 
 #[cfg(test)]
@@ -388,10 +534,13 @@ mod tests {
         words.iter().map(|w| w.to_string()).collect()
     }
 
+    /// No echo, and a group of its own whatever stdin is (a developer's
+    /// `cargo test` has a terminal there).
     fn quiet(timeout: Option<Duration>) -> RunOptions {
         RunOptions {
             passthrough: false,
             timeout,
+            process_group: ProcessGroup::Own,
             ..RunOptions::default()
         }
     }
@@ -399,10 +548,20 @@ mod tests {
     /// `run_watched` on a thread: a test fails after 60 s instead of
     /// hanging when the wait it tests is broken.
     fn bounded(words: &[&str], opts: RunOptions, pidfd: bool) -> Result<RunResult, RunError> {
+        echoed(words, opts, pidfd, None)
+    }
+
+    /// [`bounded`], echoing to the given writers.
+    fn echoed(
+        words: &[&str],
+        opts: RunOptions,
+        pidfd: bool,
+        echo: Option<EchoTo>,
+    ) -> Result<RunResult, RunError> {
         let argv = argv(words);
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
-            let _ = tx.send(run_watched(&argv, &opts, pidfd));
+            let _ = tx.send(run_watched(&argv, &opts, pidfd, echo));
         });
         rx.recv_timeout(Duration::from_secs(60))
             .expect("the command's wait did not return within 60 s")
@@ -505,5 +664,86 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.stdout.as_str(), r.return_value), ("done\n", 0));
+    }
+
+    /// A writer that never returns: a reader of our output that stopped
+    /// reading. Blocks on a channel nobody sends on (its sender lives as
+    /// long as the writer, so the thread stays blocked, as it would in
+    /// `write(2)` on a full pipe).
+    struct Stalled {
+        rx: mpsc::Receiver<()>,
+        _tx: mpsc::Sender<()>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            let _ = self.rx.recv();
+            Ok(0)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stalled() -> Box<dyn Write + Send> {
+        let (tx, rx) = mpsc::channel();
+        Box::new(Stalled { rx, _tx: tx })
+    }
+
+    #[test]
+    fn a_reader_that_stops_reading_our_output_does_not_defeat_the_timeout() {
+        // 20 MB of output: far more than the echo queue and a pipe hold.
+        let err = echoed(
+            &["head", "-c", "20000000", "/dev/zero"],
+            quiet(Some(Duration::from_millis(500))),
+            true,
+            Some((stalled(), stalled())),
+        )
+        .unwrap_err();
+        assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    }
+
+    #[test]
+    fn everything_is_echoed_in_order_before_the_result() {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (out, err) = (Shared::default(), Shared::default());
+        let r = echoed(
+            &["sh", "-c", "seq 1 200000; echo oops >&2"],
+            quiet(Some(Duration::from_secs(30))),
+            true,
+            Some((Box::new(out.clone()), Box::new(err.clone()))),
+        )
+        .unwrap();
+        let echoed_out = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(echoed_out, r.stdout);
+        assert!(echoed_out.ends_with("199999\n200000\n"));
+        assert_eq!(*err.0.lock().unwrap(), b"oops\n");
+    }
+
+    #[test]
+    fn a_command_sharing_our_group_is_killed_at_the_deadline() {
+        let err = bounded(
+            &["sleep", "30"],
+            RunOptions {
+                process_group: ProcessGroup::Shared,
+                ..quiet(Some(Duration::from_millis(300)))
+            },
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, RunError::Timeout { exited: None, .. }),
+            "{err}"
+        );
     }
 }
