@@ -28,6 +28,7 @@ mod report;
 mod rules;
 mod signatures;
 mod source;
+mod subjects;
 mod workflow;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ pub use report::{
     Warning, REPORT_SCHEMA,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
+pub use subjects::{ChainStep, Subject, SubjectMatch};
 
 /// Inputs that make verification impossible (as opposed to a chain that
 /// fails verification, which is a [`Report`]).
@@ -58,6 +60,23 @@ pub enum VerifyError {
     /// symlink to one), or larger than [`VerifyOptions::max_metadata_size`].
     #[error(transparent)]
     Read(#[from] intact_model::io::ReadError),
+    /// An `--artifact` file cannot be hashed (missing, unreadable, not a
+    /// regular file).
+    #[error("artifact {cause}")]
+    SubjectFile {
+        /// The file given.
+        path: std::path::PathBuf,
+        /// Why it cannot be hashed (names the file).
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `--subject` is not `NAME=sha256:HEX`.
+    #[error("subject {spec:?}: {reason}")]
+    SubjectSpec {
+        /// As given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The link directory does not exist or is not a directory.
     #[error("link directory {}: {cause}", dir.display())]
     LinkDir {
@@ -83,6 +102,8 @@ pub fn verify(
         opts: options,
         stages: Vec::new(),
         warnings: Vec::new(),
+        subjects: Vec::new(),
+        signers: BTreeMap::new(),
     };
     let outcome = workflow::verify_level(
         &mut ctx,
@@ -111,6 +132,7 @@ pub fn verify(
         verified: failure.is_none(),
         stages: ctx.stages,
         warnings: ctx.warnings,
+        subjects: ctx.subjects,
         failure,
     })
 }

@@ -39,6 +39,12 @@ pub struct VerifyOptions {
     /// The largest link file read, in bytes; a bigger one (or anything but
     /// a regular file) makes verification an error naming the file.
     pub max_metadata_size: u64,
+    /// Artifacts the consumer holds: each must be a product of the chain
+    /// (`--artifact`, `--subject`).
+    pub subjects: Vec<crate::Subject>,
+    /// The step whose products the subjects must be (`--from`); by
+    /// default any final step (one no other step matches from).
+    pub from_step: Option<intact_model::StepName>,
 }
 
 impl Default for VerifyOptions {
@@ -54,6 +60,8 @@ impl Default for VerifyOptions {
             git_repo: None,
             gpg: None,
             max_metadata_size: intact_model::io::DEFAULT_MAX_METADATA_SIZE,
+            subjects: Vec::new(),
+            from_step: None,
         }
     }
 }
@@ -110,6 +118,18 @@ impl VerifyOptions {
     /// Refuse link files larger than `bytes`.
     pub fn max_metadata_size(mut self, bytes: u64) -> Self {
         self.max_metadata_size = bytes;
+        self
+    }
+
+    /// Require these artifacts to be products of the chain.
+    pub fn subjects(mut self, subjects: Vec<crate::Subject>) -> Self {
+        self.subjects = subjects;
+        self
+    }
+
+    /// Look for the subjects among this step's products only.
+    pub fn from_step(mut self, step: Option<intact_model::StepName>) -> Self {
+        self.from_step = step;
         self
     }
 

@@ -38,6 +38,8 @@ pub enum Stage {
     ThresholdAgreement,
     /// Step artifact rules.
     StepRules,
+    /// The consumer's artifacts are products of the chain.
+    Subjects,
     /// Inspections ran and returned 0.
     Inspections,
     /// Inspection artifact rules.
@@ -60,6 +62,7 @@ impl Stage {
             Stage::Commands => "expected commands",
             Stage::ThresholdAgreement => "threshold agreement",
             Stage::StepRules => "step rules",
+            Stage::Subjects => "subjects",
             Stage::Inspections => "inspections",
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
@@ -116,6 +119,10 @@ pub enum FailureKind {
     ThresholdDisagreement,
     /// A step's artifact rule failed.
     StepRule,
+    /// A subject (`--artifact`, `--subject`) is no product of the chain.
+    SubjectNotProduced,
+    /// `--from` names no step of the layout.
+    SubjectUnknownStep,
     /// An inspection has no command.
     InspectionNoCommand,
     /// An inspection's command could not be run.
@@ -156,6 +163,8 @@ impl FailureKind {
         FailureKind::SublayoutInternal,
         FailureKind::ThresholdDisagreement,
         FailureKind::StepRule,
+        FailureKind::SubjectNotProduced,
+        FailureKind::SubjectUnknownStep,
         FailureKind::InspectionNoCommand,
         FailureKind::InspectionNotRun,
         FailureKind::InspectionFailed,
@@ -188,6 +197,8 @@ impl FailureKind {
             FailureKind::SublayoutInternal => "sublayout-internal",
             FailureKind::ThresholdDisagreement => "threshold-disagreement",
             FailureKind::StepRule => "step-rule",
+            FailureKind::SubjectNotProduced => "subject-not-produced",
+            FailureKind::SubjectUnknownStep => "subject-unknown-step",
             FailureKind::InspectionNoCommand => "inspection-no-command",
             FailureKind::InspectionNotRun => "inspection-not-run",
             FailureKind::InspectionFailed => "inspection-failed",
@@ -215,6 +226,7 @@ impl FailureKind {
             K::SublayoutTooDeep | K::SublayoutInternal => Stage::Sublayouts,
             K::ThresholdDisagreement => Stage::ThresholdAgreement,
             K::StepRule => Stage::StepRules,
+            K::SubjectNotProduced | K::SubjectUnknownStep => Stage::Subjects,
             K::InspectionNoCommand | K::InspectionNotRun | K::InspectionFailed => {
                 Stage::Inspections
             }
@@ -348,6 +360,10 @@ pub struct Report {
     pub stages: Vec<StageResult>,
     /// Warnings that did not fail verification.
     pub warnings: Vec<Warning>,
+    /// The consumer's artifacts and the chain that made each (present
+    /// when `--artifact` or `--subject` was given and they were found).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<crate::SubjectMatch>,
     /// Why it failed, when it did.
     pub failure: Option<Failure>,
 }
@@ -355,6 +371,47 @@ pub struct Report {
 fn digests(d: &Option<DigestSet>) -> String {
     d.as_ref()
         .map_or_else(|| "(absent)".to_string(), ToString::to_string)
+}
+
+/// A subject and its chain, for people: where it came from, who signed
+/// each step, what ran, and the source commit where recorded.
+fn write_subject(f: &mut fmt::Formatter<'_>, m: &crate::SubjectMatch) -> fmt::Result {
+    writeln!(f, "artifact {}", escape(&m.name))?;
+    writeln!(f, "  digest:   {}", m.digest)?;
+    writeln!(
+        f,
+        "  product:  {} of step {}",
+        escape(&m.product),
+        escape(&m.step)
+    )?;
+    for (i, c) in m.chain.iter().enumerate() {
+        let label = if i == 0 { "made by " } else { "from    " };
+        let signers: Vec<&str> = c.signers.iter().map(|k| k.get(..8).unwrap_or(k)).collect();
+        writeln!(
+            f,
+            "  {label}  {} (signed by {})",
+            escape(&c.step),
+            if signers.is_empty() {
+                "nobody".to_string()
+            } else {
+                signers.join(", ")
+            }
+        )?;
+        if !c.command.is_empty() {
+            writeln!(f, "            ran: {}", escape(&c.command.join(" ")))?;
+        }
+        if let Some(git) = &c.git {
+            let field = |k: &str| git.get(k).and_then(|v| v.as_str()).map(escape);
+            if let Some(commit) = field("commit") {
+                let mut line = format!("            git commit {commit}");
+                if let Some(r) = field("ref") {
+                    line.push_str(&format!(" on {r}"));
+                }
+                writeln!(f, "{line}")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The text form. Every string that may come from metadata (names,
@@ -382,6 +439,12 @@ impl fmt::Display for Report {
             match &w.scope {
                 Some(scope) => writeln!(f, "warning: {}: {message}", escape(scope))?,
                 None => writeln!(f, "warning: {message}")?,
+            }
+        }
+        if !self.subjects.is_empty() && self.failure.is_none() {
+            writeln!(f)?;
+            for m in &self.subjects {
+                write_subject(f, m)?;
             }
         }
         if let Some(fail) = &self.failure {

@@ -442,3 +442,108 @@ fn a_name_with_a_newline_and_ansi_escapes_cannot_spoof_the_text_report() {
         "the name is shown escaped and quoted:\n{text}"
     );
 }
+
+/// The standard chain, with build producing `app.tar` (digest `hex`) and
+/// clone's `src/a.py` recorded with a full SHA-256.
+fn chain_producing(hex: &str) -> Chain {
+    let mut c = Chain::new();
+    c.layout.steps[1].expected_products = rules(&["CREATE app.tar", "DISALLOW *"]);
+    let a = "aa".repeat(32);
+    let mut clone = Link::new(name("clone"));
+    clone
+        .products
+        .insert("src/a.py".parse().unwrap(), digest(&a));
+    let mut build = Link::new(name("build"));
+    build
+        .materials
+        .insert("src/a.py".parse().unwrap(), digest(&a));
+    build
+        .products
+        .insert("app.tar".parse().unwrap(), digest(hex));
+    let alice = SigningKey::from_pem(&c.alice.to_pkcs8_pem(None).unwrap(), None).unwrap();
+    c.add_link(&alice, clone, Container::Metablock);
+    c.add_link(&alice, build, Container::Metablock);
+    c
+}
+
+fn with_subject(spec: &str, from: Option<&str>) -> VerifyOptions {
+    VerifyOptions::new()
+        .subjects(vec![Subject::parse(spec).unwrap()])
+        .from_step(from.map(name))
+}
+
+#[test]
+fn a_subject_that_a_final_step_produced_passes_with_its_chain() {
+    let hex = "cc".repeat(32);
+    let c = chain_producing(&hex);
+    let r = c.verify_with(
+        &c.signed_layout(),
+        &with_subject(&format!("dist/app.tar=sha256:{hex}"), None),
+    );
+    assert!(r.verified, "{r}");
+    let m = &r.subjects[0];
+    assert_eq!((m.step.as_str(), m.product.as_str()), ("build", "app.tar"));
+    assert_eq!(m.digest, format!("sha256:{hex}"));
+    let steps: Vec<&str> = m.chain.iter().map(|c| c.step.as_str()).collect();
+    assert_eq!(steps, ["build", "clone"]);
+    assert_eq!(m.chain[0].inputs_from, ["clone"]);
+    let alice = c.alice.keyid().unwrap();
+    assert_eq!(m.chain[1].signers, [alice.as_str().to_string()]);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["subjects"][0]["chain"][0]["step"], "build");
+}
+
+#[test]
+fn a_swapped_subject_fails_naming_the_step_and_both_digests() {
+    let hex = "cc".repeat(32);
+    let other = "dd".repeat(32);
+    let c = chain_producing(&hex);
+    let r = c.verify_with(
+        &c.signed_layout(),
+        &with_subject(&format!("app.tar=sha256:{other}"), None),
+    );
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::SubjectNotProduced);
+    assert_eq!(f.stage, Stage::Subjects);
+    assert_eq!(f.scope.as_deref(), Some("build"));
+    assert_eq!(f.artifacts[0].name, "app.tar");
+    assert_eq!(f.artifacts[0].expected, Some(digest(&hex)));
+    assert_eq!(f.artifacts[0].actual, Some(digest(&other)));
+    assert!(r.subjects.is_empty());
+}
+
+#[test]
+fn an_intermediate_product_is_found_only_with_from() {
+    let hex = "cc".repeat(32);
+    let c = chain_producing(&hex);
+    let spec = format!("src/a.py=sha256:{}", "aa".repeat(32));
+    // clone is consumed by build, so not a final step ...
+    let r = c.verify_with(&c.signed_layout(), &with_subject(&spec, None));
+    assert_eq!(failure(&r).kind, FailureKind::SubjectNotProduced);
+    // ... unless named.
+    let r = c.verify_with(&c.signed_layout(), &with_subject(&spec, Some("clone")));
+    assert!(r.verified, "{r}");
+    assert_eq!(r.subjects[0].step, "clone");
+    let r = c.verify_with(&c.signed_layout(), &with_subject(&spec, Some("nope")));
+    assert_eq!(failure(&r).kind, FailureKind::SubjectUnknownStep);
+}
+
+#[test]
+fn subject_specs_are_parsed_strictly() {
+    let hex = "Ab".repeat(32);
+    let s = Subject::parse(&format!("a=b=sha256:{hex}")).unwrap();
+    assert_eq!(s.name, "a=b");
+    assert_eq!(s.sha256.to_string(), hex.to_lowercase());
+    for bad in [
+        "app.tar",
+        &format!("=sha256:{hex}"),
+        &format!("app.tar=sha512:{hex}"),
+        "app.tar=sha256:abc",
+        &format!("app.tar=sha256:{}", "zz".repeat(32)),
+    ] {
+        assert!(
+            matches!(Subject::parse(bad), Err(VerifyError::SubjectSpec { .. })),
+            "{bad}"
+        );
+    }
+}

@@ -34,6 +34,10 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a VerifyOptions,
     pub stages: Vec<StageResult>,
     pub warnings: Vec<Warning>,
+    /// Where the consumer's artifacts were found (top level only).
+    pub subjects: Vec<crate::SubjectMatch>,
+    /// Keyids of the links chosen per top-level step, for the summary.
+    pub signers: BTreeMap<StepName, Vec<KeyId>>,
 }
 
 impl Ctx<'_> {
@@ -123,6 +127,10 @@ pub(crate) fn verify_level(
     expected_commands(ctx, &evidence, scope);
     let chosen = threshold_agreement(ctx, evidence, scope)?;
     rules::check_steps(ctx, &layout, &chosen, scope)?;
+    if depth == 0 {
+        let signers = std::mem::take(&mut ctx.signers);
+        crate::subjects::check(ctx, &layout, &chosen, &signers)?;
+    }
     inspections(ctx, &layout, &chosen, scope)?;
     let summary = summary_name.map(|name| signatures::summary(name, &layout, &chosen));
     free_in_background(chosen.into_inner());
@@ -359,6 +367,12 @@ fn threshold_agreement(
 ) -> Flow<Verified<BTreeMap<StepName, Link>>> {
     let mut chosen = Vec::with_capacity(evidence.len());
     for (step, evidence) in evidence {
+        if scope.layout().is_none() {
+            ctx.signers.insert(
+                step.name.clone(),
+                evidence.iter().map(|ev| ev.keyid.clone()).collect(),
+            );
+        }
         let mut step_links = evidence
             .into_iter()
             .filter_map(|ev| ev.payload.into_link().ok().map(|l| (ev.file, l)));

@@ -24,6 +24,9 @@ Examples:
   intact verify --layout root.layout --layout-key alice.pub --link-dir links/
   intact verify -l root.layout -k alice.pub --git-repo . --format json
   curl -s https://example.com/root.layout | intact verify --layout - -k alice.pub
+  intact verify -l root.layout -k alice.pub --artifact dist/app.tar.gz
+  intact verify -l root.layout -k alice.pub --from package \
+      --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
   in-toto-verify's command line works too:
   intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
 
@@ -88,6 +91,17 @@ pub struct VerifyArgs {
     /// (without it they fail as unverified).
     #[arg(long, value_name = "DIR")]
     gpg_home: Option<PathBuf>,
+    /// An artifact you hold: it must be a product of the chain (matched by
+    /// its SHA-256), checked before any inspection runs. Repeatable.
+    #[arg(long = "artifact", value_name = "FILE")]
+    artifacts: Vec<PathBuf>,
+    /// An artifact by digest, NAME=sha256:HEX, as --artifact. Repeatable.
+    #[arg(long = "subject", value_name = "NAME=sha256:HEX")]
+    subjects: Vec<String>,
+    /// The step whose products the artifacts must be (default: any final
+    /// step, one whose products no other step matches from).
+    #[arg(long = "from", value_name = "STEP")]
+    from_step: Option<String>,
 }
 
 pub fn run(a: VerifyArgs) -> Result<Outcome> {
@@ -119,6 +133,21 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     if let Some(home) = &a.gpg_home {
         opts = opts.gpg(intact_git::GpgVerifier::new(home));
     }
+    let mut subjects = Vec::new();
+    for file in &a.artifacts {
+        subjects.push(intact_verify::Subject::from_file(file)?);
+    }
+    for spec in &a.subjects {
+        subjects.push(intact_verify::Subject::parse(spec)?);
+    }
+    let from_step = match &a.from_step {
+        Some(name) => Some(
+            intact_model::StepName::new(name.clone())
+                .map_err(|e| anyhow::anyhow!("--from {name:?}: {e}"))?,
+        ),
+        None => None,
+    };
+    opts = opts.subjects(subjects).from_step(from_step);
     let links = DirLinkSource::open(&a.link_dir)?;
     let report = verify(&layout, &keys, &links, &opts)?;
     match a.format {
