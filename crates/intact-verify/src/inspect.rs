@@ -41,6 +41,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<L
             )
         })?;
     let rv = result.as_ref().map_or(0, |r| r.return_value);
+    let stderr_tail = result
+        .as_ref()
+        .map(|r| tail(&r.stderr, STDERR_LINES))
+        .unwrap_or_default();
     // The reference keeps no streams for inspections.
     link.byproducts
         .insert("stdout".into(), Value::String(String::new()));
@@ -60,13 +64,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<L
         }
     }
     if rv != 0 {
-        return Err(fail(
+        let mut failure = fail(
             FailureKind::InspectionFailed,
             here,
             format!("inspection {:?} returned {rv}", insp.run.join(" ")),
             "the final product did not pass the owner's inspection; do not use it",
-        )
-        .into());
+        );
+        failure.stderr = stderr_tail;
+        return Err(failure.into());
     }
     ctx.pass(
         Stage::Inspections,
@@ -74,4 +79,30 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, insp: &Inspection, scope: &Scope) -> Flow<L
         format!("`{}` returned 0", insp.run.join(" ")),
     );
     Ok(link)
+}
+
+/// Lines of a failing inspection's standard error shown in the report:
+/// enough to see why, not a log.
+const STDERR_LINES: usize = 10;
+
+/// The last `n` lines of `text`, without a trailing empty one.
+fn tail(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    lines
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| (*l).to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tail_keeps_the_last_lines() {
+        assert_eq!(super::tail("a\nb\nc\n", 2), ["b", "c"]);
+        assert_eq!(super::tail("a", 5), ["a"]);
+        assert!(super::tail("", 5).is_empty());
+    }
 }

@@ -90,6 +90,10 @@ pub enum FailureKind {
     LayoutExpired,
     /// Parameter substitution failed (a parameter is missing or invalid).
     Parameters,
+    /// The layout has placeholders no `--param` fills.
+    ParameterMissing,
+    /// A `--param` names no placeholder of the layout.
+    ParameterUnknown,
     /// The same public key is listed under two keyids.
     DuplicateKey,
     /// A step's threshold is below 1.
@@ -149,6 +153,8 @@ impl FailureKind {
         FailureKind::LayoutMalformed,
         FailureKind::LayoutExpired,
         FailureKind::Parameters,
+        FailureKind::ParameterMissing,
+        FailureKind::ParameterUnknown,
         FailureKind::DuplicateKey,
         FailureKind::ThresholdBelowOne,
         FailureKind::UnknownStepKey,
@@ -183,6 +189,8 @@ impl FailureKind {
             FailureKind::LayoutMalformed => "layout-malformed",
             FailureKind::LayoutExpired => "layout-expired",
             FailureKind::Parameters => "parameters",
+            FailureKind::ParameterMissing => "parameter-missing",
+            FailureKind::ParameterUnknown => "parameter-unknown",
             FailureKind::DuplicateKey => "duplicate-key",
             FailureKind::ThresholdBelowOne => "threshold-below-one",
             FailureKind::UnknownStepKey => "unknown-step-key",
@@ -216,7 +224,7 @@ impl FailureKind {
         match self {
             K::LayoutSignature | K::NotALayout | K::LayoutMalformed => Stage::LayoutSignatures,
             K::LayoutExpired => Stage::LayoutExpiry,
-            K::Parameters => Stage::Parameters,
+            K::Parameters | K::ParameterMissing | K::ParameterUnknown => Stage::Parameters,
             K::DuplicateKey | K::ThresholdBelowOne | K::UnknownStepKey => Stage::LayoutChecks,
             K::LinkUnreadable | K::LinkMalformed | K::LinkMissing => Stage::Links,
             K::DuplicateSignature
@@ -327,6 +335,9 @@ pub struct Failure {
     pub hint: String,
     /// The artifacts involved, with expected and actual digests.
     pub artifacts: Vec<ArtifactIssue>,
+    /// The last lines of a failing inspection's standard error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stderr: Vec<String>,
 }
 
 impl Failure {
@@ -345,6 +356,7 @@ impl Failure {
             message,
             hint: hint.into(),
             artifacts: Vec::new(),
+            stderr: Vec::new(),
         }
     }
 }
@@ -464,6 +476,12 @@ impl fmt::Display for Report {
                 if a.expected.is_some() || a.actual.is_some() {
                     writeln!(f, "    expected: {}", escape(&digests(&a.expected)))?;
                     writeln!(f, "    actual:   {}", escape(&digests(&a.actual)))?;
+                }
+            }
+            if !fail.stderr.is_empty() {
+                writeln!(f, "  stderr (last lines):")?;
+                for line in &fail.stderr {
+                    writeln!(f, "    {}", escape(line))?;
                 }
             }
             writeln!(f, "  hint:  {}", escape(&fail.hint))?;

@@ -547,3 +547,66 @@ fn subject_specs_are_parsed_strictly() {
         );
     }
 }
+
+#[test]
+fn unfilled_and_unknown_parameters_fail_before_any_rule_runs() {
+    let mut c = Chain::new();
+    c.layout.steps[0].expected_products = rules(&["CREATE {DIR}/*", "DISALLOW *"]);
+    c.standard_links("aa");
+    let md = c.signed_layout();
+    let params = |kv: &[(&str, &str)]| {
+        VerifyOptions::new().params(
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    let r = c.verify_with(&md, &VerifyOptions::new());
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::ParameterMissing);
+    assert!(f.message.contains("{DIR}"), "{}", f.message);
+    assert!(f.hint.contains("--param DIR=VALUE"), "{}", f.hint);
+    assert!(!r.stages.iter().any(|s| s.stage == Stage::StepRules));
+
+    let r = c.verify_with(&md, &params(&[("DIR", "src")]));
+    assert!(r.verified, "{r}");
+
+    let r = c.verify_with(&md, &params(&[("DIR", "src"), ("DIRR", "x")]));
+    assert_eq!(failure(&r).kind, FailureKind::ParameterUnknown);
+    let r = c.verify_with(&md, &params(&[("DIR", "src"), ("DIRR", "x")]).compat(true));
+    assert!(r.verified, "{r}");
+    assert!(r.warnings.iter().any(|w| w.stage == Stage::Parameters));
+
+    // --compat without any --param: the reference's literal text, so the
+    // rule then fails as it does under in-toto-verify.
+    let r = c.verify_with(&md, &VerifyOptions::new().compat(true));
+    assert_eq!(failure(&r).kind, FailureKind::StepRule);
+}
+
+#[test]
+fn a_failing_inspection_shows_the_last_lines_of_its_stderr() {
+    let mut c = Chain::new();
+    c.standard_links("aa");
+    let script =
+        "for i in $(seq 1 30); do echo line $i >&2; done; echo 'tar: bad archive' >&2; exit 3";
+    c.layout.inspect = vec![intact_model::Inspection::new(
+        name("untar"),
+        vec!["sh".into(), "-c".into(), script.into()],
+    )];
+    let work = tempfile::tempdir().unwrap();
+    let opts = VerifyOptions::new()
+        .workdir(work.path())
+        .persist_inspection_links(false);
+    let r = c.verify_with(&c.signed_layout(), &opts);
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::InspectionFailed);
+    assert_eq!(f.stderr.len(), 10);
+    assert_eq!(
+        f.stderr.last().map(String::as_str),
+        Some("tar: bad archive")
+    );
+    assert_eq!(f.stderr.first().map(String::as_str), Some("line 22"));
+    assert!(r.to_string().contains("    tar: bad archive\n"));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["failure"]["stderr"][9], "tar: bad archive");
+}

@@ -208,11 +208,75 @@ fn parameters(
     scope: &Scope,
     depth: usize,
 ) -> Flow<Verified<Layout>> {
-    if depth != 0 || ctx.opts.params.is_empty() {
+    if depth != 0 {
         return Ok(layout);
     }
     let at = scope.layout();
     let params = &ctx.opts.params;
+    let used = intact_model::params::placeholders(&layout);
+    if params.is_empty() && used.is_empty() {
+        return Ok(layout);
+    }
+    let missing: Vec<&String> = used.iter().filter(|n| !params.contains_key(*n)).collect();
+    let unknown: Vec<&String> = params.keys().filter(|n| !used.contains(*n)).collect();
+    if ctx.opts.compat && params.is_empty() {
+        // The reference substitutes only when given parameters: the
+        // placeholders stay literal text.
+        ctx.warn(
+            Stage::Parameters,
+            at,
+            format!(
+                "--compat: no --param given, placeholders left as text: {}",
+                braced(&missing)
+            ),
+        );
+        return Ok(layout);
+    }
+    if !missing.is_empty() {
+        let flags: Vec<String> = missing
+            .iter()
+            .map(|n| format!("--param {n}=VALUE"))
+            .collect();
+        return Err(fail(
+            FailureKind::ParameterMissing,
+            at,
+            format!(
+                "the layout's placeholders have no value: {}",
+                braced(&missing)
+            ),
+            format!("pass {}", flags.join(" ")),
+        )
+        .into());
+    }
+    if !unknown.is_empty() {
+        let message = format!(
+            "the layout has no placeholder for --param {}",
+            unknown
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !ctx.opts.compat {
+            let known: Vec<&String> = used.iter().collect();
+            return Err(fail(
+                FailureKind::ParameterUnknown,
+                at,
+                message,
+                if known.is_empty() {
+                    "the layout takes no parameters: drop the --param".to_string()
+                } else {
+                    format!("the layout's parameters: {}", braced(&known))
+                },
+            )
+            .into());
+        }
+        ctx.warn(
+            Stage::Parameters,
+            at.clone(),
+            format!("--compat: {message}"),
+        );
+    }
     let layout = layout
         .try_map(|l| intact_model::params::substitute_parameters(&l, params))
         .map_err(|e| {
@@ -229,6 +293,15 @@ fn parameters(
         format!("substituted {} parameter(s)", ctx.opts.params.len()),
     );
     Ok(layout)
+}
+
+/// `{A}, {B}`.
+fn braced(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{{{n}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Stages 5-6: load links, check signatures, count distinct authorised keys.
