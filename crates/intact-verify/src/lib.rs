@@ -21,6 +21,7 @@
 //! ```
 
 mod diff;
+mod explain;
 mod git;
 mod inspect;
 mod options;

@@ -45,6 +45,9 @@ pub struct VerifyOptions {
     /// The step whose products the subjects must be (`--from`); by
     /// default any final step (one no other step matches from).
     pub from_step: Option<intact_model::StepName>,
+    /// Names people know keys by (the file each `--layout-key` was read
+    /// from), shown with the short keyid in messages.
+    pub key_names: BTreeMap<intact_model::KeyId, String>,
 }
 
 impl Default for VerifyOptions {
@@ -62,6 +65,7 @@ impl Default for VerifyOptions {
             max_metadata_size: intact_model::io::DEFAULT_MAX_METADATA_SIZE,
             subjects: Vec::new(),
             from_step: None,
+            key_names: BTreeMap::new(),
         }
     }
 }
@@ -130,6 +134,12 @@ impl VerifyOptions {
     /// Look for the subjects among this step's products only.
     pub fn from_step(mut self, step: Option<intact_model::StepName>) -> Self {
         self.from_step = step;
+        self
+    }
+
+    /// Name keys in messages (e.g. by the file they were read from).
+    pub fn key_names(mut self, names: BTreeMap<intact_model::KeyId, String>) -> Self {
+        self.key_names = names;
         self
     }
 

@@ -21,7 +21,16 @@ pub trait LinkSource: Sync {
     fn subdir(&self, name: &str) -> Box<dyn LinkSource>;
     /// How to name `file_name` in messages (a path, for files).
     fn describe(&self, file_name: &str) -> String;
+    /// Names of the files in this source (not in subdirectories), for
+    /// explaining a missing link; empty where listing is not possible.
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// Files listed per directory at most, so explaining a missing link
+/// never walks a directory of millions.
+const MAX_LISTED: usize = 10_000;
 
 /// Links in a directory.
 #[derive(Debug, Clone)]
@@ -68,6 +77,20 @@ impl LinkSource for DirLinkSource {
     fn describe(&self, file_name: &str) -> String {
         self.dir.join(file_name).display().to_string()
     }
+
+    // std::fs: a listing is only used to explain; an error lists nothing.
+    #[allow(clippy::disallowed_methods)]
+    fn names(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .take(MAX_LISTED)
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
 }
 
 /// Links held in memory, keyed by relative path (`sub/step.abcd1234.link`).
@@ -112,5 +135,15 @@ impl LinkSource for MemoryLinkSource {
 
     fn describe(&self, file_name: &str) -> String {
         format!("{}{file_name}", self.prefix)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&self.prefix))
+            .filter(|k| !k.contains('/'))
+            .take(MAX_LISTED)
+            .map(str::to_string)
+            .collect()
     }
 }

@@ -610,3 +610,54 @@ fn a_failing_inspection_shows_the_last_lines_of_its_stderr() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["failure"]["stderr"][9], "tar: bad archive");
 }
+
+#[test]
+fn a_missing_link_names_the_unauthorised_signer_of_the_link_that_is_there() {
+    let mut c = Chain::new();
+    let mut clone = Link::new(name("clone"));
+    clone
+        .products
+        .insert("src/a.py".parse().unwrap(), digest("aa"));
+    let owner = SigningKey::from_pem(&c.owner.to_pkcs8_pem(None).unwrap(), None).unwrap();
+    c.add_link(&owner, clone, Container::Metablock);
+    let owner_id = c.owner.keyid().unwrap();
+    let names = BTreeMap::from([(owner_id.clone(), "owner.pub".to_string())]);
+    let r = c.verify_with(&c.signed_layout(), &VerifyOptions::new().key_names(names));
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::LinkMissing);
+    assert_eq!(f.scope.as_deref(), Some("clone"));
+    let file = name("clone").link_file_name(&owner_id);
+    assert!(f.message.contains(&file), "{}", f.message);
+    assert!(
+        f.message
+            .contains(&format!("signed by owner.pub ({})", owner_id.short())),
+        "{}",
+        f.message
+    );
+    assert!(f.hint.contains("does not authorise"), "{}", f.hint);
+}
+
+#[test]
+fn an_owner_who_has_not_signed_is_named_as_such() {
+    let mut c = Chain::new();
+    c.standard_links("aa");
+    let md = c.signed_layout();
+    let other = SigningKey::generate_ed25519();
+    let other_id = other.keyid().unwrap();
+    let keys: BTreeMap<KeyId, PublicKey> = BTreeMap::from([
+        (c.owner.keyid().unwrap(), c.owner.public_key().clone()),
+        (other_id.clone(), other.public_key().clone()),
+    ]);
+    let opts = VerifyOptions::new().key_names(BTreeMap::from([(
+        other_id.clone(),
+        "carol.pub".to_string(),
+    )]));
+    let r = verify(&md, &keys, &MemoryLinkSource::new(c.files.clone()), &opts).unwrap();
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::LayoutSignature);
+    // Named as people know the key, and not suspected of tampering.
+    assert!(f
+        .message
+        .contains(&format!("carol.pub ({})", other_id.short())));
+    assert!(!f.hint.contains("changed"), "{}", f.hint);
+}

@@ -147,14 +147,28 @@ fn layout_signatures(
     let at = scope.layout();
     let verdict = signatures::verify_layout(md, keys);
     if let Err(LayoutRejected::Signature(e)) = &verdict {
-        return Err(fail(
-            FailureKind::LayoutSignature,
-            at,
-            format!("layout signature check failed: {e}"),
-            "the layout was changed after it was signed, or signed with another key; \
-             get a layout signed by the expected owner key",
-        )
-        .into());
+        let failure = match e {
+            // No signature at all by this key: nothing was altered, this
+            // owner has not signed (yet).
+            intact_crypto::CryptoError::NoSignature(k) => fail(
+                FailureKind::LayoutSignature,
+                at,
+                format!(
+                    "owner {} has not signed this layout",
+                    crate::explain::key_label(k, &ctx.opts.key_names)
+                ),
+                "ask that owner to sign it (`intact sign LAYOUT --key THEIR_KEY.pem`), \
+                 or check that --layout-key names the right owner keys",
+            ),
+            e => fail(
+                FailureKind::LayoutSignature,
+                at,
+                format!("layout signature check failed: {e}"),
+                "the layout was changed after it was signed, or signed with another key; \
+                 get a layout signed by the expected owner key",
+            ),
+        };
+        return Err(failure.into());
     }
     ctx.pass(
         Stage::LayoutSignatures,
@@ -322,7 +336,7 @@ fn step_links<'l>(
     );
     let mut evidence = Vec::new();
     for (step, loaded) in layout.steps.iter().zip(preloaded) {
-        let found = load_step_links(ctx, step, loaded, links, scope)?;
+        let found = load_step_links(ctx, step, loaded, links, layout_keys, scope)?;
         let valid = check_link_signatures(ctx, step, found, layout_keys, scope)?;
         evidence.push((step, valid));
     }
@@ -612,13 +626,16 @@ fn load_step_links(
     step: &Step,
     loaded: Vec<Loaded>,
     links: &dyn LinkSource,
+    keys: &BTreeMap<KeyId, PublicKey>,
     scope: &Scope,
 ) -> Flow<Vec<Found>> {
     let here = scope.of(step.name.as_str());
     let mut found = Vec::new();
     let mut expected = Vec::new();
+    let mut expected_files = Vec::new();
     for l in loaded {
         expected.push(links.describe(&l.file));
+        expected_files.push(l.file.clone());
         let read = match l.read {
             Ok(read) => read,
             Err(ReadError::Io { cause, .. }) => {
@@ -646,17 +663,38 @@ fn load_step_links(
     }
     let need = usize::try_from(step.threshold).unwrap_or(usize::MAX);
     if found.len() < need {
-        return Err(fail(
-            FailureKind::LinkMissing,
-            here,
-            format!("found {} of the {} link(s) the threshold requires", found.len(), step.threshold),
+        let strays = crate::explain::stray_links(
+            links,
+            step,
+            &expected_files,
+            keys,
+            &ctx.opts.key_names,
+            ctx.opts.max_metadata_size,
+        );
+        let mut message = format!(
+            "found {} of the {} link(s) the threshold requires",
+            found.len(),
+            step.threshold
+        );
+        for s in &strays {
+            message.push_str("; ");
+            message.push_str(s);
+        }
+        let hint = if strays.is_empty() {
             format!(
                 "record the step with an authorised key (`intact run --step {} --key ...`); looked for: {}",
                 step.name,
                 expected.join(", ")
-            ),
-        )
-        .into());
+            )
+        } else {
+            format!(
+                "the step was recorded with a key the layout does not authorise for it: record it again \
+                 with one of the step's keys, or have the owner add that key to the step and re-sign the \
+                 layout; looked for: {}",
+                expected.join(", ")
+            )
+        };
+        return Err(fail(FailureKind::LinkMissing, here, message, hint).into());
     }
     ctx.pass(Stage::Links, here, format!("found {} link(s)", found.len()));
     Ok(found)

@@ -110,9 +110,16 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     }
     let layout = super::load_metadata(&a.layout, a.max_metadata_size)?;
     let mut keys = BTreeMap::new();
+    let mut key_names = BTreeMap::new();
     for path in &a.layout_keys {
         let key = load_public_key(path)?;
-        keys.insert(key.keyid()?, key);
+        let keyid = key.keyid()?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        key_names.insert(keyid.clone(), name);
+        keys.insert(keyid, key);
     }
     let mut params = BTreeMap::new();
     for p in &a.params {
@@ -126,6 +133,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .workdir(&a.workdir)
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
+        .key_names(key_names)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
         opts = opts.git_repo(repo);
