@@ -161,8 +161,26 @@ fn sign_then_verify_both_containers() {
     );
     intact(d, &["sign", "build.link", "--key", "alice.pem"]);
     let show = intact(d, &["show", "build.link"]);
-    assert_eq!(show.stdout.matches(", ").count(), 1, "{}", show.stdout);
+    assert_eq!(
+        show.stdout.matches("  signature by ").count(),
+        2,
+        "{}",
+        show.stdout
+    );
     settings(d).bind(|| insta::assert_snapshot!("show_link", show.stdout));
+    // With a key, its signature is checked; the other stays unchecked.
+    let show = intact(
+        d,
+        &["show", "build.link", "--key", "alice.pub", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    let statuses: Vec<&str> = v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["valid", "other-key"], "{}", show.stdout);
 }
 
 #[test]

@@ -20,6 +20,7 @@
 //! assert!(report.verified);
 //! ```
 
+mod describe;
 mod diff;
 mod explain;
 mod git;
@@ -37,6 +38,9 @@ use std::collections::BTreeMap;
 use intact_crypto::PublicKey;
 use intact_model::{KeyId, Metadata};
 
+pub use describe::{
+    describe, ArtifactLine, Description, ItemSummary, LayoutSummary, LinkSummary, SignatureStatus,
+};
 pub use options::VerifyOptions;
 pub use report::{
     ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, Stage, StageResult, Status,

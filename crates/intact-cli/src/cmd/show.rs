@@ -2,106 +2,66 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
 use intact_model::escape::escape;
-use intact_model::{Container, Layout, Link, Payload};
 
 use crate::Outcome;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A summary for people.
+    Text,
+    /// The same as JSON.
+    Json,
+}
 
 #[derive(Args)]
 #[command(after_help = "\
 Examples:
   intact show build.1234abcd.link
+  intact show build.1234abcd.link --key bob.pub --artifacts
+  intact show root.layout --format json
   curl -s https://example.com/root.layout | intact show -
 
+Signatures are listed as not checked unless --key is given: a keyid in a
+file says who claims to have signed it, not who did.
+
 Exit codes:
-  0   the summary was printed
-  2   the file is unreadable or not a link, layout or envelope")]
+  0   the summary was printed (also when a signature is invalid: it says so)
+  2   the file or key is unreadable or the file is not a link, layout or envelope")]
 pub struct ShowArgs {
     /// A link or layout (Metablock or DSSE envelope); `-` reads standard
     /// input.
     file: PathBuf,
+    /// Check the signatures by this public key.
+    #[arg(long, short = 'k', value_name = "KEY")]
+    key: Option<PathBuf>,
+    /// List every material and product with its digests.
+    #[arg(long)]
+    artifacts: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
 }
 
 pub fn run(a: ShowArgs) -> Result<Outcome> {
     let md = super::load_metadata(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)?;
-    let payload = md.payload().map_err(|e| e.in_file(&a.file))?;
-    let container = match md.container() {
-        Container::Metablock => "Metablock",
-        Container::Envelope => "DSSE envelope",
+    let key = match &a.key {
+        Some(path) => {
+            let key = intact_crypto::load_public_key(path)?;
+            Some((key.keyid()?, key))
+        }
+        None => None,
     };
-    println!(
-        "{}: {} in a {container}",
-        escape(&a.file.display().to_string()),
-        payload.type_name()
-    );
-    let signers: Vec<String> = md
-        .signatures()
-        .iter()
-        .map(|s| s.keyid.to_string())
-        .collect();
-    if signers.is_empty() {
-        println!("  signed by: (unsigned)");
-    } else {
-        println!("  signed by: {}", signers.join(", "));
-    }
-    match payload {
-        Payload::Link(l) => show_link(&l),
-        Payload::Layout(l) => show_layout(&l),
+    let d = intact_verify::describe(&md, key.as_ref().map(|(id, k)| (id, k)), a.artifacts)
+        .map_err(|e| e.in_file(&a.file))?;
+    match a.format {
+        Format::Text => print!("{}: {d}", escape(&a.file.display().to_string())),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&d).context("encoding the description")?
+        ),
     }
     Ok(Outcome::Ok)
-}
-
-// Names, commands and rules come from the file: they are printed through
-// `escape`, so control characters in them cannot redraw the terminal.
-
-fn show_link(l: &Link) {
-    println!("  name: {}", escape(l.name.as_str()));
-    if !l.command.is_empty() {
-        println!("  command: {}", escape(&l.command.join(" ")));
-    }
-    if let Some(rv) = l.return_value() {
-        println!("  return value: {rv}");
-    }
-    println!("  materials: {}", l.materials.len());
-    println!("  products: {}", l.products.len());
-}
-
-fn show_layout(l: &Layout) {
-    println!("  expires: {}", l.expires);
-    println!("  keys: {}", l.keys.len());
-    for s in &l.steps {
-        println!(
-            "  step {} (threshold {}, {} key{}):",
-            escape(s.name.as_str()),
-            s.threshold,
-            s.pubkeys.len(),
-            if s.pubkeys.len() == 1 { "" } else { "s" }
-        );
-        if !s.expected_command.is_empty() {
-            println!(
-                "    expected command: {}",
-                escape(&s.expected_command.join(" "))
-            );
-        }
-        show_rules(&s.expected_materials, &s.expected_products);
-    }
-    for i in &l.inspect {
-        println!(
-            "  inspection {}: {}",
-            escape(i.name.as_str()),
-            escape(&i.run.join(" "))
-        );
-        show_rules(&i.expected_materials, &i.expected_products);
-    }
-}
-
-fn show_rules(materials: &[intact_model::Rule], products: &[intact_model::Rule]) {
-    for r in materials {
-        println!("    material: {}", escape(&r.to_string()));
-    }
-    for r in products {
-        println!("    product:  {}", escape(&r.to_string()));
-    }
 }
