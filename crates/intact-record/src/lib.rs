@@ -25,6 +25,7 @@ mod hash;
 mod normalize;
 mod recorder;
 mod report;
+pub mod resolver;
 mod run;
 mod sha256x4;
 #[cfg(target_os = "linux")]
@@ -37,6 +38,7 @@ pub use hash::{
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
 pub use report::{FileKind, RecordWarning, Reporter};
+pub use resolver::{ResolveError, Resolver};
 pub use run::{run_command, RunError, RunOptions, RunResult};
 pub use walk::raise_open_file_limit;
 
