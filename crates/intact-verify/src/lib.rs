@@ -37,8 +37,8 @@ use intact_model::{KeyId, Metadata};
 
 pub use options::VerifyOptions;
 pub use report::{
-    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, Stage, StageResult, Status,
-    Warning, REPORT_SCHEMA,
+    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, RuleDetail, Stage, StageResult,
+    Status, Warning, REPORT_SCHEMA, RULE_DETAIL_NAMES,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
 
@@ -104,6 +104,7 @@ pub fn verify(
             status: Status::Failed,
             scope: f.scope.clone(),
             message: f.message.clone(),
+            rules: Vec::new(),
         });
     }
     Ok(Report {

@@ -39,6 +39,10 @@ pub struct VerifyOptions {
     /// The largest link file read, in bytes; a bigger one (or anything but
     /// a regular file) makes verification an error naming the file.
     pub max_metadata_size: u64,
+    /// Add to each step's and inspection's passed rules stage every rule
+    /// with the artifacts it consumed ([`crate::RuleDetail`]), as
+    /// `intact verify -v` shows them.
+    pub rule_detail: bool,
 }
 
 impl Default for VerifyOptions {
@@ -54,6 +58,7 @@ impl Default for VerifyOptions {
             git_repo: None,
             gpg: None,
             max_metadata_size: intact_model::io::DEFAULT_MAX_METADATA_SIZE,
+            rule_detail: false,
         }
     }
 }
@@ -110,6 +115,12 @@ impl VerifyOptions {
     /// Refuse link files larger than `bytes`.
     pub fn max_metadata_size(mut self, bytes: u64) -> Self {
         self.max_metadata_size = bytes;
+        self
+    }
+
+    /// Report each rule that held with the artifacts it consumed.
+    pub fn rule_detail(mut self, yes: bool) -> Self {
+        self.rule_detail = yes;
         self
     }
 
