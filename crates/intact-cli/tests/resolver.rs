@@ -220,6 +220,50 @@ fn dir_and_ostree_artifacts_are_recorded_as_in_toto_run_records_them() {
 }
 
 #[test]
+fn record_start_and_stop_record_what_in_toto_record_records() {
+    let tests = sdist_tests();
+    let abs = tests.join("resolver").display().to_string();
+    let keys = tempfile::tempdir().unwrap();
+    let pem = key(keys.path(), "dev").display().to_string();
+    let start = format!(
+        "start -n s --base-path {abs}/ostree_repo --lstrip-paths {abs}/ -m ostree:test-branch dir:{abs}/dir_resolver"
+    );
+    let stop = format!("stop -n s --lstrip-paths {abs}/ -p dir:{abs}/colliding_dir_resolver {abs}/dir_resolver/subdir");
+    let split = |s: &str| -> Vec<String> { s.split(' ').map(str::to_string).collect() };
+    // Each tool in a directory of its own (the unfinished link is kept in
+    // the current directory), the sdist's data used in place.
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    for half in [&start, &stop] {
+        let mut args = vec!["record".to_string()];
+        args.extend(split(half));
+        args.extend(strings(&["-k", &pem, "--no-git"]));
+        let o = intact(ours.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{half}: {}", text(&o));
+        let mut args = split(half);
+        args.extend(strings(&["--signing-key", &pem]));
+        let r = reference("in-toto-record", theirs.path(), &args);
+        assert_eq!(r.status.code(), Some(0), "{half}: {}", text(&r));
+    }
+    let (ol, tl) = (only_link(ours.path()), only_link(theirs.path()));
+    for side in ["materials", "products"] {
+        assert_eq!(ol["signed"][side], tl["signed"][side], "{side}");
+    }
+    assert!(
+        ol["signed"]["materials"]["ostree:test-branch"].is_object(),
+        "{ol}"
+    );
+    assert!(
+        ol["signed"]["materials"]["dir:dir_resolver"].is_object(),
+        "{ol}"
+    );
+    assert!(
+        ol["signed"]["products"]["dir:colliding_dir_resolver"].is_object(),
+        "{ol}"
+    );
+}
+
+#[test]
 fn dir_arguments_the_reference_refuses_are_refused_before_anything_runs() {
     let tests = sdist_tests();
     let abs = tests.join("resolver").display().to_string();

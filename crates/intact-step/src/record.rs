@@ -73,8 +73,10 @@ impl Common<'_> {
 /// command, from it. A dirty work tree is recorded (`dirty: true`, the
 /// changed paths listed) unless [`GitCapture::require_clean`], which
 /// refuses it ([`StepError::Git`]) before the command runs. The step's
-/// products (unless they hold the work tree), the link directory, link
-/// files and key files are never dirt.
+/// products (unless they hold the work tree) and the link it writes are
+/// never dirt; untracked files in the link directory, link files and key
+/// files are not either, but a changed tracked file always is
+/// (docs/git-provenance.md).
 ///
 /// Nothing is hashed or run when the step name has a control character
 /// or the link cannot be written there ([`StepError::ControlCharacter`],

@@ -72,8 +72,9 @@ pub struct Common {
     no_git: bool,
     /// Refuse, before anything runs, a git work tree with changes (by
     /// default it is recorded: the link says `dirty: true` and lists them,
-    /// and a warning is printed). The step's products, the metadata
-    /// directory, link files and key files never count as changes.
+    /// and a warning is printed). The step's products and its link never
+    /// count as changes; nor do untracked files in the metadata directory,
+    /// link files and key files. A changed tracked file always counts.
     #[arg(long, conflicts_with = "no_git")]
     require_clean: bool,
     /// Formerly needed to record a dirty work tree; that is the default now.
