@@ -310,10 +310,22 @@ impl Dirt {
         };
         let workdir = canon(workdir)?;
         let base = canon(base)?;
-        let cwd = canon(Path::new("."))?;
+        // A current directory that no longer resolves leaves relative
+        // `dir:` paths and never-dirt paths out of the judgement.
+        #[allow(clippy::disallowed_methods)]
+        let cwd = Path::new(".").canonicalize().ok();
+        let absolute = |p: &Path| match &cwd {
+            _ if p.is_absolute() => Some(p.to_path_buf()),
+            Some(cwd) => Some(cwd.join(p)),
+            None => None,
+        };
         // Where an artifact argument lies: `dir:` paths are relative to
         // the current directory, OSTree refs are no path.
-        let fs_of = |name: &str| local_path(name, &base).map(|p| lexical(&cwd.join(p)));
+        let fs_of = |name: &str| {
+            local_path(name, &base)
+                .and_then(|p| absolute(&p))
+                .map(|p| lexical(&p))
+        };
         let tree_of = |fs: &Path| fs.strip_prefix(&workdir).ok().map(tree_path);
         let materials = opts
             .materials
@@ -344,7 +356,7 @@ impl Dirt {
         let in_tree = |paths: &[PathBuf]| -> Vec<String> {
             paths
                 .iter()
-                .filter_map(|p| resolve_parent(&cwd.join(p)))
+                .filter_map(|p| resolve_parent(&absolute(p)?))
                 .filter_map(|p| tree_of(&p))
                 .filter(|t| !t.is_empty())
                 .collect()

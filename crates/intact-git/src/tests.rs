@@ -420,6 +420,10 @@ fn a_submodule_at_another_commit_is_dirt() {
     let url = format!("file://{}", lib.display());
     f.git(&up, &["submodule", "add", "-q", &url, "lib"]);
     f.commit(&up, Some("alice"), "submodule");
+    // Not checked out at all: nothing differs from what is recorded.
+    f.record_clone(&up, &[]);
+    assert_eq!(changed_in(&f, vec![], vec![]), Vec::<String>::new());
+    std::fs::remove_dir_all(f.root.join("work")).expect("rm");
     f.record_clone(&up, &["--recurse-submodules"]);
     let co = f.checkout();
     assert_eq!(changed_in(&f, vec![], vec![]), Vec::<String>::new());

@@ -4,7 +4,9 @@
 //! Names, normalisation, excludes and symlink handling follow the reference
 //! (`in-toto-run`), so links from both tools chain under one layout; where
 //! the reference is unsafe (missing paths skipped silently, symlink loops,
-//! a 10-second default timeout) intact errs or waits instead.
+//! a 10-second default timeout) intact errs or waits instead. Arguments
+//! `dir:PATH` and `ostree:REF` are recorded as one artifact each, by the
+//! reference's resolvers ([`resolver`]).
 //!
 //! ```
 //! use intact_record::{record_artifacts, HashOptions};

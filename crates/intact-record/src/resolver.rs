@@ -451,6 +451,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_name_two_resolvers_give_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().display().to_string();
+        // The file `dir:x` and the directory `x`, both stripped to `dir:x`.
+        std::fs::create_dir_all(tmp.path().join("pre/x")).unwrap();
+        std::fs::write(tmp.path().join("pre/dir:x"), "f").unwrap();
+        let opts = HashOptions {
+            lstrip_paths: vec![format!("{root}/pre/")],
+            ..HashOptions::default()
+        };
+        let args = [format!("{root}/pre/dir:x"), format!("dir:{root}/pre/x")];
+        match record_artifacts(&args, &opts) {
+            Err(HashError::Resolve(ResolveError::Duplicate(name))) => assert_eq!(name, "dir:x"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// An OSTree repository with one ref `main` at a commit object.
     fn ostree_repo(root: &Path, content: &[u8]) -> String {
         let checksum = sha256_hex(b"some commit");
