@@ -171,7 +171,14 @@ fn sign_then_verify_both_containers() {
     // With a key, its signature is checked; the other stays unchecked.
     let show = intact(
         d,
-        &["show", "build.link", "--key", "alice.pub", "--format", "json"],
+        &[
+            "show",
+            "build.link",
+            "--key",
+            "alice.pub",
+            "--format",
+            "json",
+        ],
     );
     let v: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
     let statuses: Vec<&str> = v["signatures"]

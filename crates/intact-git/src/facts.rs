@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use git2::{Repository, StatusOptions};
 use intact_model::git::{GIT_COMMIT_DIGEST, GIT_MATERIAL_PREFIX};
 use intact_model::Link;
+use intact_record::resolver::local_path;
 use intact_record::{normpath, Excludes};
 use serde::{Deserialize, Serialize};
 
@@ -155,9 +156,13 @@ pub struct CaptureOptions {
     /// the step's output, not dirt, unless it is also under a material or
     /// the work tree itself lies within the product (a clone).
     pub products: Vec<String>,
-    /// Files and directories that are never dirt: the metadata directory,
-    /// the signing key (with its `.pub` beside it).
+    /// Files and directories whose untracked contents are never dirt: the
+    /// metadata directory, the signing key (with its `.pub` beside it). A
+    /// tracked file under them that changed is dirt all the same.
     pub never_dirt: Vec<PathBuf>,
+    /// The files the step writes (its link, its unfinished link): never
+    /// dirt, tracked or not, since the step replaces them.
+    pub writes: Vec<PathBuf>,
 }
 
 /// The git facts of the first of `paths` that lies in a work tree (or of
@@ -175,8 +180,7 @@ pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFact
             Some(Repository::open(dir).map_err(|e| GitError::git(dir, "not a git repository", e))?)
         }
         None => paths.iter().find_map(|p| {
-            let p = p.strip_prefix("file:").unwrap_or(p);
-            let mut fs = base.join(normpath(p));
+            let mut fs = local_path(p, &base)?;
             if opts.from_parents {
                 while !fs.exists() {
                     if !fs.pop() || fs.as_os_str().is_empty() {
@@ -210,8 +214,7 @@ pub fn capture(paths: &[String], opts: &CaptureOptions) -> Result<Option<GitFact
 pub fn work_tree_of(paths: &[String], base_path: Option<&Path>) -> Option<PathBuf> {
     let base = base_path.unwrap_or_else(|| Path::new("."));
     paths.iter().find_map(|p| {
-        let p = p.strip_prefix("file:").unwrap_or(p);
-        let fs = base.join(normpath(p));
+        let fs = local_path(p, base)?;
         let repo = Repository::discover(fs.exists().then_some(&fs)?).ok()?;
         repo.head().ok()?;
         // No error to report: a path that does not resolve has no tree.
@@ -291,7 +294,10 @@ struct Dirt {
     workdir: PathBuf,
     materials: Vec<String>,
     products: Vec<String>,
+    /// Untracked paths under these are not dirt.
     never: Vec<String>,
+    /// These paths are not dirt, tracked or not.
+    writes: Vec<String>,
 }
 
 impl Dirt {
@@ -304,16 +310,28 @@ impl Dirt {
         };
         let workdir = canon(workdir)?;
         let base = canon(base)?;
+        // A current directory that no longer resolves leaves relative
+        // `dir:` paths and never-dirt paths out of the judgement.
+        #[allow(clippy::disallowed_methods)]
+        let cwd = Path::new(".").canonicalize().ok();
+        let absolute = |p: &Path| match &cwd {
+            _ if p.is_absolute() => Some(p.to_path_buf()),
+            Some(cwd) => Some(cwd.join(p)),
+            None => None,
+        };
+        // Where an artifact argument lies: `dir:` paths are relative to
+        // the current directory, OSTree refs are no path.
         let fs_of = |name: &str| {
-            let name = name.strip_prefix("file:").unwrap_or(name);
-            lexical(&base.join(normpath(name)))
+            local_path(name, &base)
+                .and_then(|p| absolute(&p))
+                .map(|p| lexical(&p))
         };
         let tree_of = |fs: &Path| fs.strip_prefix(&workdir).ok().map(tree_path);
         let materials = opts
             .materials
             .iter()
             .filter_map(|m| {
-                let fs = fs_of(m);
+                let fs = fs_of(m)?;
                 // A material that holds the whole tree makes all of it dirt.
                 if workdir.starts_with(&fs) {
                     Some(String::new())
@@ -326,35 +344,50 @@ impl Dirt {
             .products
             .iter()
             .filter_map(|p| {
-                let fs = fs_of(p);
+                let fs = fs_of(p)?;
                 // A product that holds the work tree is the tree itself (a
                 // clone, `-p .`): its changes are dirt.
                 (!workdir.starts_with(&fs)).then(|| tree_of(&fs)).flatten()
             })
             .collect();
-        // A path that does not resolve is simply not in the tree.
-        #[allow(clippy::disallowed_methods)]
-        let never = opts
-            .never_dirt
-            .iter()
-            .filter_map(|p| p.canonicalize().ok())
-            .filter_map(|p| tree_of(&p))
-            .filter(|t| !t.is_empty())
-            .collect();
+        // Resolved as git names them: the last component is not followed
+        // (a symbolic link is itself the changed path), the directories
+        // above it are. A path that does not resolve is not in the tree.
+        let in_tree = |paths: &[PathBuf]| -> Vec<String> {
+            paths
+                .iter()
+                .filter_map(|p| resolve_parent(&absolute(p)?))
+                .filter_map(|p| tree_of(&p))
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
+        let never = in_tree(&opts.never_dirt);
+        let writes = in_tree(&opts.writes);
         Ok(Dirt {
             workdir,
             materials,
             products,
             never,
+            writes,
         })
     }
 
     /// Whether the changed tree path `p` is not dirt: a product (not also
-    /// a material), under the metadata directory, the signing key, a link
-    /// file, or an untracked key file of any name (a tracked file that
-    /// changed is dirt whatever it holds).
+    /// a material) or a file the step writes; and when untracked, a link
+    /// file, anything under the metadata directory, the signing key or its
+    /// `.pub`, or a key file named as one ([`named_like_key`]). Nothing
+    /// else hides a change to a tracked file.
     fn exempt(&self, p: &str, untracked: bool) -> bool {
         let under = |dir: &String| dir.is_empty() || p == dir || p.starts_with(&format!("{dir}/"));
+        if self.writes.iter().any(|w| w == p) {
+            return true;
+        }
+        if self.products.iter().any(under) && !self.materials.iter().any(under) {
+            return true;
+        }
+        if !untracked {
+            return false;
+        }
         let name = p.rsplit('/').next().unwrap_or(p);
         if name.ends_with(".link") || name.ends_with(".link-unfinished") {
             return true;
@@ -362,30 +395,69 @@ impl Dirt {
         if self.never.iter().any(under) {
             return true;
         }
-        if self.products.iter().any(under) && !self.materials.iter().any(under) {
-            return true;
-        }
-        untracked && is_key_file(&self.workdir.join(p))
+        let fs = self.workdir.join(p);
+        named_like_key(&fs) && is_key_file(&fs)
     }
 }
 
-/// Whether `path` holds a key: PEM (`-----BEGIN ... KEY-----`) or an
-/// OpenSSH public key line. Keys are never dirt, so that no message lists
-/// a private key among files to commit.
-fn is_key_file(path: &Path) -> bool {
-    let mut head = [0u8; 80];
-    // Any error only means "not a key": no message names the path. Only
-    // regular files are opened (a FIFO would block the open).
+/// `p` (absolute) with its directories resolved but not its last
+/// component, after `.` and `..` are removed lexically.
+fn resolve_parent(p: &Path) -> Option<PathBuf> {
+    let p = lexical(p);
+    // A path that does not resolve has no place in the tree.
     #[allow(clippy::disallowed_methods)]
-    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    match (p.parent(), p.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().ok().map(|d| d.join(name)),
+        _ => p.canonicalize().ok(),
+    }
+}
+
+/// Whether an untracked file is named as key files are: `*.pem`, `*.key`,
+/// `*.pub`, or a name without extension beside a `NAME.pub` (the private
+/// half as `in-toto-keygen` and `ssh-keygen` name it). Only such files
+/// are looked into, so that no other file hides itself by starting with
+/// a key's first line.
+fn named_like_key(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            ["pem", "key", "pub"].contains(&ext.to_ascii_lowercase().as_str())
+        }
+        _ => {
+            // Compared only: an error means no public half beside it.
+            #[allow(clippy::disallowed_methods)]
+            let public = std::fs::symlink_metadata(path.with_file_name(format!("{name}.pub")));
+            public.is_ok_and(|m| m.is_file())
+        }
+    }
+}
+
+/// Whether `path` holds a key: PEM (`-----BEGIN ... KEY-----`), an
+/// OpenSSH public key line, or a securesystemslib key (JSON with
+/// `keytype` and `keyval`). Keys are never dirt, so that no message lists
+/// a private key among files to commit.
+///
+/// The file is opened once, without following a symbolic link and
+/// without waiting (`O_NONBLOCK`: a FIFO swapped in after git listed the
+/// path does not block the open), and read only when the opened file is
+/// a regular one.
+fn is_key_file(path: &Path) -> bool {
+    use rustix::fs::{FileType, Mode, OFlags};
+    // Any error only means "not a key": no message names the path.
+    let flags =
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK | OFlags::NOFOLLOW;
+    let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) else {
+        return false;
+    };
+    let regular = rustix::fs::fstat(&fd)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
     if !regular {
         return false;
     }
-    #[allow(clippy::disallowed_methods)]
-    let opened = std::fs::File::open(path);
-    let Ok(mut f) = opened else {
-        return false;
-    };
+    let mut f = std::fs::File::from(fd);
+    let mut head = [0u8; 4096];
     let mut n = 0;
     while n < head.len() {
         match f.read(head.get_mut(n..).unwrap_or_default()) {
@@ -394,8 +466,14 @@ fn is_key_file(path: &Path) -> bool {
         }
     }
     let head = head.get(..n).unwrap_or_default();
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
+    let text = String::from_utf8_lossy(head);
+    if text.trim_start().starts_with('{')
+        && text.contains("\"keytype\"")
+        && text.contains("\"keyval\"")
+    {
+        return true;
+    }
+    let first = text.split('\n').next().unwrap_or_default();
     (first.starts_with("-----BEGIN ") && first.contains("KEY-----"))
         || [
             "ssh-ed25519 ",
@@ -445,7 +523,9 @@ fn changed_paths(
     so.include_untracked(true)
         .recurse_untracked_dirs(true)
         .include_ignored(false)
-        .exclude_submodules(true);
+        // A submodule checked out at another commit than the one
+        // recorded (or with changes inside) is a change like any other.
+        .exclude_submodules(false);
     let statuses = repo
         .statuses(Some(&mut so))
         .map_err(|e| GitError::git(workdir, "reading the work tree status", e))?;
@@ -540,6 +620,7 @@ fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Tests may use std::fs.
 mod tests {
     use super::*;
 
@@ -575,6 +656,34 @@ mod tests {
             public_remote("https://tok@github.com/o/r").as_deref(),
             Some("https://github.com/o/r")
         );
+    }
+
+    #[test]
+    fn a_fifo_named_as_a_key_is_not_waited_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("k.pem");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .expect("mkfifo");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(is_key_file(&fifo));
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(answer, Ok(false));
+    }
+
+    #[test]
+    fn a_symbolic_link_to_a_key_is_not_a_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("real.pem"), "-----BEGIN PRIVATE KEY-----\n")
+            .expect("write");
+        std::os::unix::fs::symlink("real.pem", dir.path().join("l.pem")).expect("symlink");
+        assert!(is_key_file(&dir.path().join("real.pem")));
+        assert!(!is_key_file(&dir.path().join("l.pem")));
     }
 
     #[test]

@@ -293,60 +293,142 @@ fn a_dirty_work_tree_is_refused_only_when_a_clean_one_is_required() {
     assert!(ok.is_ok(), "{ok:?}");
 }
 
+/// The changed paths of the checkout (`Err` when not dirty), captured
+/// with `never_dirt` and `writes` as given, the step's excludes replaced.
+fn changed_in(f: &Fixture, never_dirt: Vec<PathBuf>, writes: Vec<PathBuf>) -> Vec<String> {
+    let facts = capture(
+        &["checkout".to_string()],
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            excludes: vec!["*.tmp".to_string()],
+            never_dirt,
+            writes,
+            ..CaptureOptions::default()
+        },
+    )
+    .expect("captured")
+    .expect("a work tree");
+    facts.recorded.changed
+}
+
+const PEM_KEY: &str =
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n";
+
 #[test]
 fn keys_links_and_the_metadata_directory_are_never_dirt() {
     let f = Fixture::new();
     let up = f.upstream(Some("alice"));
     f.record_clone(&up, &[]);
     let co = f.checkout();
-    // A private key under any name, an OpenSSH public key, a link written
-    // with replaced excludes, the metadata directory, the signing key.
+    // Keys named as keys (a private key beside its `.pub`, `*.pem`, an
+    // OpenSSH public key, a securesystemslib key), a link written with
+    // replaced excludes, the metadata directory, the signing key.
+    std::fs::write(co.join("owner"), PEM_KEY).expect("write");
+    std::fs::write(co.join("owner.pub"), "ssh-ed25519 AAAAC3Nza owner\n").expect("write");
+    std::fs::write(co.join("dev.pem"), PEM_KEY).expect("write");
     std::fs::write(
-        co.join("owner"),
-        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
+        co.join("alice.pub"),
+        r#"{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "ab"}}"#,
     )
     .expect("write");
-    std::fs::write(co.join("alice.pub"), "ssh-ed25519 AAAAC3Nza alice\n").expect("write");
     std::fs::create_dir_all(co.join("links")).expect("mkdir");
     std::fs::write(co.join("links/notes"), "x").expect("write");
     std::fs::write(co.join("build.1234abcd.link"), "{}").expect("write");
     std::fs::write(co.join("signing.key"), "not PEM but named as the key").expect("write");
-    let opts = CaptureOptions {
-        require_clean: true,
-        excludes: vec!["*.tmp".to_string()],
-        never_dirt: vec![co.join("links"), co.join("signing.key")],
-        ..CaptureOptions::default()
-    };
-    let facts = capture(
-        &["checkout".to_string()],
-        &CaptureOptions {
-            base_path: Some(f.root.join("work")),
-            ..opts
-        },
-    )
-    .expect("clean but for what is never dirt")
-    .expect("a work tree");
-    assert!(!facts.recorded.dirty);
+    let never = vec![co.join("links"), co.join("signing.key")];
+    assert_eq!(changed_in(&f, never.clone(), vec![]), Vec::<String>::new());
     // A tracked file that changed is dirt, whatever it holds.
     std::fs::write(
         co.join("README.md"),
         "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
     )
     .expect("write");
-    let err = capture(
-        &["checkout".to_string()],
-        &CaptureOptions {
-            base_path: Some(f.root.join("work")),
-            require_clean: true,
-            excludes: vec!["*.tmp".to_string()],
-            never_dirt: vec![co.join("links"), co.join("signing.key")],
-            ..CaptureOptions::default()
-        },
+    assert_eq!(changed_in(&f, never, vec![]), ["README.md"]);
+}
+
+#[test]
+fn only_files_named_as_keys_are_looked_into() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    // A source file that starts as a key would, an extensionless key with
+    // no public half beside it, a certificate named `.pem`.
+    std::fs::write(co.join("src/hidden.rs"), PEM_KEY).expect("write");
+    std::fs::write(co.join("loose"), PEM_KEY).expect("write");
+    std::fs::write(
+        co.join("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
+    std::fs::write(co.join("real.pem"), PEM_KEY).expect("write");
+    assert_eq!(
+        changed_in(&f, vec![], vec![]),
+        ["ca.pem", "loose", "src/hidden.rs"]
     );
-    assert!(
-        matches!(&err, Err(GitError::Dirty { paths, .. }) if paths == "README.md"),
-        "{err:?}"
+}
+
+#[test]
+fn exemptions_never_hide_a_changed_tracked_file() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    // A link committed beside the sources, and keys committed too.
+    std::fs::write(up.join("old.1234abcd.link"), "{}").expect("write");
+    std::fs::write(up.join("build.1234abcd.link"), "{}").expect("write");
+    std::fs::write(up.join("src/main.pub"), "ssh-ed25519 AAAA main\n").expect("write");
+    f.git(&up, &["add", "."]);
+    f.commit(&up, Some("alice"), "links");
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    for (file, text) in [
+        ("old.1234abcd.link", "{\"changed\": 1}"),
+        ("build.1234abcd.link", "{\"changed\": 1}"),
+        ("src/main.rs", "fn main() { evil() }\n"),
+        ("src/main.pub", "ssh-ed25519 BBBB main\n"),
+    ] {
+        std::fs::write(co.join(file), text).expect("write");
+    }
+    // The metadata directory is a symbolic link to src, the signing key is
+    // src/main.pem (its `.pub` is tracked), the link being written is
+    // build.1234abcd.link: only that one is not dirt.
+    std::os::unix::fs::symlink("src", co.join("meta")).expect("symlink");
+    let never = vec![
+        co.join("meta"),
+        co.join("src/main.pem"),
+        co.join("src/main.pub"),
+    ];
+    let writes = vec![co.join("build.1234abcd.link")];
+    assert_eq!(
+        changed_in(&f, never, writes),
+        ["old.1234abcd.link", "src/main.pub", "src/main.rs"]
     );
+}
+
+#[test]
+fn a_submodule_at_another_commit_is_dirt() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    let lib = f.root.join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    f.git(&lib, &["init", "-q"]);
+    std::fs::write(lib.join("lib.rs"), "v1\n").expect("write");
+    f.git(&lib, &["add", "."]);
+    let first = f.commit(&lib, None, "v1");
+    std::fs::write(lib.join("lib.rs"), "v2\n").expect("write");
+    f.git(&lib, &["add", "."]);
+    f.commit(&lib, None, "v2");
+    let url = format!("file://{}", lib.display());
+    f.git(&up, &["submodule", "add", "-q", &url, "lib"]);
+    f.commit(&up, Some("alice"), "submodule");
+    // Not checked out at all: nothing differs from what is recorded.
+    f.record_clone(&up, &[]);
+    assert_eq!(changed_in(&f, vec![], vec![]), Vec::<String>::new());
+    std::fs::remove_dir_all(f.root.join("work")).expect("rm");
+    f.record_clone(&up, &["--recurse-submodules"]);
+    let co = f.checkout();
+    assert_eq!(changed_in(&f, vec![], vec![]), Vec::<String>::new());
+    f.git(&co.join("lib"), &["checkout", "-q", &first]);
+    assert_eq!(changed_in(&f, vec![], vec![]), ["lib"]);
 }
 
 #[test]
@@ -748,4 +830,40 @@ fn a_repository_without_commits_gives_no_facts_unless_named() {
         ..opts
     };
     assert!(capture(&["fresh".to_string()], &named).is_err());
+}
+
+#[test]
+fn dir_artifacts_are_found_and_exempted_where_they_lie() {
+    let f = Fixture::new();
+    let up = f.upstream(Some("alice"));
+    f.record_clone(&up, &[]);
+    let co = f.checkout();
+    std::fs::create_dir_all(co.join("out")).expect("mkdir");
+    std::fs::write(co.join("out/app"), "built").expect("write");
+    // `dir:` paths are relative to the current directory, not the base
+    // path: absolute ones here.
+    let src = format!("dir:{}", co.join("src").display());
+    let out = format!("dir:{}", co.join("out").display());
+    let facts = capture(
+        std::slice::from_ref(&src),
+        &CaptureOptions {
+            base_path: Some(f.root.join("work")),
+            require_clean: true,
+            materials: vec![src.clone()],
+            products: vec![out.clone()],
+            ..CaptureOptions::default()
+        },
+    );
+    let facts = facts.expect("clean but for the product").expect("found");
+    assert!(!facts.recorded.dirty);
+    // Without the product named, out/app is dirt.
+    let err = capture(
+        std::slice::from_ref(&src),
+        &CaptureOptions {
+            require_clean: true,
+            materials: vec![src.clone()],
+            ..CaptureOptions::default()
+        },
+    );
+    assert!(matches!(err, Err(GitError::Dirty { .. })), "{err:?}");
 }

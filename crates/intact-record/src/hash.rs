@@ -134,6 +134,9 @@ pub enum HashError {
         /// What it is.
         kind: FileKind,
     },
+    /// A `dir:` or `ostree:` argument could not be recorded.
+    #[error(transparent)]
+    Resolve(#[from] crate::resolver::ResolveError),
 }
 
 /// An I/O error naming the path it happened on.
@@ -209,12 +212,10 @@ impl Excludes {
     }
 }
 
-/// Record the artifacts `paths` name, as the reference would.
+/// Record the artifacts `paths` name, as the reference would: file
+/// arguments walked file by file, `dir:` and `ostree:` arguments by their
+/// resolvers ([`crate::resolver`]).
 pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifacts, HashError> {
-    check_lstrip(&opts.lstrip_paths)?;
-    let excludes = Excludes::new(&opts.exclude_patterns())?;
-    let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
-    let reporter = opts.reporter.as_deref();
     // Tells the reporter this call ended, however it ends.
     struct Finished<'a>(Option<&'a dyn Reporter>);
     impl Drop for Finished<'_> {
@@ -224,7 +225,17 @@ pub fn record_artifacts(paths: &[String], opts: &HashOptions) -> Result<Artifact
             }
         }
     }
-    let _finished = Finished(reporter);
+    let _finished = Finished(opts.reporter.as_deref());
+    check_lstrip(&opts.lstrip_paths)?;
+    crate::resolver::record_artifacts(paths, opts)
+}
+
+/// Record file arguments (`PATH`, `file:PATH`): the reference's file
+/// resolver.
+pub(crate) fn record_files(paths: &[String], opts: &HashOptions) -> Result<Artifacts, HashError> {
+    let excludes = Excludes::new(&opts.exclude_patterns())?;
+    let base = opts.base_path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let reporter = opts.reporter.as_deref();
     let warn = |path: &Path, kind: FileKind| {
         if let Some(r) = reporter {
             r.warning(&RecordWarning::Skipped {
@@ -322,11 +333,17 @@ fn apply_lstrip(artifacts: Artifacts, prefixes: &[String]) -> Result<Artifacts, 
     let mut out: Vec<(ArtifactName, DigestSet, ArtifactName)> = Vec::with_capacity(artifacts.len());
     for (name, digests) in artifacts {
         let unix = name.as_str().replace('\\', "/");
+        // A `file:` name is stripped after its scheme, which is kept, as
+        // the reference's file resolver does.
+        let (scheme, path) = match unix.strip_prefix("file:") {
+            Some(rest) => ("file:", rest),
+            None => ("", unix.as_str()),
+        };
         let stripped = prefixes
             .iter()
-            .find_map(|p| unix.strip_prefix(p.as_str()))
-            .unwrap_or(&unix);
-        let new = ArtifactName::new(stripped).map_err(|_| {
+            .find_map(|p| path.strip_prefix(p.as_str()))
+            .unwrap_or(path);
+        let new = ArtifactName::new(format!("{scheme}{stripped}")).map_err(|_| {
             HashError::Prefix(format!(
                 "stripping a prefix from {:?} leaves an empty name",
                 name.as_str()

@@ -4,7 +4,9 @@
 //! Names, normalisation, excludes and symlink handling follow the reference
 //! (`in-toto-run`), so links from both tools chain under one layout; where
 //! the reference is unsafe (missing paths skipped silently, symlink loops,
-//! a 10-second default timeout) intact errs or waits instead.
+//! a 10-second default timeout) intact errs or waits instead. Arguments
+//! `dir:PATH` and `ostree:REF` are recorded as one artifact each, by the
+//! reference's resolvers ([`resolver`]).
 //!
 //! ```
 //! use intact_record::{record_artifacts, HashOptions};
@@ -25,6 +27,7 @@ mod hash;
 mod normalize;
 mod recorder;
 mod report;
+pub mod resolver;
 mod run;
 mod sha256x4;
 #[cfg(target_os = "linux")]
@@ -37,6 +40,7 @@ pub use hash::{
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
 pub use report::{FileKind, RecordWarning, Reporter};
+pub use resolver::{ResolveError, Resolver};
 pub use run::{run_command, ProcessGroup, RunError, RunOptions, RunResult};
 pub use walk::raise_open_file_limit;
 

@@ -299,13 +299,69 @@ pub fn verify_item_rules(
     link: &Link,
     links: &BTreeMap<StepName, Link>,
 ) -> Result<(), RuleError> {
+    evaluate(item, side, rules, link, links, None)
+}
+
+/// What one rule took from the queue of artifacts still to judge: the
+/// names a MATCH, CREATE, DELETE, MODIFY or ALLOW consumed (in name
+/// order), the name a REQUIRE found, nothing for a DISALLOW that held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuleTrace {
+    /// Index of the rule in its list.
+    pub rule_index: usize,
+    /// The rule, in canonical form.
+    pub rule: String,
+    /// The artifact names it consumed (or, for REQUIRE, found).
+    pub consumed: Vec<String>,
+}
+
+/// As [`verify_item_rules`], and when the rules hold, what each rule
+/// consumed: for a report that shows how every artifact was judged
+/// (`intact verify -v`). Costs a copy of every consumed name.
+pub fn trace_item_rules(
+    item: &StepName,
+    side: Side,
+    rules: &[Rule],
+    link: &Link,
+    links: &BTreeMap<StepName, Link>,
+) -> Result<Vec<RuleTrace>, RuleError> {
+    let mut trace = Vec::with_capacity(rules.len());
+    evaluate(item, side, rules, link, links, Some(&mut trace))?;
+    Ok(trace)
+}
+
+fn evaluate(
+    item: &StepName,
+    side: Side,
+    rules: &[Rule],
+    link: &Link,
+    links: &BTreeMap<StepName, Link>,
+    mut trace: Option<&mut Vec<RuleTrace>>,
+) -> Result<(), RuleError> {
+    let tracing = trace.is_some();
     let patterns = compile_all(item, side, rules)?;
     let source = side_of(link, side);
     let (m, p) = (&link.materials, &link.products);
     // Names with their digests, in name order.
     let mut queue: Vec<(&str, &DigestSet)> = source.iter().map(|(k, d)| (k.as_str(), d)).collect();
     for (index, (rule, pat)) in rules.iter().zip(&patterns).enumerate() {
+        // What this rule consumes, when tracing.
+        let mut consumed: Vec<String> = Vec::new();
+        let mut took = |n: &str, keep: bool| {
+            if tracing && !keep {
+                consumed.push(n.to_string());
+            }
+            keep
+        };
         if queue.is_empty() && !matches!(rule.kind(), RuleKind::Require(_)) {
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(RuleTrace {
+                    rule_index: index,
+                    rule: rule.to_string(),
+                    consumed: Vec::new(),
+                });
+            }
             continue;
         }
         match (rule.kind(), pat) {
@@ -314,29 +370,37 @@ pub fn verify_item_rules(
                     if cm.dest.is_some() {
                         let mut cursor = 0;
                         queue.retain(|(n, d)| {
-                            !matches!(cm.judge(n, Some(d), &mut cursor), MatchOutcome::Consumed)
+                            let consumed =
+                                matches!(cm.judge(n, Some(d), &mut cursor), MatchOutcome::Consumed);
+                            took(n, !consumed)
                         });
                     }
                 }
             }
             (RuleKind::Create(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
-                    !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n))
+                    took(
+                        n,
+                        !(pat.matches(n) && p.contains_key(*n) && !m.contains_key(*n)),
+                    )
                 });
             }
             (RuleKind::Delete(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
-                    !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n))
+                    took(
+                        n,
+                        !(pat.matches(n) && m.contains_key(*n) && !p.contains_key(*n)),
+                    )
                 });
             }
             (RuleKind::Modify(_), Some(pat)) => {
                 queue.retain(|(n, _)| {
                     let changed = matches!((m.get(*n), p.get(*n)), (Some(a), Some(b)) if a != b);
-                    !(pat.matches(n) && changed)
+                    took(n, !(pat.matches(n) && changed))
                 });
             }
             (RuleKind::Allow(_), Some(pat)) => {
-                queue.retain(|(n, _)| !pat.matches(n));
+                queue.retain(|(n, _)| took(n, !pat.matches(n)));
             }
             (RuleKind::Disallow(_), Some(pat)) => {
                 let caught: Vec<&str> = queue
@@ -358,6 +422,9 @@ pub fn verify_item_rules(
                 }
             }
             (RuleKind::Require(name), _) => {
+                if tracing {
+                    consumed.push(name.as_str().to_string());
+                }
                 if !queue.iter().any(|(n, _)| *n == name.as_str()) {
                     return Err(RuleError::Violation(violation(
                         item,
@@ -373,6 +440,13 @@ pub fn verify_item_rules(
             }
             // Every pattern-carrying rule has its compiled pattern.
             (_, None) => {}
+        }
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(RuleTrace {
+                rule_index: index,
+                rule: rule.to_string(),
+                consumed,
+            });
         }
     }
     Ok(())

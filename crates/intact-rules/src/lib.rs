@@ -23,8 +23,8 @@ mod eval;
 mod pattern;
 
 pub use eval::{
-    check_rule_pattern, rule_pattern, verify_item_rules, Diagnosis, Offender, RuleError,
-    RuleViolation, UncompilableRule, ViolationKind,
+    check_rule_pattern, rule_pattern, trace_item_rules, verify_item_rules, Diagnosis, Offender,
+    RuleError, RuleTrace, RuleViolation, UncompilableRule, ViolationKind,
 };
 pub use pattern::{fnmatch, Pattern, PatternError, PatternErrorKind};
 

@@ -292,3 +292,53 @@ fn cpython_fnmatch_corpus() {
         );
     }
 }
+
+#[test]
+fn a_trace_says_what_each_rule_consumed() {
+    let clone = link("clone", &[], &[("src/a.c", "aa"), ("src/b.c", "bb")]);
+    let build = link(
+        "build",
+        &[("src/a.c", "aa"), ("src/b.c", "bb"), ("Makefile", "cc")],
+        &[("app", "dd")],
+    );
+    let rules: Vec<Rule> = [
+        "MATCH src/* WITH PRODUCTS FROM clone",
+        "REQUIRE Makefile",
+        "ALLOW Make*",
+        "DISALLOW *",
+        "ALLOW *",
+    ]
+    .iter()
+    .map(|r| Rule::parse_str(r).unwrap())
+    .collect();
+    let links = BTreeMap::from([(clone.name.clone(), clone)]);
+    let trace = trace_item_rules(&build.name, Side::Materials, &rules, &build, &links).unwrap();
+    let consumed: Vec<(usize, Vec<&str>)> = trace
+        .iter()
+        .map(|t| {
+            (
+                t.rule_index,
+                t.consumed.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        consumed,
+        [
+            (0, vec!["src/a.c", "src/b.c"]),
+            (1, vec!["Makefile"]),
+            (2, vec!["Makefile"]),
+            (3, vec![]),
+            (4, vec![]),
+        ]
+    );
+    assert_eq!(trace[0].rule, "MATCH src/* WITH PRODUCTS FROM clone");
+    // A violation is the same error as verify_item_rules gives.
+    let strict: Vec<Rule> = ["DISALLOW *"]
+        .iter()
+        .map(|r| Rule::parse_str(r).unwrap())
+        .collect();
+    let traced = trace_item_rules(&build.name, Side::Materials, &strict, &build, &links);
+    let plain = verify_item_rules(&build.name, Side::Materials, &strict, &build, &links);
+    assert_eq!(traced.unwrap_err(), plain.unwrap_err());
+}

@@ -38,6 +38,9 @@ struct Around<'p> {
     products: &'p [String],
     from_parents: bool,
     extra_never_dirt: Option<&'p Path>,
+    /// The files the step writes (its link, its unfinished link): never
+    /// dirt, even when tracked, since they are replaced.
+    writes: &'p [PathBuf],
 }
 
 impl Common<'_> {
@@ -52,6 +55,7 @@ impl Common<'_> {
         opts.from_parents = at.from_parents;
         opts.never_dirt
             .extend(at.extra_never_dirt.map(Path::to_path_buf));
+        opts.writes.extend(at.writes.iter().cloned());
         Ok(intact_git::capture(at.paths, &opts)?)
     }
 }
@@ -69,8 +73,10 @@ impl Common<'_> {
 /// command, from it. A dirty work tree is recorded (`dirty: true`, the
 /// changed paths listed) unless [`GitCapture::require_clean`], which
 /// refuses it ([`StepError::Git`]) before the command runs. The step's
-/// products (unless they hold the work tree), the link directory, link
-/// files and key files are never dirt.
+/// products (unless they hold the work tree) and the link it writes are
+/// never dirt; untracked files in the link directory, link files and key
+/// files are not either, but a changed tracked file always is
+/// (docs/git-provenance.md).
 ///
 /// Nothing is hashed or run when the step name has a control character
 /// or the link cannot be written there ([`StepError::ControlCharacter`],
@@ -84,12 +90,14 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     let keyid = c.key.keyid()?;
     let path = place(req.link_dir.as_deref(), &c.step.link_file_name(&keyid));
     check_writable(&path)?;
+    let writes = [path.clone()];
     let around = |paths, from_parents| Around {
         paths,
         materials: &req.materials,
         products: &req.products,
         from_parents,
         extra_never_dirt: req.link_dir.as_deref(),
+        writes: &writes,
     };
     let (before, from_products) = match c.capture(around(&req.materials, false))? {
         Some(f) => (Some(f), false),
@@ -160,6 +168,7 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
         products: &[],
         from_parents: false,
         extra_never_dirt: None,
+        writes: std::slice::from_ref(&path),
     })?;
     let mut link = record_start(c.step.clone(), &req.materials, &c.hash)?;
     if let Some(vars) = &req.environment {
@@ -237,6 +246,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
             products: &req.products,
             from_parents: false,
             extra_never_dirt: req.link_dir.as_deref(),
+            writes: &[path.clone(), unfinished.clone()],
         })? {
             f.attach(&mut link)?;
             git = Some(f.recorded);

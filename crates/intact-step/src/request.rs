@@ -21,8 +21,10 @@ pub struct GitCapture {
     pub require_clean: bool,
     /// Use this repository instead of the work tree the paths lie in.
     pub repo: Option<PathBuf>,
-    /// Files and directories that are never dirt: the signing key's file,
-    /// the metadata directory. (Link files and keys under any name are
+    /// Files and directories whose untracked contents are never dirt: the
+    /// signing key's file (and its `.pub`), the metadata directory. A
+    /// tracked file under them that changed is dirt all the same.
+    /// (Untracked link files, and untracked keys named as key files, are
     /// never dirt either.)
     pub never_dirt: Vec<PathBuf>,
 }
@@ -46,7 +48,8 @@ impl GitCapture {
         self
     }
 
-    /// Never count these files or directories as dirt (the key file).
+    /// Never count untracked files at or under these paths as dirt (the
+    /// key file).
     pub fn never_dirt<I, P>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = P>,

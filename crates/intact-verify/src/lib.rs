@@ -43,8 +43,8 @@ pub use describe::{
 };
 pub use options::VerifyOptions;
 pub use report::{
-    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, Stage, StageResult, Status,
-    Warning, REPORT_SCHEMA,
+    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, RuleDetail, Stage, StageResult,
+    Status, Warning, REPORT_SCHEMA, RULE_DETAIL_NAMES,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
 pub use subjects::{ChainStep, Subject, SubjectMatch};
@@ -130,6 +130,7 @@ pub fn verify(
             status: Status::Failed,
             scope: f.scope.clone(),
             message: f.message.clone(),
+            rules: Vec::new(),
         });
     }
     Ok(Report {

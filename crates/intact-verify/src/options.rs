@@ -48,6 +48,10 @@ pub struct VerifyOptions {
     /// Names people know keys by (the file each `--layout-key` was read
     /// from), shown with the short keyid in messages.
     pub key_names: BTreeMap<intact_model::KeyId, String>,
+    /// Add to each step's and inspection's passed rules stage every rule
+    /// with the artifacts it consumed ([`crate::RuleDetail`]), as
+    /// `intact verify -v` shows them.
+    pub rule_detail: bool,
 }
 
 impl Default for VerifyOptions {
@@ -66,6 +70,7 @@ impl Default for VerifyOptions {
             subjects: Vec::new(),
             from_step: None,
             key_names: BTreeMap::new(),
+            rule_detail: false,
         }
     }
 }
@@ -140,6 +145,12 @@ impl VerifyOptions {
     /// Name keys in messages (e.g. by the file they were read from).
     pub fn key_names(mut self, names: BTreeMap<intact_model::KeyId, String>) -> Self {
         self.key_names = names;
+        self
+    }
+
+    /// Report each rule that held with the artifacts it consumed.
+    pub fn rule_detail(mut self, yes: bool) -> Self {
+        self.rule_detail = yes;
         self
     }
 

@@ -275,6 +275,29 @@ pub struct StageResult {
     pub scope: Option<String>,
     /// What was found.
     pub message: String,
+    /// For a step's or inspection's rules that held, when asked for
+    /// ([`crate::VerifyOptions::rule_detail`]): each rule with the
+    /// artifacts it consumed. Empty (and absent from JSON) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleDetail>,
+}
+
+/// How many artifact names a [`RuleDetail`] keeps; the rest are counted.
+pub const RULE_DETAIL_NAMES: usize = 8;
+
+/// One artifact rule of a step or inspection that held, and what it
+/// consumed of the artifacts still to judge (the reference's queue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleDetail {
+    /// `material` or `product`.
+    pub side: &'static str,
+    /// The rule, as written in canonical form.
+    pub rule: String,
+    /// The first [`RULE_DETAIL_NAMES`] artifact names it consumed, in
+    /// name order (for REQUIRE, the name it found; for DISALLOW, none).
+    pub consumed: Vec<String>,
+    /// How many more it consumed.
+    pub consumed_more: usize,
 }
 
 /// A warning that does not fail verification.
@@ -444,6 +467,18 @@ impl fmt::Display for Report {
                     writeln!(f, "{mark} {} [{scope}]: {message}", s.stage.label())?
                 }
                 None => writeln!(f, "{mark} {}: {message}", s.stage.label())?,
+            }
+            for r in &s.rules {
+                let names: Vec<String> = r.consumed.iter().map(|n| escape(n).to_string()).collect();
+                let mut what = if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                };
+                if r.consumed_more > 0 {
+                    what.push_str(&format!(" and {} more", r.consumed_more));
+                }
+                writeln!(f, "    {} {}: {what}", r.side, escape(&r.rule))?;
             }
         }
         for w in &self.warnings {

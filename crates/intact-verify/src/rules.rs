@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 
 use intact_model::{Layout, Link, Rule, Side, StepName};
 use intact_rules::{
-    check_rule_pattern, verify_item_rules, Diagnosis, RuleError, RuleViolation, UncompilableRule,
-    ViolationKind,
+    check_rule_pattern, trace_item_rules, verify_item_rules, Diagnosis, RuleError, RuleViolation,
+    UncompilableRule, ViolationKind,
 };
 
 use rayon::prelude::*;
 
-use crate::report::{ArtifactIssue, ArtifactProblem, Failure, FailureKind, Stage};
+use crate::report::{
+    ArtifactIssue, ArtifactProblem, Failure, FailureKind, RuleDetail, Stage, RULE_DETAIL_NAMES,
+};
 use crate::signatures::Verified;
 use crate::workflow::{Ctx, Flow, Halt, Scope};
 
@@ -85,10 +87,22 @@ pub(crate) fn check_steps(
             continue;
         };
         result.map_err(crate::workflow::Halt::Failed)?;
-        ctx.pass(
+        let rules = if ctx.opts.rule_detail {
+            detail(
+                &step.name,
+                &step.expected_materials,
+                &step.expected_products,
+                link,
+                links,
+            )
+        } else {
+            Vec::new()
+        };
+        ctx.pass_with(
             Stage::StepRules,
             scope.of(step.name.as_str()),
             rule_summary(&step.expected_materials, &step.expected_products, link),
+            rules,
         );
     }
     Ok(())
@@ -119,13 +133,55 @@ pub(crate) fn check_inspections(
             scope,
             FailureKind::InspectionRule,
         )?;
-        ctx.pass(
+        let rules = if ctx.opts.rule_detail {
+            detail(
+                &insp.name,
+                &insp.expected_materials,
+                &insp.expected_products,
+                link,
+                links,
+            )
+        } else {
+            Vec::new()
+        };
+        ctx.pass_with(
             Stage::InspectionRules,
             scope.of(insp.name.as_str()),
             rule_summary(&insp.expected_materials, &insp.expected_products, link),
+            rules,
         );
     }
     Ok(())
+}
+
+/// Each rule of an item whose rules held, with what it consumed.
+fn detail(
+    name: &StepName,
+    materials: &[Rule],
+    products: &[Rule],
+    link: &Link,
+    links: &BTreeMap<StepName, Link>,
+) -> Vec<RuleDetail> {
+    let mut out = Vec::with_capacity(materials.len() + products.len());
+    for (side, rules) in [(Side::Materials, materials), (Side::Products, products)] {
+        // The rules held moments ago; an error cannot happen, and would
+        // only leave the detail out.
+        let Ok(trace) = trace_item_rules(name, side, rules, link, links) else {
+            continue;
+        };
+        out.extend(trace.into_iter().map(|t| {
+            let more = t.consumed.len().saturating_sub(RULE_DETAIL_NAMES);
+            let mut consumed = t.consumed;
+            consumed.truncate(RULE_DETAIL_NAMES);
+            RuleDetail {
+                side: side_name(side),
+                rule: t.rule,
+                consumed,
+                consumed_more: more,
+            }
+        }));
+    }
+    out
 }
 
 fn rule_summary(m: &[Rule], p: &[Rule], link: &Link) -> String {

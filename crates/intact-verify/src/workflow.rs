@@ -42,11 +42,23 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn pass(&mut self, stage: Stage, scope: Option<String>, message: impl Into<String>) {
+        self.pass_with(stage, scope, message, Vec::new());
+    }
+
+    /// As [`Ctx::pass`], with the rules that held and what they consumed.
+    pub fn pass_with(
+        &mut self,
+        stage: Stage,
+        scope: Option<String>,
+        message: impl Into<String>,
+        rules: Vec<crate::report::RuleDetail>,
+    ) {
         self.stages.push(StageResult {
             stage,
             status: Status::Passed,
             scope,
             message: message.into(),
+            rules,
         });
     }
 

@@ -72,8 +72,9 @@ pub struct Common {
     no_git: bool,
     /// Refuse, before anything runs, a git work tree with changes (by
     /// default it is recorded: the link says `dirty: true` and lists them,
-    /// and a warning is printed). The step's products, the metadata
-    /// directory, link files and key files never count as changes.
+    /// and a warning is printed). The step's products and its link never
+    /// count as changes; nor do untracked files in the metadata directory,
+    /// link files and key files. A changed tracked file always counts.
     #[arg(long, conflicts_with = "no_git")]
     require_clean: bool,
     /// Formerly needed to record a dirty work tree; that is the default now.
@@ -91,7 +92,7 @@ pub struct Common {
     /// Print only failures (no progress, no "wrote" line, no warnings).
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     quiet: bool,
-    /// Print every recorded artifact and the git facts.
+    /// Print every recorded artifact with its digests, and the git facts.
     #[arg(long, short = 'v')]
     verbose: bool,
 }
@@ -213,10 +214,12 @@ Exit codes:
 pub struct RunArgs {
     #[command(flatten)]
     common: Common,
-    /// Paths to record before the command runs.
+    /// Paths to record before the command runs (`dir:PATH`: a directory
+    /// as one artifact; `ostree:REF`: an OSTree ref, as in-toto-run).
     #[arg(long, short = 'm', num_args = 1..)]
     materials: Vec<String>,
-    /// Paths to record after the command ran.
+    /// Paths to record after the command ran (`dir:PATH`, `ostree:REF`
+    /// as for materials).
     #[arg(long, short = 'p', num_args = 1..)]
     products: Vec<String>,
     /// Where to write the link (default: the current directory).
@@ -268,10 +271,12 @@ fn wrote(recorded: Recorded, common: &Common) -> Option<intact_record::RunResult
         if let Ok(intact_model::Payload::Link(link)) = metadata.payload() {
             for (side, artifacts) in [("material", &link.materials), ("product", &link.products)] {
                 for (name, digests) in artifacts.iter() {
-                    let sha = digests
-                        .get("sha256")
-                        .map_or_else(|| "-".to_string(), |d| d.as_str().to_string());
-                    eprintln!("intact: {side} {name} sha256:{sha}");
+                    let digests: Vec<String> = digests
+                        .iter()
+                        .map(|(alg, d)| format!("{}:{d}", intact_model::escape::escape(alg)))
+                        .collect();
+                    let name = intact_model::escape::escape(name.as_str());
+                    eprintln!("intact: {side} {name} {}", digests.join(" "));
                 }
             }
         }
@@ -279,7 +284,7 @@ fn wrote(recorded: Recorded, common: &Common) -> Option<intact_record::RunResult
             Some(g) => eprintln!(
                 "intact: git commit {} ({}), dirty: {}",
                 g.commit,
-                g.reference.as_deref().unwrap_or("detached HEAD"),
+                intact_model::escape::escape(g.reference.as_deref().unwrap_or("detached HEAD")),
                 g.dirty
             ),
             None => eprintln!("intact: no git facts recorded"),
@@ -344,7 +349,8 @@ pub enum RecordCommand {
 pub struct StartArgs {
     #[command(flatten)]
     common: Common,
-    /// Paths to record as materials.
+    /// Paths to record as materials (`dir:PATH`, `ostree:REF` as for
+    /// `run`).
     #[arg(long, short = 'm', num_args = 1..)]
     materials: Vec<String>,
     /// Write a DSSE envelope instead of a Metablock.
@@ -357,7 +363,8 @@ pub struct StartArgs {
 pub struct StopArgs {
     #[command(flatten)]
     common: Common,
-    /// Paths to record as products.
+    /// Paths to record as products (`dir:PATH`, `ostree:REF` as for
+    /// `run`).
     #[arg(long, short = 'p', num_args = 1..)]
     products: Vec<String>,
     /// Where to write the link (default: the current directory).

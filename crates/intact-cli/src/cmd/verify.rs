@@ -58,8 +58,9 @@ pub struct VerifyArgs {
     /// Print only a failure (nothing when the chain verifies).
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     quiet: bool,
-    /// Accepted as in-toto-verify has it: the text report already shows
-    /// every stage, rule and differing artifact.
+    /// Also list, under each step and inspection whose rules held, every
+    /// artifact rule with the artifacts it consumed (the first 8 names,
+    /// then a count of the rest).
     #[arg(long, short = 'v')]
     verbose: bool,
     /// Directory holding the links (it must exist).
@@ -134,6 +135,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
         .key_names(key_names)
+        .rule_detail(a.verbose)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
         opts = opts.git_repo(repo);
