@@ -85,6 +85,9 @@ pub enum FailureKind {
     LayoutMalformed,
     /// The layout expired.
     LayoutExpired,
+    /// The layout has no `expires` (the reference treats it as never
+    /// expiring); accepted in a DSSE envelope with `--compat`.
+    LayoutNoExpiry,
     /// Parameter substitution failed (a parameter is missing or invalid).
     Parameters,
     /// The same public key is listed under two keyids.
@@ -141,6 +144,7 @@ impl FailureKind {
         FailureKind::NotALayout,
         FailureKind::LayoutMalformed,
         FailureKind::LayoutExpired,
+        FailureKind::LayoutNoExpiry,
         FailureKind::Parameters,
         FailureKind::DuplicateKey,
         FailureKind::ThresholdBelowOne,
@@ -173,6 +177,7 @@ impl FailureKind {
             FailureKind::NotALayout => "not-a-layout",
             FailureKind::LayoutMalformed => "layout-malformed",
             FailureKind::LayoutExpired => "layout-expired",
+            FailureKind::LayoutNoExpiry => "layout-no-expiry",
             FailureKind::Parameters => "parameters",
             FailureKind::DuplicateKey => "duplicate-key",
             FailureKind::ThresholdBelowOne => "threshold-below-one",
@@ -204,7 +209,7 @@ impl FailureKind {
         use FailureKind as K;
         match self {
             K::LayoutSignature | K::NotALayout | K::LayoutMalformed => Stage::LayoutSignatures,
-            K::LayoutExpired => Stage::LayoutExpiry,
+            K::LayoutExpired | K::LayoutNoExpiry => Stage::LayoutExpiry,
             K::Parameters => Stage::Parameters,
             K::DuplicateKey | K::ThresholdBelowOne | K::UnknownStepKey => Stage::LayoutChecks,
             K::LinkUnreadable | K::LinkMalformed | K::LinkMissing => Stage::Links,

@@ -69,7 +69,10 @@ fn show_link(l: &Link) {
 }
 
 fn show_layout(l: &Layout) {
-    println!("  expires: {}", l.expires);
+    match &l.expires {
+        Some(e) => println!("  expires: {e}"),
+        None => println!("  expires: (none; the reference treats it as never expiring)"),
+    }
     println!("  keys: {}", l.keys.len());
     for s in &l.steps {
         println!(
