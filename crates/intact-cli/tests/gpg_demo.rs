@@ -16,38 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The unpacked sdist (pip download into target/, cached), set up once
-/// per test process.
+/// The sdist's tests/ directory (downloaded once into target/).
 fn sdist() -> PathBuf {
-    static TESTS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    TESTS.get_or_init(fetch_sdist).clone()
-}
-
-fn fetch_sdist() -> PathBuf {
-    let root = intact_tests::repo_root();
-    let dir = root.join("target/in-toto-sdist");
-    let unpacked = dir.join("in_toto-3.1.0");
-    if !unpacked.join("tests/demo_files_gpg").is_dir() {
-        let tarball = dir.join("in_toto-3.1.0.tar.gz");
-        if !tarball.is_file() {
-            let out = bounded(
-                Command::new(intact_tests::reference_python())
-                    .args(["-m", "pip", "download", "--quiet", "--no-deps"])
-                    .args(["--no-binary", ":all:", "in-toto==3.1.0", "-d"])
-                    .arg(&dir),
-            );
-            assert!(out.status.success(), "{}", intact_tests::output_text(&out));
-        }
-        let out = bounded(
-            Command::new("tar")
-                .arg("xzf")
-                .arg(&tarball)
-                .arg("-C")
-                .arg(&dir),
-        );
-        assert!(out.status.success(), "{}", intact_tests::output_text(&out));
-    }
-    unpacked.join("tests")
+    intact_tests::in_toto_sdist().to_path_buf()
 }
 
 /// Run a command with a watchdog: killed after two minutes.
