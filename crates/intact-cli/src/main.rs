@@ -50,6 +50,8 @@ enum Command {
     /// Record a step in two halves: `start` before, `stop` after.
     #[command(subcommand)]
     Record(cmd::run::RecordCommand),
+    /// Check local files against a link's products, as in-toto-match-products does.
+    MatchProducts(cmd::matching::MatchArgs),
     /// Verify a supply chain against its signed layout.
     Verify(cmd::verify::VerifyArgs),
     /// Git commit provenance (what a layout's git inspection runs).
@@ -78,7 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Run(_) | Command::Mock(_) | Command::Record(_)
+        Command::Run(_) | Command::Mock(_) | Command::Record(_) | Command::MatchProducts(_)
     ) {
         intact_record::raise_open_file_limit();
     }
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Mock(a) => cmd::run::mock(a),
         Command::Record(c) => cmd::run::record(c),
+        Command::MatchProducts(a) => cmd::matching::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Git(c) => cmd::git::run(c),
         Command::Demo(a) => cmd::demo::run(a),
