@@ -1,8 +1,12 @@
-//! The reference's own GPG demo chain (`tests/demo_files_gpg` of the
-//! in-toto 3.1.0 source distribution, downloaded once into target/ and
-//! used from there): functionaries with GPG keys listed in the layout.
-//! intact's verdict must equal in-toto-verify's on the chain and on
-//! variants tampered at test time.
+//! The reference's own demo chains (`tests/demo_files`,
+//! `tests/demo_dsse_files` and `tests/demo_files_gpg` of the in-toto 3.1.0
+//! source distribution, downloaded once into target/ and used from
+//! there): intact's verdict must equal in-toto-verify's on each chain and
+//! on variants tampered at test time (a swapped `foo.tar.gz`, an edited
+//! link, a link signed by the wrong GPG key). Each layout template is
+//! signed as the issue says, through the reference's Python API
+//! (`Metadata.load(...).create_signature(CryptoSigner(key))`) with the
+//! sdist's own ed25519 owner key.
 
 // An integration test may unwrap, panic and use std::fs: clippy.toml's
 // allow-*-in-tests cover #[test] functions, not the helpers they call.
@@ -33,18 +37,38 @@ fn bounded(cmd: &mut Command) -> Output {
     t.output().expect("run under timeout")
 }
 
-/// The layout template signed by an owner key of the sdist's, with an
-/// expiry added (the template has none; intact refuses such layouts, see
-/// docs/interoperability.md).
-fn sign_layout(tests: &Path, out: &Path) {
+/// One of the sdist's demo chains: where its files are, in which
+/// container, and the links it ships.
+struct Demo {
+    dir: &'static str,
+    links: [&'static str; 2],
+}
+
+const FILES: Demo = Demo {
+    dir: "demo_files",
+    links: ["package.2f89b927.link", "write-code.776a00e2.link"],
+};
+const DSSE: Demo = Demo {
+    dir: "demo_dsse_files",
+    links: ["package.2f89b927.link", "write-code.776a00e2.link"],
+};
+const GPG: Demo = Demo {
+    dir: "demo_files_gpg",
+    links: ["package.7b3abb26.link", "write-code.8288ef56.link"],
+};
+
+/// The demo's layout template signed by the sdist's ed25519 owner key
+/// through the reference's API, as loaded: a Metablock template gets the
+/// default expiry the reference gives a layout without one (a month from
+/// now), the DSSE template's payload stays as it is, without `expires`.
+fn sign_layout(tests: &Path, demo: &Demo, out: &Path) {
     let script = r#"
 import sys
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner
-from in_toto.models.metadata import Metablock
+from in_toto.models.metadata import Metadata
 template, pem, out = sys.argv[1:]
-md = Metablock.load(template)
-md.signed.expires = "2099-01-01T00:00:00Z"
+md = Metadata.load(template)
 with open(pem, "rb") as f:
     md.create_signature(CryptoSigner(load_pem_private_key(f.read(), None)))
 md.dump(out)
@@ -53,7 +77,7 @@ md.dump(out)
         Command::new(intact_tests::reference_python())
             .arg("-c")
             .arg(script)
-            .arg(tests.join("demo_files_gpg/demo.layout.template"))
+            .arg(tests.join(demo.dir).join("demo.layout.template"))
             .arg(tests.join("pems/ed25519_private_unencrypted.pem"))
             .arg(out),
     );
@@ -124,38 +148,61 @@ md.dump(out)
     std::fs::write(dir.join("owner.asc"), &o.stdout).unwrap();
 }
 
-/// A fresh copy of the demo in `dir`, with the signed layout and the
-/// owner's public key.
-fn demo(tests: &Path, dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for f in [
-        "foo.tar.gz",
-        "package.7b3abb26.link",
-        "write-code.8288ef56.link",
-    ] {
-        std::fs::copy(tests.join("demo_files_gpg").join(f), dir.join(f)).unwrap();
+/// A fresh copy of the demo in `dir` (its links, the package, which the
+/// DSSE demo shares with demo_files as the reference's own test does, and
+/// the inspection's scripts), with the signed layout and the owner's
+/// public key.
+fn demo(tests: &Path, demo: &Demo, dir: &Path) {
+    std::fs::create_dir_all(dir.join("scripts")).unwrap();
+    for f in demo.links {
+        std::fs::copy(tests.join(demo.dir).join(f), dir.join(f)).unwrap();
+    }
+    std::fs::copy(tests.join("demo_files/foo.tar.gz"), dir.join("foo.tar.gz")).unwrap();
+    for f in ["tar", "expr", "touch"] {
+        std::fs::copy(tests.join("scripts").join(f), dir.join("scripts").join(f)).unwrap();
     }
     std::fs::copy(tests.join("pems/ed25519_public.pem"), dir.join("owner.pub")).unwrap();
-    sign_layout(tests, &dir.join("root.layout"));
+    sign_layout(tests, demo, &dir.join("root.layout"));
 }
 
-/// (reference passed, intact passed, intact's output).
-fn verdicts(dir: &Path) -> (bool, bool, String) {
+/// The venv's bin first on PATH: the inspections run `python`.
+fn path_with_venv() -> std::ffi::OsString {
+    let bin = intact_tests::reference_python()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap()
+}
+
+/// (reference passed, intact passed, intact's failure code, both outputs).
+fn verdicts(dir: &Path, intact_args: &[&str]) -> (bool, bool, Option<String>, String) {
     let python = intact_tests::reference_python();
     let reference = bounded(
         Command::new(python)
             .arg(python.with_file_name("in-toto-verify"))
             .args(["-l", "root.layout", "--verification-keys", "owner.pub"])
+            .env("PATH", path_with_venv())
             .current_dir(dir),
     );
     let ours = bounded(
         Command::new(env!("CARGO_BIN_EXE_intact"))
             .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
+            .args(["--format", "json"])
+            .args(intact_args)
+            .env("PATH", path_with_venv())
             .current_dir(dir),
     );
+    let code = serde_json::from_slice::<serde_json::Value>(&ours.stdout)
+        .ok()
+        .and_then(|r| r["failure"]["code"].as_str().map(str::to_string));
     (
         reference.status.success(),
         ours.status.success(),
+        code,
         format!(
             "reference:\n{}\nintact:\n{}",
             intact_tests::output_text(&reference),
@@ -164,43 +211,112 @@ fn verdicts(dir: &Path) -> (bool, bool, String) {
     )
 }
 
-#[test]
-fn the_reference_gpg_demo_gets_the_reference_verdict() {
+/// Replace foo.tar.gz by a well-formed package of another foo.py: the
+/// inspection unpacks it, and the rules must catch it.
+fn swap_package(dir: &Path) {
+    let evil = dir.join("evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    std::fs::write(evil.join("foo.py"), "print('evil')\n").unwrap();
+    let o = bounded(
+        Command::new("tar")
+            .arg("czf")
+            .arg(dir.join("foo.tar.gz"))
+            .arg("-C")
+            .arg(&evil)
+            .arg("foo.py"),
+    );
+    assert!(o.status.success(), "{}", intact_tests::output_text(&o));
+    std::fs::remove_dir_all(evil).unwrap();
+}
+
+/// Rename the product write-code recorded, inside the signed payload
+/// (a Metablock's `signed`, or an envelope's base64 `payload`).
+fn edit_link(dir: &Path, demo: &Demo) {
+    let link = dir.join(demo.links[1]);
+    let text = std::fs::read_to_string(&link).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    if let Some(payload) = v["payload"].as_str() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let inner = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
+        assert!(inner.contains("\"foo.py\""));
+        v["payload"] = b64.encode(inner.replace("\"foo.py\"", "\"bar.py\"")).into();
+        std::fs::write(&link, serde_json::to_string(&v).unwrap()).unwrap();
+    } else {
+        assert!(text.contains("\"foo.py\""));
+        std::fs::write(&link, text.replace("\"foo.py\"", "\"bar.py\"")).unwrap();
+    }
+}
+
+/// Replace foo.tar.gz by bytes that are no package: the inspection
+/// cannot unpack it.
+fn break_package(dir: &Path) {
+    std::fs::write(dir.join("foo.tar.gz"), b"not the package").unwrap();
+}
+
+/// A variant's name, how it is made from the demo, and intact's failure
+/// code on it.
+type Variant<'a> = (&'a str, &'a dyn Fn(&Path), Option<&'a str>);
+
+/// The demo and its tampered variants get the same verdict from both
+/// verifiers (intact with `intact_args`), and intact the failure code
+/// given.
+fn same_verdicts(demo_: &Demo, intact_args: &[&str]) {
     let tests = sdist();
     let root = tempfile::tempdir().unwrap();
+    let variants: [Variant<'_>; 4] = [
+        ("good", &|_| {}, None),
+        // The demo layout's rules end in no DISALLOW: a MATCH that fails
+        // leaves the artifact unconsumed, nothing refuses it, and a
+        // well-formed swapped package passes under both verifiers.
+        ("swapped", &swap_package, None),
+        ("broken", &break_package, Some("inspection-failed")),
+        // The signature no longer covers the link: it does not count.
+        ("edited", &|d| edit_link(d, demo_), Some("threshold")),
+    ];
+    for (name, tamper, expected) in variants {
+        let dir = root.path().join(name);
+        demo(&tests, demo_, &dir);
+        tamper(&dir);
+        let (reference, ours, code, text) = verdicts(&dir, intact_args);
+        assert_eq!(ours, reference, "{name}: {text}");
+        assert_eq!(code.as_deref(), expected, "{name}: {text}");
+    }
+}
 
-    let good = root.path().join("good");
-    demo(&tests, &good);
-    let (reference, ours, text) = verdicts(&good);
-    assert!(reference && ours, "{text}");
+#[test]
+fn the_reference_demo_gets_the_reference_verdict() {
+    same_verdicts(&FILES, &[]);
+}
 
-    // A swapped package.
-    let swapped = root.path().join("swapped");
-    demo(&tests, &swapped);
-    std::fs::write(swapped.join("foo.tar.gz"), b"not the package").unwrap();
-    let (reference, ours, text) = verdicts(&swapped);
+#[test]
+fn the_reference_dsse_demo_gets_the_reference_verdict_under_compat() {
+    // Its layout has no expiry: the reference treats it as never
+    // expiring, intact refuses it unless --compat.
+    same_verdicts(&DSSE, &["--compat"]);
+    let tests = sdist();
+    let dir = tempfile::tempdir().unwrap();
+    demo(&tests, &DSSE, dir.path());
+    let (reference, ours, code, text) = verdicts(dir.path(), &[]);
+    assert!(reference && !ours, "{text}");
+    assert_eq!(code.as_deref(), Some("layout-no-expiry"), "{text}");
+}
+
+#[test]
+fn the_reference_gpg_demo_gets_the_reference_verdict() {
+    same_verdicts(&GPG, &[]);
+}
+
+#[test]
+fn a_gpg_demo_link_signed_by_the_wrong_gpg_key_fails_under_both() {
+    // write-code's link signed by the packager's GPG key.
+    let tests = sdist();
+    let dir = tempfile::tempdir().unwrap();
+    demo(&tests, &GPG, dir.path());
+    std::fs::copy(dir.path().join(GPG.links[0]), dir.path().join(GPG.links[1])).unwrap();
+    let (reference, ours, code, text) = verdicts(dir.path(), &[]);
     assert!(!reference && !ours, "{text}");
-
-    // An edited link: the signature no longer covers it.
-    let edited = root.path().join("edited");
-    demo(&tests, &edited);
-    let link = edited.join("write-code.8288ef56.link");
-    let text = std::fs::read_to_string(&link).unwrap();
-    assert!(text.contains("\"foo.py\""));
-    std::fs::write(&link, text.replace("\"foo.py\"", "\"bar.py\"")).unwrap();
-    let (reference, ours, text) = verdicts(&edited);
-    assert!(!reference && !ours, "{text}");
-
-    // write-code's link signed by the wrong GPG key (the packager's).
-    let wrong = root.path().join("wrong-key");
-    demo(&tests, &wrong);
-    std::fs::copy(
-        wrong.join("package.7b3abb26.link"),
-        wrong.join("write-code.8288ef56.link"),
-    )
-    .unwrap();
-    let (reference, ours, text) = verdicts(&wrong);
-    assert!(!reference && !ours, "{text}");
+    assert_eq!(code.as_deref(), Some("threshold"), "{text}");
 }
 
 #[test]
@@ -210,7 +326,7 @@ fn the_gpg_demo_with_a_gpg_signed_layout_gets_the_reference_verdict() {
     let root = tempfile::tempdir().unwrap();
     for (name, tamper) in [("good", false), ("swapped", true)] {
         let dir = root.path().join(name);
-        demo(&tests, &dir);
+        demo(&tests, &GPG, &dir);
         sign_layout_gpg(&tests, home.path(), &dir);
         if tamper {
             std::fs::write(dir.join("foo.tar.gz"), b"not the package").unwrap();
