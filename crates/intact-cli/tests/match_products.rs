@@ -180,3 +180,73 @@ fn a_dsse_link_works_and_bad_input_is_exit_2() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(bad));
     }
 }
+
+#[test]
+fn a_symlinked_directory_is_followed_where_the_reference_does_not_follow_it() {
+    // A documented difference (docs/interoperability.md): in-toto-run
+    // follows a symlinked directory when recording, in-toto-match-products
+    // does not, so it reports the files behind it as only in the products;
+    // intact records local files as a step records them.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    std::fs::write(dir.path().join("real/f"), "f").unwrap();
+    std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+    let python = intact_tests::reference_python();
+    let out = bounded(
+        Command::new(python)
+            .arg(python.with_file_name("in-toto-mock"))
+            .args(["--name", "s", "--", "true"])
+            .current_dir(dir.path()),
+    );
+    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+    let reference = bounded(
+        Command::new(python)
+            .arg(python.with_file_name("in-toto-match-products"))
+            .args(["-v", "-l", "s.link"])
+            .current_dir(dir.path()),
+    );
+    let (code, out) = outcome(&reference);
+    assert_eq!(code, Some(1));
+    assert_eq!(out[1..], lines(&["Only in products: link/f"]));
+    let ours = bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(["match-products", "-l", "s.link"])
+            .current_dir(dir.path()),
+    );
+    assert_eq!(
+        ours.status.code(),
+        Some(0),
+        "{}",
+        intact_tests::output_text(&ours)
+    );
+}
+
+#[test]
+fn match_products_output_is_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["keep", "change", "remove"] {
+        std::fs::write(dir.path().join(f), f).unwrap();
+    }
+    let intact = |args: &[&str]| {
+        bounded(
+            Command::new(env!("CARGO_BIN_EXE_intact"))
+                .args(args)
+                .current_dir(dir.path()),
+        )
+    };
+    let out = intact(&["mock", "-n", "s", "--", "true"]);
+    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+    let same = intact(&["match-products", "-l", "s.link"]);
+    std::fs::write(dir.path().join("change"), "changed").unwrap();
+    std::fs::remove_file(dir.path().join("remove")).unwrap();
+    std::fs::write(dir.path().join("add"), "add").unwrap();
+    let differ = intact(&["match-products", "-l", "s.link"]);
+    let text = format!(
+        "$ intact match-products -l s.link   # exit {:?}\n{}\n$ intact match-products -l s.link   # exit {:?}\n{}",
+        same.status.code(),
+        intact_tests::output_text(&same),
+        differ.status.code(),
+        intact_tests::output_text(&differ),
+    );
+    insta::assert_snapshot!("match_products", text);
+}

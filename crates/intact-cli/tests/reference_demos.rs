@@ -300,6 +300,26 @@ fn the_reference_dsse_demo_gets_the_reference_verdict_under_compat() {
     let (reference, ours, code, text) = verdicts(dir.path(), &[]);
     assert!(reference && !ours, "{text}");
     assert_eq!(code.as_deref(), Some("layout-no-expiry"), "{text}");
+    // The text reports, refused and accepted.
+    let report = |args: &[&str]| {
+        let o = bounded(
+            Command::new(env!("CARGO_BIN_EXE_intact"))
+                .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
+                .args(args)
+                .env("PATH", path_with_venv())
+                .env("NO_COLOR", "1")
+                .env("LC_ALL", "C.UTF-8")
+                .current_dir(dir.path()),
+        );
+        format!(
+            "$ intact verify -l root.layout -k owner.pub {}   # exit {:?}\n{}",
+            args.join(" "),
+            o.status.code(),
+            intact_tests::output_text(&o)
+        )
+    };
+    let text = format!("{}\n{}", report(&[]), report(&["--compat"]));
+    insta::assert_snapshot!("dsse_demo_without_expiry", text);
 }
 
 #[test]
