@@ -102,7 +102,7 @@ fn mock_and_run_no_sign_write_what_in_toto_mock_writes() {
 }
 
 #[test]
-fn no_sign_refuses_a_key_and_mock_needs_a_command() {
+fn no_sign_refuses_a_given_key_and_mock_needs_a_command() {
     let dir = tempfile::tempdir().unwrap();
     let out = bounded(
         Command::new(env!("CARGO_BIN_EXE_intact"))
@@ -128,4 +128,14 @@ fn no_sign_refuses_a_key_and_mock_needs_a_command() {
     );
     // Nothing was written.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A key in INTACT_KEY (set for a whole job) does not stop a trial run.
+    let out = bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(["run", "--no-sign", "--no-git", "-n", "s", "--", "true"])
+            .env("INTACT_KEY", "bob.pem")
+            .current_dir(dir.path()),
+    );
+    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+    assert!(dir.path().join("s.link").is_file());
 }

@@ -229,8 +229,8 @@ pub struct RunArgs {
     dsse: bool,
     /// Record without a key and write an unsigned `STEP.link` (no
     /// signatures), as in-toto-mock does: to try a layout, or to sign
-    /// later with `intact sign`.
-    #[arg(long, conflicts_with_all = ["key", "prompt", "password"])]
+    /// later with `intact sign`. INTACT_KEY is ignored then.
+    #[arg(long, conflicts_with_all = ["prompt", "password"])]
     no_sign: bool,
     /// Record without running a command.
     #[arg(long, short = 'x')]
@@ -318,6 +318,17 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     }
     let key = if a.no_sign {
         a.common.check_unmapped()?;
+        // A key from INTACT_KEY (set for a whole CI job) does not stop a
+        // trial run; one given with --key contradicts --no-sign.
+        let from_env = std::env::var_os("INTACT_KEY");
+        if let Some(k) = &a.common.key {
+            if from_env.as_deref() != Some(k.as_os_str()) {
+                bail!(
+                    "--no-sign records without a key: drop --key {}",
+                    k.display()
+                );
+            }
+        }
         None
     } else {
         Some(a.common.key()?)
