@@ -320,6 +320,18 @@ fn the_reference_dsse_demo_gets_the_reference_verdict_under_compat() {
     };
     let text = format!("{}\n{}", report(&[]), report(&["--compat"]));
     insta::assert_snapshot!("dsse_demo_without_expiry", text);
+    // `intact show` says so too.
+    let show = bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args(["show", "root.layout"])
+            .current_dir(dir.path()),
+    );
+    assert!(
+        show.status.success(),
+        "{}",
+        intact_tests::output_text(&show)
+    );
+    assert!(String::from_utf8_lossy(&show.stdout).contains("expires: (none"));
 }
 
 #[test]
