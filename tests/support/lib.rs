@@ -99,3 +99,51 @@ pub fn output_bounded(
     }
     child.wait_with_output().expect("the child's output")
 }
+
+/// The `tests/` directory of the in-toto 3.1.0 source distribution
+/// (its demo chains, keys, keyrings and inspection scripts), downloaded
+/// with pip into target/in-toto-sdist once and unpacked there; used in
+/// place, never copied into the repository. Serialised across test
+/// processes by a lock file, like the venv.
+pub fn in_toto_sdist() -> &'static Path {
+    static TESTS: OnceLock<PathBuf> = OnceLock::new();
+    TESTS.get_or_init(fetch_sdist)
+}
+
+fn fetch_sdist() -> PathBuf {
+    use std::time::Duration;
+    let dir = repo_root().join("target/in-toto-sdist");
+    std::fs::create_dir_all(&dir).unwrap();
+    let python = reference_python();
+    // flock(1) holds the lock while pip and tar run, so that parallel
+    // test binaries do not unpack over each other.
+    let script = r#"set -eu
+cd "$1"
+if [ ! -d in_toto-3.1.0/tests/demo_files_gpg ]; then
+  if [ ! -f in_toto-3.1.0.tar.gz ]; then
+    "$2" -m pip download --quiet --disable-pip-version-check --no-deps \
+      --no-binary :all: in-toto==3.1.0 -d .
+  fi
+  rm -rf in_toto-3.1.0.partial && mkdir in_toto-3.1.0.partial
+  tar xzf in_toto-3.1.0.tar.gz -C in_toto-3.1.0.partial
+  rm -rf in_toto-3.1.0
+  mv in_toto-3.1.0.partial/in_toto-3.1.0 in_toto-3.1.0
+  rmdir in_toto-3.1.0.partial
+fi"#;
+    let out = output_bounded(
+        Command::new("flock")
+            .arg(dir.join(".lock"))
+            .args(["bash", "-c", script, "fetch-sdist"])
+            .arg(&dir)
+            .arg(python),
+        Duration::from_secs(300),
+        || {},
+    );
+    assert!(
+        out.status.success(),
+        "downloading the in-toto 3.1.0 sdist into {}:\n{}",
+        dir.display(),
+        output_text(&out)
+    );
+    dir.join("in_toto-3.1.0/tests")
+}

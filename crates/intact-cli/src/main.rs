@@ -45,9 +45,13 @@ enum Command {
     Layout(cmd::layout::LayoutCommand),
     /// Run a step's command, recording materials and products into a signed link.
     Run(cmd::run::RunArgs),
+    /// Run a command and write an unsigned NAME.link, as in-toto-mock does.
+    Mock(cmd::run::MockArgs),
     /// Record a step in two halves: `start` before, `stop` after.
     #[command(subcommand)]
     Record(cmd::run::RecordCommand),
+    /// Check local files against a link's products, as in-toto-match-products does.
+    MatchProducts(cmd::matching::MatchArgs),
     /// Verify a supply chain against its signed layout.
     Verify(cmd::verify::VerifyArgs),
     /// Git commit provenance (what a layout's git inspection runs).
@@ -74,7 +78,10 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Run(_) | Command::Record(_)) {
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Mock(_) | Command::Record(_) | Command::MatchProducts(_)
+    ) {
         intact_record::raise_open_file_limit();
     }
     let result = match cli.command {
@@ -83,7 +90,9 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::run(a),
         Command::Layout(c) => cmd::layout::run(c),
         Command::Run(a) => cmd::run::run(a),
+        Command::Mock(a) => cmd::run::mock(a),
         Command::Record(c) => cmd::run::record(c),
+        Command::MatchProducts(a) => cmd::matching::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Git(c) => cmd::git::run(c),
         Command::Demo(a) => cmd::demo::run(a),

@@ -80,7 +80,12 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
         .collect();
     LayoutSpec {
         readme: layout.readme.clone(),
-        expires: layout.expires.to_string(),
+        // No expiry: an empty `expires:`, which `layout build` refuses
+        // until the author sets one.
+        expires: layout
+            .expires
+            .as_ref()
+            .map_or_else(String::new, ToString::to_string),
         parameters: if params.is_empty() {
             None
         } else {

@@ -49,6 +49,9 @@ pub mod codes {
     pub const EXPIRED: &str = "expired";
     /// The expiry is less than 30 days away.
     pub const EXPIRES_SOON: &str = "expires-soon";
+    /// A signed layout without `expires` (the reference treats it as
+    /// never expiring; `intact verify` refuses it without `--compat`).
+    pub const NO_EXPIRES: &str = "no-expires";
     /// A rule after `ALLOW *` or `DISALLOW *`, which can never apply.
     pub const UNREACHABLE_RULE: &str = "unreachable-rule";
     /// Products no later step or inspection MATCHes.

@@ -296,15 +296,23 @@ fn string_spot(at: &StringAt) -> Spot {
 type Push<'a> = dyn FnMut(Severity, &'static str, String, Spot) + 'a;
 
 fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
-    let at = layout.expires.datetime();
-    if layout.expires.is_expired_at(now) {
+    let Some(expires) = &layout.expires else {
+        push(
+            Severity::Error,
+            codes::NO_EXPIRES,
+            "the layout has no expiry; the reference treats it as never expiring, \
+             `intact verify` refuses it (`--compat` accepts it in a DSSE envelope)"
+                .to_string(),
+            Spot::Expires,
+        );
+        return;
+    };
+    let at = expires.datetime();
+    if expires.is_expired_at(now) {
         push(
             Severity::Error,
             codes::EXPIRED,
-            format!(
-                "the layout expired at {}; verification fails",
-                layout.expires
-            ),
+            format!("the layout expired at {expires}; verification fails",),
             Spot::Expires,
         );
     } else if at - now < Duration::days(30) {
@@ -314,8 +322,7 @@ fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
             Severity::Warning,
             codes::EXPIRES_SOON,
             format!(
-                "the layout expires at {} (in {days} day{}); verification fails after that",
-                layout.expires,
+                "the layout expires at {expires} (in {days} day{}); verification fails after that",
                 if days == 1 { "" } else { "s" }
             ),
             Spot::Expires,
@@ -699,6 +706,22 @@ mod tests {
             found,
             [(codes::WEAK_KEY, Severity::Warning, format!("keys.{id}"))]
         );
+    }
+
+    #[test]
+    fn a_layout_without_expiry_is_an_error() {
+        use intact_model::{Step, StepName};
+        let mut layout: Layout = serde_json::from_str(r#"{"steps": [], "inspect": []}"#).unwrap();
+        layout
+            .steps
+            .push(Step::new(StepName::new("build").unwrap()));
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let found: Vec<_> = lint(&layout, now)
+            .into_iter()
+            .filter(|f| f.code == codes::NO_EXPIRES)
+            .collect();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Error);
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn compiles_keys_rules_and_commands() {
     assert!(c.findings.is_empty(), "{:#?}", c.findings);
     let l = &c.layout;
     assert_eq!(l.readme, "Two steps.\n");
-    assert_eq!(l.expires.as_str(), "2030-01-01T00:00:00Z");
+    assert_eq!(l.expires.as_ref().unwrap().as_str(), "2030-01-01T00:00:00Z");
     let (a, b) = (alice.keyid().unwrap(), bob.keyid().unwrap());
     assert_eq!(l.steps[0].pubkeys, vec![a.clone(), b.clone()]);
     assert_eq!(l.keys.len(), 2);

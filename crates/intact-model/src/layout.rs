@@ -24,8 +24,13 @@ pub struct Layout {
     /// Functionary keys by keyid, kept verbatim (they are hashed as loaded).
     #[serde(default)]
     pub keys: BTreeMap<KeyId, KeyDict>,
-    /// Expiry; verification fails at or after this instant.
-    pub expires: Expires,
+    /// Expiry; verification fails at or after this instant. `None` when
+    /// the payload has no `expires` (the reference then gives the layout
+    /// an expiry a month after each load, so it never expires; intact's
+    /// verifier refuses it unless asked to be compatible). Written back
+    /// only when present, so such a payload round-trips unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Expires>,
     /// Free text for humans.
     #[serde(default)]
     pub readme: String,
@@ -87,7 +92,7 @@ impl Layout {
             steps: Vec::new(),
             inspect: Vec::new(),
             keys: BTreeMap::new(),
-            expires,
+            expires: Some(expires),
             readme: String::new(),
         }
     }
@@ -309,13 +314,34 @@ mod tests {
     }
 
     #[test]
-    fn layout_requires_steps_inspect_and_expires() {
-        assert!(serde_json::from_str::<Layout>(r#"{"steps": [], "inspect": []}"#).is_err());
+    fn layout_requires_steps_and_inspect() {
+        assert!(serde_json::from_str::<Layout>(
+            r#"{"steps": [], "expires": "2030-01-01T00:00:00Z"}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<Layout>(
+            r#"{"inspect": [], "expires": "2030-01-01T00:00:00Z"}"#
+        )
+        .is_err());
         let ok: Layout = serde_json::from_str(
             r#"{"steps": [{"name": "a"}], "inspect": [], "expires": "2030-01-01T00:00:00Z"}"#,
         )
         .unwrap();
         assert_eq!(ok.steps[0].threshold, 1);
+    }
+
+    #[test]
+    fn a_layout_without_expires_parses_and_round_trips_without_one() {
+        // The verifier decides what a missing expiry means; parsing keeps
+        // the payload as it is (DSSE signatures cover its bytes).
+        let l: Layout = serde_json::from_str(r#"{"steps": [], "inspect": []}"#).unwrap();
+        assert_eq!(l.expires, None);
+        let back = serde_json::to_value(&l).unwrap();
+        assert!(back.get("expires").is_none());
+        assert!(
+            serde_json::from_str::<Layout>(r#"{"steps": [], "inspect": [], "expires": ""}"#)
+                .is_err()
+        );
     }
 
     #[test]

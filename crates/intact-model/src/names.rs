@@ -134,6 +134,12 @@ impl StepName {
         format!("{}.{}.link", self.0, keyid.short())
     }
 
+    /// File name of an unsigned link (`in-toto-mock`'s `{step_name}.link`,
+    /// `intact run --no-sign`): no keyid, since nobody signed it.
+    pub fn unsigned_link_file_name(&self) -> String {
+        format!("{}.link", self.0)
+    }
+
     /// File name the recorder keeps between `record start` and `stop`.
     pub fn unfinished_link_file_name(&self, keyid: &KeyId) -> String {
         format!(".{}.{}.link-unfinished", self.0, keyid.short())
@@ -157,6 +163,7 @@ mod tests {
         let step = StepName::new("build").unwrap();
         let id = KeyId::new("0123456789abcdef").unwrap();
         assert_eq!(step.link_file_name(&id), "build.01234567.link");
+        assert_eq!(step.unsigned_link_file_name(), "build.link");
         assert_eq!(
             step.unfinished_link_file_name(&id),
             ".build.01234567.link-unfinished"

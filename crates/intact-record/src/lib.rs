@@ -24,6 +24,7 @@
 mod batch;
 mod digest;
 mod hash;
+mod matching;
 mod normalize;
 mod recorder;
 mod report;
@@ -37,6 +38,7 @@ mod walk;
 pub use hash::{
     hash_file, record_artifacts, Algorithm, Excludes, HashError, HashOptions, DEFAULT_EXCLUDES,
 };
+pub use matching::{match_products, ProductMatch};
 pub use normalize::normpath;
 pub use recorder::{environment, record_run, record_start, record_stop, RecordError, CI_VARIABLES};
 pub use report::{FileKind, RecordWarning, Reporter};

@@ -3,7 +3,10 @@
 //! (`intact-crypto`) into a signed link on disk.
 //!
 //! - [`run_step`]: materials, command, products, environment, git facts,
-//!   signature, `NAME.<keyid8>.link` written atomically (`intact run`).
+//!   signature, `NAME.<keyid8>.link` written atomically (`intact run`);
+//!   or, from [`RunRequest::unsigned`], the same without a key as an
+//!   unsigned `NAME.link`, as `in-toto-mock` writes (`intact run
+//!   --no-sign`, `intact mock`).
 //! - [`start_step`] / [`stop_step`]: the same in two halves around work
 //!   done by hand, handed over in a signed `.NAME.<keyid8>.link-unfinished`
 //!   that `stop` refuses when another key signed it, it changed since, or
@@ -33,7 +36,8 @@
 //!         })
 //!         .link_dir(work.path()),
 //! )?;
-//! assert_eq!(recorded.path, work.path().join(format!("build.{}.link", recorded.keyid.short())));
+//! let keyid = recorded.keyid.as_ref().ok_or("a signed link has a keyid")?;
+//! assert_eq!(recorded.path, work.path().join(format!("build.{}.link", keyid.short())));
 //! let link = recorded.metadata.payload()?;
 //! assert_eq!(link.as_link().map(|l| l.materials.len()), Some(1));
 //! # Ok(())

@@ -15,12 +15,13 @@ use crate::StepError;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Recorded {
-    /// The file written: `NAME.<keyid8>.link`, or for
-    /// [`start_step`] `.NAME.<keyid8>.link-unfinished`.
+    /// The file written: `NAME.<keyid8>.link` (`NAME.link` unsigned), or
+    /// for [`start_step`] `.NAME.<keyid8>.link-unfinished`.
     pub path: PathBuf,
-    /// The keyid of the signature (the key's modern keyid).
-    pub keyid: KeyId,
-    /// The signed metadata, as written.
+    /// The keyid of the signature (the key's modern keyid); `None` for an
+    /// [unsigned](crate::RunRequest::unsigned) link.
+    pub keyid: Option<KeyId>,
+    /// The signed (or unsigned) metadata, as written.
     pub metadata: Metadata,
     /// What the command did ([`run_step`] with a command only). Its
     /// `return_value` is the command's exit status: the link is written
@@ -43,7 +44,7 @@ struct Around<'p> {
     writes: &'p [PathBuf],
 }
 
-impl Common<'_> {
+impl Common {
     /// The git facts of the work tree `paths` lie in, when asked for.
     fn capture(&self, at: Around<'_>) -> Result<Option<GitFacts>, StepError> {
         let Some(git) = &self.git else {
@@ -64,6 +65,8 @@ impl Common<'_> {
 /// written, record the materials, run the command (if any), record the
 /// products, add the environment and git facts, sign with the request's
 /// key and write `NAME.<keyid8>.link` atomically into the link directory.
+/// A request made with [`RunRequest::unsigned`] writes `NAME.link` with
+/// no signatures instead, as `in-toto-mock` does.
 ///
 /// Git facts describe the inputs and are judged before the command runs:
 /// from the work tree the materials lie in, else the one the products lie
@@ -87,8 +90,12 @@ impl Common<'_> {
 pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     let c = &req.common;
     check_step_name(&c.step)?;
-    let keyid = c.key.keyid()?;
-    let path = place(req.link_dir.as_deref(), &c.step.link_file_name(&keyid));
+    let keyid = req.key.map(SigningKey::keyid).transpose()?;
+    let file = match &keyid {
+        Some(id) => c.step.link_file_name(id),
+        None => c.step.unsigned_link_file_name(),
+    };
+    let path = place(req.link_dir.as_deref(), &file);
     check_writable(&path)?;
     let writes = [path.clone()];
     let around = |paths, from_parents| Around {
@@ -137,7 +144,15 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
-    let metadata = sign_and_write(link, req.container, c.key, path.clone())?;
+    let metadata = match req.key {
+        Some(key) => sign_and_write(link, req.container, key, path.clone())?,
+        None => {
+            // As in-toto-mock writes it: the container with no signatures.
+            let metadata = Metadata::new(link.into(), req.container)?;
+            metadata.save(&path)?;
+            metadata
+        }
+    };
     Ok(Recorded {
         path,
         keyid,
@@ -156,7 +171,7 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
 pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
     let c = &req.common;
     check_step_name(&c.step)?;
-    let keyid = c.key.keyid()?;
+    let keyid = req.key.keyid()?;
     let path = place(
         req.unfinished_dir.as_deref(),
         &c.step.unfinished_link_file_name(&keyid),
@@ -178,11 +193,11 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
         f.attach(&mut link)?;
     }
     let mut metadata = Metadata::new(link.into(), req.container)?;
-    sign_metadata(&mut metadata, c.key)?;
+    sign_metadata(&mut metadata, req.key)?;
     metadata.save(&path)?;
     Ok(Recorded {
         path,
-        keyid,
+        keyid: Some(keyid),
         metadata,
         run: None,
         git: facts.map(|f| f.recorded),
@@ -203,7 +218,7 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
 pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
     let c = &req.common;
     check_step_name(&c.step)?;
-    let keyid = c.key.keyid()?;
+    let keyid = req.key.keyid()?;
     let unfinished = place(
         req.unfinished_dir.as_deref(),
         &c.step.unfinished_link_file_name(&keyid),
@@ -214,7 +229,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
         source,
     })?;
     // Refuse a hand-over signed by another key or altered since.
-    verify_metadata(&start_md, &keyid, c.key.public_key()).map_err(|cause| {
+    verify_metadata(&start_md, &keyid, req.key.public_key()).map_err(|cause| {
         StepError::HandOverSignature {
             path: unfinished.clone(),
             cause,
@@ -252,7 +267,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
             git = Some(f.recorded);
         }
     }
-    let metadata = sign_and_write(link, start_md.container(), c.key, path.clone())?;
+    let metadata = sign_and_write(link, start_md.container(), req.key, path.clone())?;
     // The error names the file itself; fs-err would name it twice.
     #[allow(clippy::disallowed_methods)]
     let removed = std::fs::remove_file(&unfinished);
@@ -262,7 +277,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
     })?;
     Ok(Recorded {
         path,
-        keyid,
+        keyid: Some(keyid),
         metadata,
         run: None,
         git,

@@ -72,20 +72,19 @@ impl GitCapture {
     }
 }
 
-/// What every entry point shares: the step, the functionary's key, how
-/// artifacts are hashed, whether git facts are captured.
-pub(crate) struct Common<'a> {
+/// What every entry point shares: the step, how artifacts are hashed,
+/// whether git facts are captured. (The key is the request's own: `run`
+/// may go unsigned, `start` and `stop` may not.)
+pub(crate) struct Common {
     pub step: StepName,
-    pub key: &'a SigningKey,
     pub hash: HashOptions,
     pub git: Option<GitCapture>,
 }
 
-impl<'a> Common<'a> {
-    fn new(step: StepName, key: &'a SigningKey) -> Self {
+impl Common {
+    fn new(step: StepName) -> Self {
         Common {
             step,
-            key,
             hash: HashOptions::default(),
             git: None,
         }
@@ -119,9 +118,11 @@ where
 }
 
 /// `intact run`: record materials, run a command, record products, sign,
-/// write `NAME.<keyid8>.link`. See [`crate::run_step`].
+/// write `NAME.<keyid8>.link` (or, [unsigned](RunRequest::unsigned),
+/// `NAME.link`). See [`crate::run_step`].
 pub struct RunRequest<'a> {
-    pub(crate) common: Common<'a>,
+    pub(crate) common: Common,
+    pub(crate) key: Option<&'a SigningKey>,
     pub(crate) materials: Vec<String>,
     pub(crate) products: Vec<String>,
     pub(crate) command: Option<Vec<String>>,
@@ -136,8 +137,21 @@ impl<'a> RunRequest<'a> {
     /// command yet, a Metablock into the current directory, no git facts,
     /// no environment.
     pub fn new(step: StepName, key: &'a SigningKey) -> Self {
+        Self::with_key(step, Some(key))
+    }
+
+    /// Record `step` without signing, as `in-toto-mock` does (`intact run
+    /// --no-sign`, `intact mock`): the link is written as `NAME.link`
+    /// with no signatures, to try a layout or to sign later with `intact
+    /// sign`. Otherwise as [`RunRequest::new`].
+    pub fn unsigned(step: StepName) -> Self {
+        Self::with_key(step, None)
+    }
+
+    fn with_key(step: StepName, key: Option<&'a SigningKey>) -> Self {
         RunRequest {
-            common: Common::new(step, key),
+            common: Common::new(step),
+            key,
             materials: Vec::new(),
             products: Vec::new(),
             command: None,
@@ -211,7 +225,8 @@ impl<'a> RunRequest<'a> {
 /// `intact record start`: record materials, sign, write
 /// `.NAME.<keyid8>.link-unfinished`. See [`crate::start_step`].
 pub struct StartRequest<'a> {
-    pub(crate) common: Common<'a>,
+    pub(crate) common: Common,
+    pub(crate) key: &'a SigningKey,
     pub(crate) materials: Vec<String>,
     pub(crate) environment: Option<Vec<String>>,
     pub(crate) container: Container,
@@ -223,7 +238,8 @@ impl<'a> StartRequest<'a> {
     /// Metablock, the unfinished file in the current directory.
     pub fn new(step: StepName, key: &'a SigningKey) -> Self {
         StartRequest {
-            common: Common::new(step, key),
+            common: Common::new(step),
+            key,
             materials: Vec::new(),
             environment: None,
             container: Container::Metablock,
@@ -271,7 +287,8 @@ impl<'a> StartRequest<'a> {
 /// write `NAME.<keyid8>.link`, remove the unfinished file. See
 /// [`crate::stop_step`].
 pub struct StopRequest<'a> {
-    pub(crate) common: Common<'a>,
+    pub(crate) common: Common,
+    pub(crate) key: &'a SigningKey,
     pub(crate) products: Vec<String>,
     pub(crate) unfinished_dir: Option<PathBuf>,
     pub(crate) link_dir: Option<PathBuf>,
@@ -281,7 +298,8 @@ impl<'a> StopRequest<'a> {
     /// Finish recording `step` with `key` (the key `start` signed with).
     pub fn new(step: StepName, key: &'a SigningKey) -> Self {
         StopRequest {
-            common: Common::new(step, key),
+            common: Common::new(step),
+            key,
             products: Vec::new(),
             unfinished_dir: None,
             link_dir: None,

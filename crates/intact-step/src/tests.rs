@@ -68,16 +68,19 @@ fn run_writes_the_signed_link_where_asked() {
             .link_dir(&links),
     )
     .unwrap();
-    let expected = links.join(format!("build.{}.link", recorded.keyid.short()));
+    let expected = links.join(format!(
+        "build.{}.link",
+        recorded.keyid.as_ref().unwrap().short()
+    ));
     assert_eq!(recorded.path, expected);
-    assert_eq!(recorded.keyid, key.keyid().unwrap());
+    assert_eq!(recorded.keyid, Some(key.keyid().unwrap()));
     // What was returned is what was written, and it verifies.
     let on_disk = Metadata::load(&expected).unwrap();
     assert_eq!(
         on_disk.to_bytes().unwrap(),
         recorded.metadata.to_bytes().unwrap()
     );
-    verify_metadata(&on_disk, &recorded.keyid, key.public_key()).unwrap();
+    verify_metadata(&on_disk, recorded.keyid.as_ref().unwrap(), key.public_key()).unwrap();
     // A failing command is recorded, not an error.
     let run = recorded.run.unwrap();
     assert_eq!(run.return_value, 3);
@@ -113,6 +116,37 @@ fn run_records_the_environment_and_the_container_asked_for() {
 }
 
 /// A command that would leave `marker` behind if it ran.
+#[test]
+fn an_unsigned_run_writes_name_dot_link_without_signatures() {
+    let (_dir, work, links) = work();
+    for container in [Container::Metablock, Container::Envelope] {
+        let recorded = run_step(
+            &RunRequest::unsigned(step("try"))
+                .materials(["."])
+                .products(["."])
+                .command(sh("echo made > out.txt"))
+                .hash_options(hash(&work))
+                .run_options(quiet(&work))
+                .container(container)
+                .link_dir(&links),
+        )
+        .unwrap();
+        assert_eq!(recorded.path, links.join("try.link"));
+        assert_eq!(recorded.keyid, None);
+        let on_disk = Metadata::load(&recorded.path).unwrap();
+        assert_eq!(on_disk.container(), container);
+        assert!(on_disk.signatures().is_empty());
+        let link = match on_disk.payload().unwrap() {
+            Payload::Link(l) => l,
+            other => panic!("not a link: {other:?}"),
+        };
+        assert_eq!(names(&link.products), ["in.txt", "out.txt"]);
+    }
+    // One file: the second run replaced try.link.
+    let written: Vec<_> = std::fs::read_dir(&links).unwrap().collect();
+    assert_eq!(written.len(), 1);
+}
+
 fn marker_command(work: &Path) -> Option<Vec<String>> {
     sh(&format!("touch {}", work.join("marker").display()))
 }

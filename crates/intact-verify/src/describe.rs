@@ -74,8 +74,8 @@ pub struct ArtifactLine {
 /// A layout's contents.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayoutSummary {
-    /// `expires`, as written.
-    pub expires: String,
+    /// `expires`, as written; `None` when the layout has none.
+    pub expires: Option<String>,
     /// Keyids of the functionary keys.
     pub keys: Vec<String>,
     /// Steps in order.
@@ -146,7 +146,7 @@ pub fn describe(
             "layout",
             None,
             Some(LayoutSummary {
-                expires: l.expires.to_string(),
+                expires: l.expires.as_ref().map(ToString::to_string),
                 keys: l.keys.keys().map(ToString::to_string).collect(),
                 steps: l
                     .steps
@@ -234,7 +234,13 @@ impl fmt::Display for Description {
             }
         }
         if let Some(l) = &self.layout {
-            writeln!(f, "  expires: {}", l.expires)?;
+            match &l.expires {
+                Some(e) => writeln!(f, "  expires: {e}")?,
+                None => writeln!(
+                    f,
+                    "  expires: (none; the reference treats it as never expiring)"
+                )?,
+            }
             writeln!(f, "  keys: {}", l.keys.len())?;
             for s in &l.steps {
                 let n = s.pubkeys.len();

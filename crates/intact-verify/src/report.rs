@@ -88,6 +88,9 @@ pub enum FailureKind {
     LayoutMalformed,
     /// The layout expired.
     LayoutExpired,
+    /// The layout has no `expires` (the reference treats it as never
+    /// expiring); accepted in a DSSE envelope with `--compat`.
+    LayoutNoExpiry,
     /// Parameter substitution failed (a parameter is missing or invalid).
     Parameters,
     /// The layout has placeholders no `--param` fills.
@@ -152,6 +155,7 @@ impl FailureKind {
         FailureKind::NotALayout,
         FailureKind::LayoutMalformed,
         FailureKind::LayoutExpired,
+        FailureKind::LayoutNoExpiry,
         FailureKind::Parameters,
         FailureKind::ParameterMissing,
         FailureKind::ParameterUnknown,
@@ -188,6 +192,7 @@ impl FailureKind {
             FailureKind::NotALayout => "not-a-layout",
             FailureKind::LayoutMalformed => "layout-malformed",
             FailureKind::LayoutExpired => "layout-expired",
+            FailureKind::LayoutNoExpiry => "layout-no-expiry",
             FailureKind::Parameters => "parameters",
             FailureKind::ParameterMissing => "parameter-missing",
             FailureKind::ParameterUnknown => "parameter-unknown",
@@ -223,7 +228,7 @@ impl FailureKind {
         use FailureKind as K;
         match self {
             K::LayoutSignature | K::NotALayout | K::LayoutMalformed => Stage::LayoutSignatures,
-            K::LayoutExpired => Stage::LayoutExpiry,
+            K::LayoutExpired | K::LayoutNoExpiry => Stage::LayoutExpiry,
             K::Parameters | K::ParameterMissing | K::ParameterUnknown => Stage::Parameters,
             K::DuplicateKey | K::ThresholdBelowOne | K::UnknownStepKey => Stage::LayoutChecks,
             K::LinkUnreadable | K::LinkMalformed | K::LinkMissing => Stage::Links,

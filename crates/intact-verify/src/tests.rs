@@ -661,3 +661,39 @@ fn an_owner_who_has_not_signed_is_named_as_such() {
         .contains(&format!("carol.pub ({})", other_id.short())));
     assert!(!f.hint.contains("changed"), "{}", f.hint);
 }
+
+#[test]
+fn a_layout_without_expiry_is_refused_and_compat_accepts_it_only_in_dsse() {
+    let mut c = Chain::new();
+    c.standard_links("aa");
+    c.layout.expires = None;
+    for container in [Container::Metablock, Container::Envelope] {
+        let mut md = Metadata::new(c.layout.clone().into(), container).unwrap();
+        sign_metadata(&mut md, &c.owner).unwrap();
+
+        let strict = c.verify_with(&md, &VerifyOptions::new());
+        assert_eq!(failure(&strict).kind, FailureKind::LayoutNoExpiry);
+        assert_eq!(failure(&strict).stage, Stage::LayoutExpiry);
+
+        let compat = c.verify_with(&md, &VerifyOptions::new().compat(true));
+        if container == Container::Envelope {
+            // The reference verifies DSSE payload bytes as written and
+            // gives the layout a default expiry: it never expires.
+            assert!(compat.verified, "{compat}");
+            assert!(compat
+                .warnings
+                .iter()
+                .any(|w| w.stage == Stage::LayoutExpiry));
+            let stage = compat
+                .stages
+                .iter()
+                .find(|s| s.stage == Stage::LayoutExpiry)
+                .unwrap();
+            assert_eq!(stage.status, Status::Warning);
+        } else {
+            // The reference re-serialises a Metablock payload with its
+            // default expiry before checking the signature: it fails.
+            assert_eq!(failure(&compat).kind, FailureKind::LayoutNoExpiry);
+        }
+    }
+}

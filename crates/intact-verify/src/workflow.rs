@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use intact_crypto::PublicKey;
 use intact_model::io::ReadError;
-use intact_model::{KeyId, Layout, Link, Metadata, Payload, Step, StepName};
+use intact_model::{Container, KeyId, Layout, Link, Metadata, Payload, Step, StepName};
 
 use crate::report::{Failure, FailureKind, Stage, StageResult, Status, Warning};
 use crate::signatures::{self, check_link, LayoutRejected, Loaded, Parsed, Rejected, Verified};
@@ -130,7 +130,7 @@ pub(crate) fn verify_level(
     depth: usize,
 ) -> Flow<Option<Verified<Link>>> {
     let layout = layout_signatures(ctx, md, keys, scope)?;
-    layout_expiry(ctx, &layout, scope)?;
+    layout_expiry(ctx, &layout, md.container(), scope)?;
     let layout = parameters(ctx, layout, scope, depth)?;
     let layout_keys = check_layout(ctx, &layout, scope)?;
     rules::check_patterns(&layout)?;
@@ -207,22 +207,66 @@ fn layout_signatures(
 }
 
 /// Stage 3: expiry (`expires <= now` fails, as in the reference).
-fn layout_expiry(ctx: &mut Ctx<'_>, layout: &Verified<Layout>, scope: &Scope) -> Flow<()> {
+///
+/// A layout without `expires` never expires under the reference (it sets
+/// an expiry a month after each load). intact refuses it
+/// ([`FailureKind::LayoutNoExpiry`]); with `--compat` a DSSE layout
+/// passes with a warning. A Metablock layout without `expires` stays
+/// refused: the reference adds that default expiry before it checks the
+/// signature over the re-serialised payload, so no signature made over
+/// the file as written ever verifies there.
+fn layout_expiry(
+    ctx: &mut Ctx<'_>,
+    layout: &Verified<Layout>,
+    container: Container,
+    scope: &Scope,
+) -> Flow<()> {
     let at = scope.layout();
-    if layout.expires.is_expired_at(ctx.opts.now) {
+    let Some(expires) = &layout.expires else {
+        let hint = "have the owner sign a layout with an expiry \
+                    (`intact layout build` always sets one)";
+        if !ctx.opts.compat {
+            return Err(fail(
+                FailureKind::LayoutNoExpiry,
+                at,
+                "the layout has no expiry: the reference treats that as never expiring, \
+                 so a leaked or outdated layout would stay valid forever"
+                    .into(),
+                format!("{hint}, or pass --compat to accept it as the reference does"),
+            )
+            .into());
+        }
+        if container == Container::Metablock {
+            return Err(fail(
+                FailureKind::LayoutNoExpiry,
+                at,
+                "the Metablock layout has no expiry; the reference refuses it too: it adds \
+                 a default expiry before checking the signature, which then fails"
+                    .into(),
+                hint,
+            )
+            .into());
+        }
+        ctx.warn(
+            Stage::LayoutExpiry,
+            at.clone(),
+            "the layout has no expiry; accepted under --compat as never expiring, \
+             as the reference does",
+        );
+        ctx.pass(Stage::LayoutExpiry, at, "no expiry (never expires)");
+        ctx.downgrade_last(Stage::LayoutExpiry);
+        return Ok(());
+    };
+    if expires.is_expired_at(ctx.opts.now) {
         return Err(fail(
             FailureKind::LayoutExpired,
             at,
-            format!("the layout expired at {}", layout.expires),
+            format!("the layout expired at {expires}"),
             "ask the project owner for a freshly signed layout",
         )
         .into());
     }
-    ctx.pass(
-        Stage::LayoutExpiry,
-        at,
-        format!("valid until {}", layout.expires),
-    );
+    ctx.pass(Stage::LayoutExpiry, at, format!("valid until {expires}"));
     Ok(())
 }
 

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod git;
 pub mod key;
 pub mod layout;
+pub mod matching;
 pub mod run;
 pub mod shell;
 pub mod show;

@@ -174,6 +174,7 @@ Examples:
   intact run -n package -k bob.pem -m project -p project.tar.gz -- tar czf project.tar.gz project
   INTACT_KEY=bob.pem intact run -n review -m document.pdf --no-command
   intact run -n build -k bob.pem --require-clean -m src -p app -- make app
+  intact run --no-sign -n build -m . -p . -- make app
 
 in-toto-run's command lines work as they are: --step-name, --signing-key,
 --use-dsse, --run-timeout, --metadata-directory, -s/--record-streams (streams
@@ -181,6 +182,7 @@ are always recorded) and -P/--password (asks for the password) are accepted.
 
 Exit codes:
   0       the command succeeded (or --no-command) and the link was written
+          (STEP.<keyid8>.link, or STEP.link with --no-sign)
   N       the command exited with N; the link was written first
   128+N   the command was killed by signal N; the link was written first
   2       nothing was recorded: a usage error, a missing path, an unusable key
@@ -228,6 +230,11 @@ pub struct RunArgs {
     /// Write a DSSE envelope instead of a Metablock.
     #[arg(long, alias = "use-dsse")]
     dsse: bool,
+    /// Record without a key and write an unsigned `STEP.link` (no
+    /// signatures), as in-toto-mock does: to try a layout, or to sign
+    /// later with `intact sign`. INTACT_KEY is ignored then.
+    #[arg(long, conflicts_with_all = ["prompt", "password"])]
+    no_sign: bool,
     /// Record without running a command.
     #[arg(long, short = 'x')]
     no_command: bool,
@@ -250,6 +257,7 @@ fn wrote(recorded: Recorded, common: &Common) -> Option<intact_record::RunResult
         metadata,
         run,
         git,
+        keyid,
         ..
     } = recorded;
     if !common.quiet {
@@ -292,7 +300,8 @@ fn wrote(recorded: Recorded, common: &Common) -> Option<intact_record::RunResult
     }
     std::mem::forget(metadata);
     if !common.quiet {
-        eprintln!("intact: wrote {}", path.display());
+        let unsigned = if keyid.is_none() { " (unsigned)" } else { "" };
+        eprintln!("intact: wrote {}{unsigned}", path.display());
     }
     run
 }
@@ -312,9 +321,29 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     if a.no_command != a.command.is_empty() {
         bail!("give a command after `--`, or --no-command (not both)");
     }
-    let key = a.common.key()?;
+    let key = if a.no_sign {
+        a.common.check_unmapped()?;
+        // A key from INTACT_KEY (set for a whole CI job) does not stop a
+        // trial run; one given with --key contradicts --no-sign.
+        let from_env = std::env::var_os("INTACT_KEY");
+        if let Some(k) = &a.common.key {
+            if from_env.as_deref() != Some(k.as_os_str()) {
+                bail!(
+                    "--no-sign records without a key: drop --key {}",
+                    k.display()
+                );
+            }
+        }
+        None
+    } else {
+        Some(a.common.key()?)
+    };
     let step = a.common.step()?;
-    let mut req = RunRequest::new(step, &key)
+    let req = match &key {
+        Some(key) => RunRequest::new(step, key),
+        None => RunRequest::unsigned(step),
+    };
+    let mut req = req
         .materials(a.materials)
         .products(a.products)
         .command((!a.no_command).then_some(a.command))
@@ -334,6 +363,57 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     let result = wrote(run_step(&req)?, &a.common);
     // The link is written, then the command's failure becomes ours.
     Ok(exit_of(result.map_or(0, |r| r.return_value)))
+}
+
+const MOCK_HELP: &str = "\
+Records every file in the current directory as materials, runs the command,
+records every file again as products and writes the unsigned link NAME.link,
+as in-toto-mock does (no key, no git facts). The same as
+`intact run --no-sign --no-git -n NAME -m . -p . -- COMMAND`.
+
+Examples:
+  intact mock --name build -- make app
+  intact mock -n package --use-dsse -- tar czf project.tar.gz project
+  intact sign -k bob.pem build.link
+
+Exit codes:
+  0       the command succeeded and NAME.link was written
+  N       the command exited with N; NAME.link was written first
+  128+N   the command was killed by signal N; NAME.link was written first
+  2       nothing was recorded: a usage error, a command that does not
+          exist, an unwritable current directory";
+
+/// `intact mock`: in-toto-mock's command line.
+#[derive(Args)]
+#[command(after_help = MOCK_HELP)]
+pub struct MockArgs {
+    /// The step name; the link is written to NAME.link.
+    #[arg(long, short = 'n', alias = "step")]
+    name: String,
+    /// Write a DSSE envelope instead of a Metablock.
+    #[arg(long, alias = "use-dsse")]
+    dsse: bool,
+    /// The command to run.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+pub fn mock(a: MockArgs) -> Result<Outcome> {
+    let step = StepName::new(&a.name)
+        .map_err(anyhow::Error::msg)
+        .context("--name")?;
+    let req = RunRequest::unsigned(step)
+        .materials(["."])
+        .products(["."])
+        .command(Some(a.command))
+        .hash_options(HashOptions {
+            reporter: Some(crate::progress::reporter()),
+            ..HashOptions::default()
+        })
+        .container(container(a.dsse));
+    let recorded = run_step(&req)?;
+    eprintln!("intact: wrote {} (unsigned)", recorded.path.display());
+    Ok(exit_of(recorded.run.map_or(0, |r| r.return_value)))
 }
 
 #[derive(Subcommand)]
