@@ -19,39 +19,9 @@ use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(120);
 
-/// The sdist's `tests` directory, downloaded and unpacked once into
-/// target/in-toto-sdist. This duplicates the fetch in gpg_demo.rs (same
-/// target path, same steps) until that one moves into tests/support as a
-/// shared helper.
+/// The sdist's `tests` directory (downloaded once, shared by the tests).
 fn sdist_tests() -> PathBuf {
-    static TESTS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    TESTS
-        .get_or_init(|| {
-            let dir = intact_tests::repo_root().join("target/in-toto-sdist");
-            let unpacked = dir.join("in_toto-3.1.0");
-            if !unpacked.join("tests/resolver").is_dir() {
-                let tarball = dir.join("in_toto-3.1.0.tar.gz");
-                if !tarball.is_file() {
-                    let out = bounded(
-                        Command::new(intact_tests::reference_python())
-                            .args(["-m", "pip", "download", "--quiet", "--no-deps"])
-                            .args(["--no-binary", ":all:", "in-toto==3.1.0", "-d"])
-                            .arg(&dir),
-                    );
-                    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
-                }
-                let out = bounded(
-                    Command::new("tar")
-                        .arg("xzf")
-                        .arg(&tarball)
-                        .arg("-C")
-                        .arg(&dir),
-                );
-                assert!(out.status.success(), "{}", intact_tests::output_text(&out));
-            }
-            unpacked.join("tests")
-        })
-        .clone()
+    intact_tests::in_toto_sdist().to_path_buf()
 }
 
 fn bounded(cmd: &mut Command) -> Output {
