@@ -147,3 +147,25 @@ fi"#;
     );
     dir.join("in_toto-3.1.0/tests")
 }
+
+/// The chain `intact demo --dir` builds (keys, layout, links, the honest
+/// and the tampered package), made once per test process with the given
+/// `intact` binary; its directory.
+pub fn demo_chain(intact: &Path) -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, dir) = DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let out = output_bounded(
+            Command::new(intact)
+                .args(["demo", "--dir", "d"])
+                .current_dir(tmp.path())
+                .env_remove("INTACT_KEY_PASSWORD"),
+            std::time::Duration::from_secs(120),
+            || {},
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+        let dir = tmp.path().join("d");
+        (tmp, dir)
+    });
+    dir
+}

@@ -29,19 +29,7 @@ fn intact(dir: &Path, args: &[&str]) -> Output {
 
 /// The demo's chain (once per test process): its directory.
 fn demo() -> PathBuf {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = intact(dir.path(), &["demo", "--dir", "d"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            intact_tests::output_text(&out)
-        );
-        dir
-    });
-    dir.path().join("d")
+    intact_tests::demo_chain(Path::new(env!("CARGO_BIN_EXE_intact"))).to_path_buf()
 }
 
 /// A consumer's directory: the layout, its key and the given package.

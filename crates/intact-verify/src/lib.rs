@@ -43,8 +43,8 @@ pub use describe::{
 };
 pub use options::VerifyOptions;
 pub use report::{
-    ArtifactIssue, ArtifactProblem, Failure, FailureKind, Report, RuleDetail, Stage, StageResult,
-    Status, Warning, REPORT_SCHEMA, RULE_DETAIL_NAMES,
+    ArtifactIssue, ArtifactProblem, Failure, FailureKind, LayoutRecord, LinkRecord, Report,
+    RuleDetail, Stage, StageResult, Status, Warning, REPORT_SCHEMA, RULE_DETAIL_NAMES,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
 pub use subjects::{ChainStep, Subject, SubjectMatch};
@@ -109,6 +109,8 @@ pub fn verify(
         warnings: Vec::new(),
         subjects: Vec::new(),
         signers: BTreeMap::new(),
+        layout: None,
+        links: Vec::new(),
     };
     let outcome = workflow::verify_level(
         &mut ctx,
@@ -135,6 +137,13 @@ pub fn verify(
     }
     Ok(Report {
         schema: REPORT_SCHEMA,
+        intact_version: env!("CARGO_PKG_VERSION"),
+        verified_at: options
+            .now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        layout: ctx.layout,
+        links: ctx.links,
         verified: failure.is_none(),
         stages: ctx.stages,
         warnings: ctx.warnings,

@@ -48,6 +48,10 @@ pub struct VerifyOptions {
     /// Names people know keys by (the file each `--layout-key` was read
     /// from), shown with the short keyid in messages.
     pub key_names: BTreeMap<intact_model::KeyId, String>,
+    /// Hash every link file used, for the report's audit record
+    /// (`links[].sha256`); off by default, as it reads nothing twice but
+    /// hashes every byte.
+    pub audit: bool,
     /// Add to each step's and inspection's passed rules stage every rule
     /// with the artifacts it consumed ([`crate::RuleDetail`]), as
     /// `intact verify -v` shows them.
@@ -70,6 +74,7 @@ impl Default for VerifyOptions {
             subjects: Vec::new(),
             from_step: None,
             key_names: BTreeMap::new(),
+            audit: false,
             rule_detail: false,
         }
     }
@@ -151,6 +156,12 @@ impl VerifyOptions {
     /// Report each rule that held with the artifacts it consumed.
     pub fn rule_detail(mut self, yes: bool) -> Self {
         self.rule_detail = yes;
+        self
+    }
+
+    /// Hash every link file used, for the audit record.
+    pub fn audit(mut self, yes: bool) -> Self {
+        self.audit = yes;
         self
     }
 

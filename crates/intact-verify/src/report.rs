@@ -389,11 +389,65 @@ impl Failure {
     }
 }
 
+/// The root layout as verified, for the audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayoutRecord {
+    /// SHA-256 of the bytes the owners signed (the canonical JSON of a
+    /// Metablock's `signed`, a DSSE envelope's PAE): the same whatever
+    /// whitespace or container the file has.
+    pub signed_sha256: String,
+    /// Keyids of the owner keys whose signatures were checked.
+    pub signers: Vec<String>,
+    /// `expires`, when the layout has one.
+    pub expires: Option<String>,
+}
+
+impl LayoutRecord {
+    pub(crate) fn new(
+        md: &intact_model::Metadata,
+        layout: &intact_model::Layout,
+        keys: &std::collections::BTreeMap<intact_model::KeyId, intact_crypto::PublicKey>,
+    ) -> Self {
+        use sha2::Digest as _;
+        let signed_sha256 = md
+            .signed_bytes()
+            .map(|b| hex::encode(sha2::Sha256::digest(&b)))
+            .unwrap_or_default();
+        LayoutRecord {
+            signed_sha256,
+            signers: keys.keys().map(ToString::to_string).collect(),
+            expires: layout.expires.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// A link used as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkRecord {
+    /// The step it is evidence for.
+    pub step: String,
+    /// Its file, relative to the link directory.
+    pub file: String,
+    /// SHA-256 of the file (in the JSON report; `None` unless
+    /// [`crate::VerifyOptions::audit`] was set).
+    pub sha256: Option<String>,
+    /// The keyid whose signature on it verified.
+    pub signer: String,
+}
+
 /// The whole result of a verification run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// [`REPORT_SCHEMA`].
     pub schema: &'static str,
+    /// The intact version that verified.
+    pub intact_version: &'static str,
+    /// When verification ran (the instant expiry was judged at), RFC 3339.
+    pub verified_at: String,
+    /// The root layout, when its signatures held.
+    pub layout: Option<LayoutRecord>,
+    /// Every top-level link used as evidence, in layout order.
+    pub links: Vec<LinkRecord>,
     /// Whether the supply chain verified.
     pub verified: bool,
     /// Stages reached, in order.

@@ -128,6 +128,8 @@ pub(crate) struct Loaded {
 pub(crate) struct Parsed {
     pub signatures_by_key: usize,
     pub md: Option<Metadata>,
+    /// SHA-256 of the file's bytes, when an audit record was asked for.
+    pub sha256: Option<String>,
 }
 
 /// Why a link file is not evidence.
@@ -158,6 +160,7 @@ pub(crate) fn preload(
     links: &dyn LinkSource,
     keys: &BTreeMap<KeyId, PublicKey>,
     max_size: u64,
+    audit: bool,
 ) -> Vec<Vec<Loaded>> {
     // As the reference: a GPG key's links are also looked for under each
     // of its subkeys' ids (the file named by the subkey that signed it).
@@ -187,7 +190,7 @@ pub(crate) fn preload(
             let step = steps.get(i)?;
             Some((
                 i,
-                load_one(step, keyid, sub.as_ref(), links, keys, max_size),
+                load_one(step, keyid, sub.as_ref(), links, keys, max_size, audit),
             ))
         })
         .collect();
@@ -209,14 +212,20 @@ fn load_one(
     links: &dyn LinkSource,
     keys: &BTreeMap<KeyId, PublicKey>,
     max_size: u64,
+    audit: bool,
 ) -> Loaded {
     let file = step.name.link_file_name(subkey.unwrap_or(keyid));
     let key = keys.get(keyid);
     // A link in the reference's key order has its signature checked while
     // it is parsed; anything else is parsed, then checked.
     let mut checked = None;
+    let mut sha256 = None;
     let read = links.read(&file, max_size).map(|bytes| {
         bytes.map(|b| {
+            if audit {
+                use sha2::Digest as _;
+                sha256 = Some(hex::encode(sha2::Sha256::digest(&b[..])));
+            }
             if let (Some(key), Ok(text)) = (key, std::str::from_utf8(&b)) {
                 if let Some((md, verdict)) = parse_and_verify_link(text, keyid, key) {
                     checked = Some(verdict);
@@ -251,6 +260,7 @@ fn load_one(
                 Ok(Some(Ok(Parsed {
                     signatures_by_key,
                     md,
+                    sha256,
                 }))),
                 Some(verified),
             )
@@ -261,6 +271,7 @@ fn load_one(
                     r.map(|md| Parsed {
                         signatures_by_key: count(&md),
                         md: Some(md),
+                        sha256,
                     })
                 })
             }),

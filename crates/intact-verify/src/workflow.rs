@@ -38,6 +38,10 @@ pub(crate) struct Ctx<'a> {
     pub subjects: Vec<crate::SubjectMatch>,
     /// Keyids of the links chosen per top-level step, for the summary.
     pub signers: BTreeMap<StepName, Vec<KeyId>>,
+    /// The root layout, once its signatures held.
+    pub layout: Option<crate::report::LayoutRecord>,
+    /// Every top-level link used as evidence.
+    pub links: Vec<crate::report::LinkRecord>,
 }
 
 impl Ctx<'_> {
@@ -110,6 +114,8 @@ impl Scope {
 pub(crate) struct Evidence {
     pub keyid: KeyId,
     pub file: String,
+    /// SHA-256 of the file, for the audit record.
+    pub sha256: Option<String>,
     /// The file, kept for sublayouts (whose own signatures are checked).
     pub md: Option<Metadata>,
     pub payload: Verified<Payload>,
@@ -130,6 +136,9 @@ pub(crate) fn verify_level(
     depth: usize,
 ) -> Flow<Option<Verified<Link>>> {
     let layout = layout_signatures(ctx, md, keys, scope)?;
+    if depth == 0 {
+        ctx.layout = Some(crate::report::LayoutRecord::new(md, &layout, keys));
+    }
     layout_expiry(ctx, &layout, md.container(), scope)?;
     let layout = parameters(ctx, layout, scope, depth)?;
     let layout_keys = check_layout(ctx, &layout, scope)?;
@@ -389,6 +398,7 @@ fn step_links<'l>(
         links,
         layout_keys,
         ctx.opts.max_metadata_size,
+        ctx.opts.audit,
     );
     let mut evidence = Vec::new();
     for (step, loaded) in layout.steps.iter().zip(preloaded) {
@@ -515,6 +525,13 @@ fn threshold_agreement(
                 step.name.clone(),
                 evidence.iter().map(|ev| ev.keyid.clone()).collect(),
             );
+            ctx.links
+                .extend(evidence.iter().map(|ev| crate::report::LinkRecord {
+                    step: step.name.to_string(),
+                    file: ev.file.clone(),
+                    sha256: ev.sha256.clone(),
+                    signer: ev.keyid.to_string(),
+                }));
         }
         let mut step_links = evidence
             .into_iter()
@@ -776,6 +793,7 @@ fn check_link_signatures(
             continue;
         };
         let by_this_key = parsed.signatures_by_key;
+        let sha256 = parsed.sha256;
         let md = parsed.md;
         if by_this_key > 1 && strict {
             return Err(fail(
@@ -831,6 +849,7 @@ fn check_link_signatures(
         valid.push(Evidence {
             keyid,
             file,
+            sha256,
             md,
             payload,
         });

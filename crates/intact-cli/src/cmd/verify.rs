@@ -135,6 +135,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
         .key_names(key_names)
+        .audit(matches!(a.format, Format::Json))
         .rule_detail(a.verbose)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
