@@ -222,7 +222,7 @@ fn demo(root: &Path) -> Result<Outcome> {
 
     say("\n== 4. A consumer verifies the package (in final/)");
     let good = consumer_dir(root, "final", &work.join("demo-project.tar.gz"))?;
-    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work");
+    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work --artifact demo-project.tar.gz");
     let report = verify_in(&good, &work, &alice)?;
     println!("{report}");
 
@@ -241,7 +241,7 @@ fn demo(root: &Path) -> Result<Outcome> {
         bail!("tar failed in {}", evil.display());
     }
     let bad = consumer_dir(root, "tampered", &evil.join("demo-project.tar.gz"))?;
-    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work");
+    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work --artifact demo-project.tar.gz");
     let tampered = verify_in(&bad, &work, &alice)?;
     println!("{tampered}");
 
@@ -268,6 +268,15 @@ fn consumer_dir(root: &Path, name: &str, package: &Path) -> Result<PathBuf> {
 fn verify_in(dir: &Path, links: &Path, owner: &SigningKey) -> Result<Report> {
     let layout = Metadata::load(&dir.join("root.layout"))?;
     let keys = BTreeMap::from([(owner.keyid()?, owner.public_key().clone())]);
-    let opts = VerifyOptions::new().workdir(dir);
+    // Verified from the artifact the consumer holds: the tampered package
+    // is refused before the layout's inspection unpacks it, and the
+    // honest one's report ends with its provenance.
+    let package = intact_verify::Subject::from_file(&dir.join("demo-project.tar.gz"))?;
+    let opts = VerifyOptions::new()
+        .workdir(dir)
+        .subjects(vec![intact_verify::Subject {
+            name: "demo-project.tar.gz".into(),
+            ..package
+        }]);
     Ok(verify(&layout, &keys, &DirLinkSource::new(links), &opts)?)
 }
