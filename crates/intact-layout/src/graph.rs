@@ -94,7 +94,7 @@ pub struct Node {
 }
 
 /// Which rule list of the consuming item holds the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleSide {
     /// `expected_materials`: what the item consumed came from there.
@@ -204,8 +204,10 @@ impl LayoutGraph {
             });
             add_edges(i.name.as_str(), &i.expected_materials, &i.expected_products);
         }
+        let mut known: std::collections::HashSet<String> =
+            nodes.iter().map(|n| n.name.clone()).collect();
         for e in &edges {
-            if !nodes.iter().any(|n| n.name == e.from) {
+            if known.insert(e.from.clone()) {
                 nodes.push(Node {
                     name: e.from.clone(),
                     kind: NodeKind::Unknown,
@@ -218,8 +220,23 @@ impl LayoutGraph {
         LayoutGraph { nodes, edges }
     }
 
-    fn index(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
+    /// Each node's index by name (the first node of a name, should a
+    /// malformed layout repeat one).
+    pub(crate) fn indices(&self) -> std::collections::HashMap<&str, usize> {
+        let mut map = std::collections::HashMap::with_capacity(self.nodes.len());
+        for (i, n) in self.nodes.iter().enumerate() {
+            map.entry(n.name.as_str()).or_insert(i);
+        }
+        map
+    }
+
+    /// Each edge as (from, to) node indices, in edge order.
+    pub(crate) fn edge_indices(&self) -> Vec<Option<(usize, usize)>> {
+        let idx = self.indices();
+        self.edges
+            .iter()
+            .map(|e| Some((*idx.get(e.from.as_str())?, *idx.get(e.to.as_str())?)))
+            .collect()
     }
 
     /// The column of each node (by index): the longest path to it from a
@@ -228,12 +245,14 @@ impl LayoutGraph {
     /// column and the computation ends.
     pub fn columns(&self) -> Vec<usize> {
         let n = self.nodes.len();
-        let pairs: Vec<(usize, usize)> = self
-            .edges
-            .iter()
-            .filter_map(|e| Some((self.index(&e.from)?, self.index(&e.to)?)))
-            .filter(|(a, b)| a != b)
-            .collect();
+        let mut outs: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (a, b) in self.edge_indices().into_iter().flatten() {
+            if a != b {
+                if let Some(o) = outs.get_mut(a) {
+                    o.push(b);
+                }
+            }
+        }
         // Depth-first order; an edge to a node on the current path is a
         // back edge and is dropped.
         let mut state = vec![0u8; n]; // 0 new, 1 on path, 2 done
@@ -248,12 +267,7 @@ impl LayoutGraph {
                 *s = 1;
             }
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let outs: Vec<usize> = pairs
-                    .iter()
-                    .filter(|(a, _)| *a == node)
-                    .map(|(_, b)| *b)
-                    .collect();
-                if let Some(&to) = outs.get(*next) {
+                if let Some(&to) = outs.get(node).and_then(|o| o.get(*next)) {
                     *next += 1;
                     match state.get(to) {
                         Some(0) => {
@@ -276,14 +290,18 @@ impl LayoutGraph {
             }
         }
         order.reverse(); // topological order of the forward edges
+        let mut forward_outs: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (a, b) in forward {
+            if let Some(o) = forward_outs.get_mut(a) {
+                o.push(b);
+            }
+        }
         let mut column = vec![0usize; n];
         for &node in &order {
             let here = column.get(node).copied().unwrap_or(0);
-            for &(a, b) in &forward {
-                if a == node {
-                    if let Some(c) = column.get_mut(b) {
-                        *c = (*c).max(here + 1);
-                    }
+            for &b in forward_outs.get(node).map_or(&[][..], Vec::as_slice) {
+                if let Some(c) = column.get_mut(b) {
+                    *c = (*c).max(here + 1);
                 }
             }
         }
@@ -342,8 +360,8 @@ impl LayoutGraph {
             };
             let _ = writeln!(out, "  n{i}{shape}");
         }
-        for e in &self.edges {
-            let (Some(a), Some(b)) = (self.index(&e.from), self.index(&e.to)) else {
+        for (e, ends) in self.edges.iter().zip(self.edge_indices()) {
+            let Some((a, b)) = ends else {
                 continue;
             };
             let arrow = match e.rule_side {
@@ -560,6 +578,28 @@ mod tests {
         let svg = g.to_svg(&SvgOptions::default());
         assert!(!svg.contains("<b>"), "{svg}");
         assert!(svg.contains("&lt;b&gt;"));
+    }
+
+    #[test]
+    fn a_long_chain_is_drawn_in_linear_time() {
+        // 3000 steps, each matching from the one before: columns 0..3000.
+        let names: Vec<String> = (0..3000).map(|i| format!("s{i}")).collect();
+        let rules: Vec<String> = (0..3000)
+            .map(|i| format!("MATCH * WITH PRODUCTS FROM s{}", i.max(1) - 1))
+            .collect();
+        let steps: Vec<(&str, Vec<&str>)> = names
+            .iter()
+            .zip(&rules)
+            .enumerate()
+            .map(|(i, (n, r))| (n.as_str(), if i == 0 { vec![] } else { vec![r.as_str()] }))
+            .collect();
+        let steps: Vec<(&str, &[&str])> = steps.iter().map(|(n, r)| (*n, r.as_slice())).collect();
+        let g = LayoutGraph::new(&layout(&steps), &BTreeMap::new());
+        let started = std::time::Instant::now();
+        assert_eq!(g.columns().last(), Some(&2999));
+        let svg = g.to_svg(&SvgOptions::default());
+        assert_eq!(svg.matches("<g class=\"node").count(), 3000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! lane per arc, labelled at its apex. Text is monospace so that widths
 //! can be estimated from character counts.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::graph::{node_lines, truncate, LayoutGraph, NodeKind, RuleSide, SvgOptions};
@@ -84,29 +85,32 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
 
     // Edges grouped by (from, to, side), in first-appearance order.
     let mut groups: Vec<Group> = Vec::new();
-    for e in &graph.edges {
-        let (Some(from), Some(to)) = (
-            graph.nodes.iter().position(|x| x.name == e.from),
-            graph.nodes.iter().position(|x| x.name == e.to),
-        ) else {
+    let mut group_of: HashMap<(usize, usize, RuleSide), usize> = HashMap::new();
+    for (e, ends) in graph.edges.iter().zip(graph.edge_indices()) {
+        let Some((from, to)) = ends else {
             continue;
         };
         let label = truncate(&visible(&e.label));
-        match groups
-            .iter_mut()
-            .find(|g| g.from == from && g.to == to && g.side == e.rule_side)
+        match group_of
+            .get(&(from, to, e.rule_side))
+            .and_then(|&i| groups.get_mut(i))
         {
             Some(g) => {
-                if !g.labels.contains(&label) {
+                // A few labels per edge are enough to read; the rest are
+                // in the layout.
+                if g.labels.len() < 4 && !g.labels.contains(&label) {
                     g.labels.push(label);
                 }
             }
-            None => groups.push(Group {
-                from,
-                to,
-                side: e.rule_side,
-                labels: vec![label],
-            }),
+            None => {
+                group_of.insert((from, to, e.rule_side), groups.len());
+                groups.push(Group {
+                    from,
+                    to,
+                    side: e.rule_side,
+                    labels: vec![label],
+                });
+            }
         }
     }
     let col_of = |i: usize| columns.get(i).copied().unwrap_or(0);
@@ -181,9 +185,9 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
     let height = top + content_h + MARGIN;
 
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"layout-graph\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"layout-graph\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">",
         w = n(width),
         h = n(height)
     );
@@ -252,8 +256,8 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
                 apex - 4.0,
             )
         };
-        let from = xml_escape(&visible(&graph.nodes.get(g.from).map_or("", |x| &x.name)));
-        let to = xml_escape(&visible(&graph.nodes.get(g.to).map_or("", |x| &x.name)));
+        let from = xml_escape(&visible(graph.nodes.get(g.from).map_or("", |x| &x.name)));
+        let to = xml_escape(&visible(graph.nodes.get(g.to).map_or("", |x| &x.name)));
         let _ = writeln!(
             out,
             "<g class=\"edge\"><title>{from} → {to}</title><path d=\"{path}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.4\"{dash} marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\" stroke=\"#fff\" stroke-width=\"4\" paint-order=\"stroke\">{}</text></g>",
