@@ -62,6 +62,18 @@ struct Group {
     labels: Vec<String>,
 }
 
+impl Group {
+    /// The label as drawn: its patterns, `products: ` first for a product
+    /// rule, cut to [`crate::graph::LINE_CHARS`].
+    fn label(&self) -> String {
+        let prefix = match self.side {
+            RuleSide::Materials => "",
+            RuleSide::Products => "products: ",
+        };
+        truncate(&format!("{prefix}{}", self.labels.join(", ")))
+    }
+}
+
 /// `x` with at most one decimal, for stable output.
 fn n(x: f64) -> String {
     let r = (x * 10.0).round() / 10.0;
@@ -150,9 +162,8 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
     }
     let mut gap = vec![MIN_COL_GAP; n_cols.saturating_sub(1)];
     for g in groups.iter().filter(|g| adjacent(g)) {
-        let widest = g.labels.iter().map(|l| width_of(l)).fold(0.0, f64::max);
         if let Some(w) = gap.get_mut(col_of(g.from)) {
-            *w = w.max(widest + 24.0);
+            *w = w.max(width_of(&g.label()) + 24.0);
         }
     }
     let arcs: Vec<usize> = (0..groups.len())
@@ -204,11 +215,7 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
             RuleSide::Materials => "",
             RuleSide::Products => " stroke-dasharray=\"6 4\"",
         };
-        let prefix = match g.side {
-            RuleSide::Materials => "",
-            RuleSide::Products => "products: ",
-        };
-        let label = truncate(&format!("{prefix}{}", g.labels.join(", ")));
+        let label = g.label();
         let (path, lx, ly) = if adjacent(g) {
             let (x1, y1) = (a.x + a.w, a.y + a.h / 2.0);
             let (x2, y2) = (b.x, b.y + b.h / 2.0);
