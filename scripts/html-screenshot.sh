@@ -44,10 +44,10 @@ if ! browser=$(find_chromium); then
     log="$out/apt.log"
     export DEBIAN_FRONTEND=noninteractive
     # Bounded: a mirror that stalls must not hang CI.
-    if ! timeout 900 apt-get install -y -qq --no-install-recommends chromium >"$log" 2>&1; then
+    if ! timeout 900 apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends chromium >"$log" 2>&1; then
         # The package lists may be missing or stale.
         if ! { timeout 300 apt-get update -qq >>"$log" 2>&1 &&
-            timeout 900 apt-get install -y -qq --no-install-recommends chromium >>"$log" 2>&1; }; then
+            timeout 900 apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends chromium >>"$log" 2>&1; }; then
             echo "html-screenshot: cannot install chromium (see $log):" >&2
             tail -n 5 "$log" >&2
             exit 3
