@@ -67,6 +67,7 @@ fn settings(dir: &Path) -> insta::Settings {
     s.add_filter(r"\b[0-9a-f]{8}\b", "[ID8]");
     s.add_filter(r"valid until \S+", "valid until [EXPIRES]");
     s.add_filter(r"on refs/heads/\S+", "on refs/heads/[BRANCH]");
+    s.add_filter(r"on `refs/heads/[^`]+`", "on `refs/heads/[BRANCH]`");
     s
 }
 
@@ -129,4 +130,56 @@ fn an_unreadable_artifact_or_a_bad_subject_is_an_error() {
     let out = verify(dir.path(), &["--subject", "x=sha256:12"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("x=sha256:12"));
+}
+
+#[test]
+fn the_markdown_summary_of_the_released_package() {
+    let dir = consumer(&demo().join("final/demo-project.tar.gz"));
+    let out = verify(
+        dir.path(),
+        &["--artifact", "demo-project.tar.gz", "--format", "markdown"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        intact_tests::output_text(&out)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    settings(dir.path()).bind(|| insta::assert_snapshot!("artifact_markdown", stdout));
+}
+
+#[test]
+fn the_html_report_of_a_swapped_package_marks_the_step_red() {
+    let dir = consumer(&demo().join("evil/demo-project.tar.gz"));
+    let out = verify(
+        dir.path(),
+        &["--artifact", "demo-project.tar.gz", "--format", "html"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        intact_tests::output_text(&out)
+    );
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Self-contained: no script, nothing fetched.
+    for banned in ["<script", "src=", "href=", "@import", "url(http"] {
+        assert!(!html.contains(banned), "{banned} in the report");
+    }
+    // The chain is drawn; the failed stage's step is its red node.
+    let start = html.find("<svg").unwrap();
+    let end = html.find("</svg>").unwrap() + "</svg>".len();
+    let svg = roxmltree::Document::parse(&html[start..end]).unwrap();
+    let failed: Vec<&str> = svg
+        .descendants()
+        .filter(|n| {
+            n.attribute("class")
+                .is_some_and(|c| c.starts_with("node ") && c.contains("failed"))
+        })
+        .filter_map(|n| n.children().find(|c| c.has_tag_name("title"))?.text())
+        .collect();
+    assert_eq!(failed, ["package"]);
+    assert!(html.contains("subject-not-produced"));
 }

@@ -48,6 +48,10 @@ pub struct Compiled {
     pub findings: Vec<Finding>,
     /// Placeholders left for the verifier.
     pub unbound_parameters: BTreeSet<String>,
+    /// The names the YAML gives keys (`keys: {bob: bob.pub}`), by keyid:
+    /// the signed layout keeps only keyids, a picture of the source can
+    /// say who signs (`intact layout graph`).
+    pub key_names: BTreeMap<KeyId, String>,
 }
 
 impl Compiled {
@@ -518,10 +522,16 @@ impl Compiler<'_> {
                 f.location.column.unwrap_or(0),
             )
         });
+        let key_names = self
+            .key_names
+            .iter()
+            .map(|(name, id)| (id.clone(), name.clone()))
+            .collect();
         Ok(Compiled {
             layout,
             findings,
             unbound_parameters: unbound,
+            key_names,
         })
     }
 

@@ -11,6 +11,9 @@
 //!   file, reporting bad rules and repeated names rather than refusing it.
 //! * [`sign_layout`] signs with the owners' keys; [`export`] writes YAML
 //!   that builds back to the same layout.
+//! * [`graph::LayoutGraph`] is the picture of a layout (steps,
+//!   inspections, the artifact flows of their `MATCH` rules) as Graphviz,
+//!   Mermaid or SVG; [`graph_source`] builds it from a file's bytes.
 //! * [`substitute_parameters`] (re-exported from
 //!   [`intact_model::params`]) is the verifier's `{NAME}` substitution,
 //!   with the reference's `str.format` semantics.
@@ -60,8 +63,10 @@ mod error;
 mod expiry;
 mod export;
 mod finding;
+pub mod graph;
 mod lint;
 mod signed;
+mod svg;
 
 /// Parameter substitution lives in the model (the verifier needs it
 /// without YAML); the front end uses it from there.
@@ -79,6 +84,7 @@ pub use error::LayoutError;
 pub use expiry::parse_expires;
 pub use export::{export, to_spec};
 pub use finding::{codes, has_errors, Finding, ItemKind, ItemRef, Location, Severity};
+pub use graph::{LayoutGraph, SvgOptions};
 pub use intact_model::params::{
     bind_parameters, is_valid_parameter_name, placeholders, substitute_parameters, template_errors,
     Bound, ParamError, ParamErrorKind,
@@ -150,4 +156,38 @@ pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, L
         });
     }
     Ok(Source::load(path)?.compile(options)?.findings)
+}
+
+/// The graph of a layout given as bytes: a signed layout (Metablock or
+/// DSSE; its signatures are not checked, the picture only shows what it
+/// says) or a YAML source, compiled with `options` (its key names label
+/// the functionaries; `base_dir` resolves its key files). Returns the
+/// graph and, for YAML, the compiler's findings (parts with errors are
+/// left out of the picture).
+pub fn graph_source(
+    bytes: &[u8],
+    base_dir: &Path,
+    options: &BuildOptions,
+) -> Result<(LayoutGraph, Vec<Finding>), LayoutError> {
+    if is_signed_metadata(bytes) {
+        let md = Metadata::from_slice(bytes)?;
+        return match md.payload()? {
+            intact_model::Payload::Layout(layout) => Ok((
+                LayoutGraph::new(&layout, &std::collections::BTreeMap::new()),
+                Vec::new(),
+            )),
+            intact_model::Payload::Link(_) => Err(LayoutError::NotALayout("link".into())),
+        };
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| LayoutError::Yaml {
+        file: None,
+        line: None,
+        column: None,
+        message: "not UTF-8".into(),
+    })?;
+    let compiled = Source::parse(text, base_dir)?.compile(options)?;
+    Ok((
+        LayoutGraph::new(&compiled.layout, &compiled.key_names),
+        compiled.findings,
+    ))
 }

@@ -7,6 +7,10 @@
 //! [`VerifyOptions::compat`]). A failed verification is a [`Report`] with
 //! `verified == false`, not an error: errors mean the inputs were unusable.
 //!
+//! A [`Report`] prints as text (`Display`), serialises as JSON, and
+//! renders as Markdown ([`Report::to_markdown`]) and as a self-contained
+//! HTML page with a picture of the chain ([`Report::to_html`]).
+//!
 //! ```no_run
 //! use std::collections::BTreeMap;
 //! use std::path::Path;
@@ -26,6 +30,7 @@ mod explain;
 mod git;
 mod inspect;
 mod options;
+mod render;
 mod report;
 mod rules;
 mod signatures;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use intact_layout::{
     check_file, export, has_errors, sign_layout, BuildOptions, Finding, Severity, Source,
 };
@@ -20,6 +20,9 @@ pub enum LayoutCommand {
     Check(CheckArgs),
     /// Print a signed layout as YAML in the authoring format.
     Export(ExportArgs),
+    /// Draw the layout: steps and inspections, and the artifacts their
+    /// MATCH rules take from each other (Graphviz dot, Mermaid or SVG).
+    Graph(GraphArgs),
 }
 
 #[derive(Args)]
@@ -91,11 +94,53 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz (`dot -Tpng`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub and GitLab Markdown).
+    Mermaid,
+    /// An SVG picture drawn by intact itself.
+    Svg,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout graph root.layout
+  intact layout graph layout.yaml --format mermaid
+  intact layout graph root.layout --format svg > layout.svg
+  generate-layout | intact layout graph - --format dot
+
+Nodes are steps (with their functionaries' short keyids, or the key names
+of a YAML source, and the threshold) and inspections (with their command);
+an edge `clone -> build` labelled `src/*` is a rule `MATCH src/* WITH
+PRODUCTS FROM clone` of build. Dashed edges are product rules. A signed
+layout's signatures are not checked.
+
+Exit codes:
+  0   the picture was printed
+  1   the YAML layout has errors (printed); nothing was drawn
+  2   the file is unreadable, not YAML / a signed layout, or a link")]
+pub struct GraphArgs {
+    /// A signed layout (Metablock or DSSE envelope) or a YAML layout; `-`
+    /// reads standard input (key paths then resolve against the current
+    /// directory).
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    format: GraphFormat,
+    /// A value for a `{NAME}` placeholder (YAML only).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
 pub fn run(cmd: LayoutCommand) -> Result<Outcome> {
     match cmd {
         LayoutCommand::Build(a) => build(a),
         LayoutCommand::Check(a) => check(a),
         LayoutCommand::Export(a) => export_cmd(a),
+        LayoutCommand::Graph(a) => graph(a),
     }
 }
 
@@ -179,8 +224,8 @@ fn build(a: BuildArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// `layout check -`: the same checks on standard input.
-fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::Finding>> {
+/// Standard input, at most the metadata size cap.
+fn read_stdin() -> Result<Vec<u8>> {
     use std::io::Read;
     let cap = intact_model::io::DEFAULT_MAX_METADATA_SIZE;
     let mut bytes = Vec::new();
@@ -192,6 +237,12 @@ fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap {
         bail!("standard input: more than {cap} bytes");
     }
+    Ok(bytes)
+}
+
+/// `layout check -`: the same checks on standard input.
+fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::Finding>> {
+    let bytes = read_stdin()?;
     if intact_layout::is_signed_metadata(&bytes) {
         return Ok(intact_layout::check_signed(&bytes, opts.now)?);
     }
@@ -239,6 +290,40 @@ fn export_cmd(a: ExportArgs) -> Result<Outcome> {
             eprintln!("wrote {}", out.display());
         }
         None => print!("{yaml}"),
+    }
+    Ok(Outcome::Ok)
+}
+
+fn graph(a: GraphArgs) -> Result<Outcome> {
+    let opts = options(&a.params)?;
+    let (bytes, base) = if a.file == Path::new("-") {
+        (read_stdin()?, PathBuf::new())
+    } else {
+        let bytes =
+            intact_model::io::read_limited(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
+                .map_err(intact_model::ModelError::from)?;
+        (
+            bytes.to_vec(),
+            a.file.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )
+    };
+    let (graph, findings) = intact_layout::graph_source(&bytes, &base, &opts)
+        .with_context(|| a.file.display().to_string())?;
+    if has_errors(&findings) {
+        for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+            eprintln!("{}", finding_line(&a.file, f));
+        }
+        eprintln!(
+            "{}: {}; nothing was drawn",
+            a.file.display(),
+            summary(&findings)
+        );
+        return Ok(Outcome::Failed);
+    }
+    match a.format {
+        GraphFormat::Dot => print!("{}", graph.to_dot()),
+        GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
+        GraphFormat::Svg => print!("{}", graph.to_svg(&intact_layout::SvgOptions::default())),
     }
     Ok(Outcome::Ok)
 }

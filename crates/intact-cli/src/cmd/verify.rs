@@ -17,6 +17,12 @@ pub enum Format {
     Text,
     /// The stable JSON schema of docs/verify-report.md.
     Json,
+    /// A summary for release notes: verdict, layout expiry, artifacts
+    /// and their chain, failure, stages.
+    Markdown,
+    /// One self-contained HTML page (no script, nothing loaded) with the
+    /// summary and the chain drawn as SVG, the failed stage in red.
+    Html,
 }
 
 const VERIFY_HELP: &str = "\
@@ -25,6 +31,8 @@ Examples:
   intact verify -l root.layout -k alice.pub --git-repo . --format json
   curl -s https://example.com/root.layout | intact verify --layout - -k alice.pub
   intact verify -l root.layout -k alice.pub --artifact dist/app.tar.gz
+  intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format markdown
+  intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format html > report.html
   intact verify -l root.layout -k alice.pub --from package \
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
   in-toto-verify's command line works too:
@@ -168,6 +176,18 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
             "{}",
             serde_json::to_string_pretty(&report).context("encoding the report")?
         ),
+        Format::Markdown => print!("{}", report.to_markdown()),
+        Format::Html => {
+            // The picture shows the layout as given; the report says
+            // whether its signatures held.
+            let graph = match layout.payload() {
+                Ok(intact_model::Payload::Layout(l)) => {
+                    Some(intact_layout::LayoutGraph::new(&l, &BTreeMap::new()))
+                }
+                _ => None,
+            };
+            print!("{}", report.to_html(graph.as_ref()));
+        }
     }
     Ok(if report.verified {
         Outcome::Ok
