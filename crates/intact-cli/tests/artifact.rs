@@ -83,34 +83,34 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-#[test]
-fn the_released_package_verifies_with_its_chain() {
-    let dir = consumer(&demo().join("final/demo-project.tar.gz"));
-    let out = verify(dir.path(), &["--artifact", "demo-project.tar.gz"]);
+/// Verify `package` (a file of the demo directory) from the artifact in
+/// `format`; the exit code must be `code`. The consumer directory and
+/// standard output.
+fn verify_package(package: &str, format: &str, code: i32) -> (tempfile::TempDir, String) {
+    let dir = consumer(&demo().join(package));
+    let out = verify(
+        dir.path(),
+        &["--artifact", "demo-project.tar.gz", "--format", format],
+    );
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(code),
         "{}",
         intact_tests::output_text(&out)
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    (dir, String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn the_released_package_verifies_with_its_chain() {
+    let (dir, stdout) = verify_package("final/demo-project.tar.gz", "text", 0);
     settings(dir.path()).bind(|| insta::assert_snapshot!("artifact_pass", stdout));
 }
 
 #[test]
 fn a_swapped_package_fails_before_the_inspection_unpacks_it() {
-    let dir = consumer(&demo().join("evil/demo-project.tar.gz"));
-    let out = verify(
-        dir.path(),
-        &["--artifact", "demo-project.tar.gz", "--format", "json"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        intact_tests::output_text(&out)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (dir, stdout) = verify_package("evil/demo-project.tar.gz", "json", 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["failure"]["code"], "subject-not-produced");
     assert_eq!(report["failure"]["scope"], "package");
     let a = &report["failure"]["artifacts"][0];
@@ -134,35 +134,13 @@ fn an_unreadable_artifact_or_a_bad_subject_is_an_error() {
 
 #[test]
 fn the_markdown_summary_of_the_released_package() {
-    let dir = consumer(&demo().join("final/demo-project.tar.gz"));
-    let out = verify(
-        dir.path(),
-        &["--artifact", "demo-project.tar.gz", "--format", "markdown"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        intact_tests::output_text(&out)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (dir, stdout) = verify_package("final/demo-project.tar.gz", "markdown", 0);
     settings(dir.path()).bind(|| insta::assert_snapshot!("artifact_markdown", stdout));
 }
 
 #[test]
 fn the_html_report_of_a_swapped_package_marks_the_step_red() {
-    let dir = consumer(&demo().join("evil/demo-project.tar.gz"));
-    let out = verify(
-        dir.path(),
-        &["--artifact", "demo-project.tar.gz", "--format", "html"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        intact_tests::output_text(&out)
-    );
-    let html = String::from_utf8(out.stdout).unwrap();
+    let (_dir, html) = verify_package("evil/demo-project.tar.gz", "html", 1);
     assert!(html.starts_with("<!DOCTYPE html>"));
     // Self-contained: no script, nothing fetched.
     for banned in ["<script", "src=", "href=", "@import", "url(http"] {
