@@ -67,6 +67,7 @@ fn settings(dir: &Path) -> insta::Settings {
     s.add_filter(r"\b[0-9a-f]{8}\b", "[ID8]");
     s.add_filter(r"valid until \S+", "valid until [EXPIRES]");
     s.add_filter(r"on refs/heads/\S+", "on refs/heads/[BRANCH]");
+    s.add_filter(r"expires:  \S+", "expires:  [EXPIRES]");
     s.add_filter(r"on `refs/heads/[^`]+`", "on `refs/heads/[BRANCH]`");
     s
 }

@@ -143,6 +143,15 @@ impl Report {
         if let Some(expiry) = self.layout_expiry() {
             let _ = writeln!(out, "**Layout expiry:** {}\n", md_text(expiry));
         }
+        if let Some(l) = &self.layout {
+            let signers: Vec<String> = l.signers.iter().map(|k| md_code(k, false)).collect();
+            let _ = writeln!(
+                out,
+                "**Layout:** signed bytes {}, signed by {}\n",
+                md_code(&format!("sha256:{}", l.signed_sha256), false),
+                signers.join(", ")
+            );
+        }
         if let Some(f) = &self.failure {
             let _ = writeln!(out, "### Failure\n");
             let _ = writeln!(

@@ -549,6 +549,16 @@ impl fmt::Display for Report {
         }
         if !self.subjects.is_empty() && self.failure.is_none() {
             writeln!(f)?;
+            if let Some(l) = &self.layout {
+                let signers: Vec<&str> =
+                    l.signers.iter().map(|k| k.get(..8).unwrap_or(k)).collect();
+                writeln!(f, "layout")?;
+                writeln!(f, "  signed:   sha256:{}", l.signed_sha256)?;
+                writeln!(f, "  by:       {}", signers.join(", "))?;
+                if let Some(e) = &l.expires {
+                    writeln!(f, "  expires:  {}", escape(e))?;
+                }
+            }
             for m in &self.subjects {
                 write_subject(f, m)?;
             }
