@@ -27,6 +27,12 @@ pub struct BuildOptions {
     pub parameters: BTreeMap<String, String>,
     /// The time durations in `expires` count from, and expiry is checked at.
     pub now: OffsetDateTime,
+    /// Carry each key's name (its name under `keys`, or the file a
+    /// functionary was given as) in the key's dictionary, so verifiers
+    /// name keys as the author did ([`intact_model::KEY_NAME_MEMBER`]).
+    /// On by default; off for layouts meant for in-toto-golang or
+    /// in-toto-rs, which re-encode key dictionaries and would drop it.
+    pub key_names: bool,
 }
 
 impl Default for BuildOptions {
@@ -34,6 +40,7 @@ impl Default for BuildOptions {
         BuildOptions {
             parameters: BTreeMap::new(),
             now: OffsetDateTime::now_utc(),
+            key_names: true,
         }
     }
 }
@@ -250,7 +257,15 @@ impl Compiler<'_> {
         key.to_key_dict().map_err(|e| e.to_string())
     }
 
-    fn add_key(&mut self, dict: KeyDict, path: Vec<Seg>) -> Option<KeyId> {
+    /// Embed a key, read from a file, under the name the author knows it
+    /// by (unless names are off). Inline dictionaries (`name`: None) go in
+    /// as written, so an exported layout builds to the bytes it was
+    /// signed as.
+    fn add_key(&mut self, dict: KeyDict, name: Option<&str>, path: Vec<Seg>) -> Option<KeyId> {
+        let dict = match name {
+            Some(name) if self.opts.key_names => dict.clone().with_name(name).unwrap_or(dict),
+            _ => dict,
+        };
         let id = dict.keyid()?;
         self.keys.entry(id.clone()).or_insert(dict);
         self.origins.key_paths.entry(id.clone()).or_insert(path);
@@ -260,13 +275,14 @@ impl Compiler<'_> {
     fn load_keys(&mut self) {
         for (name, spec) in self.src.spec().keys.iter() {
             let path = vec![key("keys"), key(name)];
-            let dict = match spec {
-                KeySpec::File(rel) => self.key_file(rel),
-                KeySpec::Inline(map) => inline_key(map),
+            let (dict, from_file) = match spec {
+                KeySpec::File(rel) => (self.key_file(rel), true),
+                KeySpec::Inline(map) => (inline_key(map), false),
             };
             match dict {
                 Ok(dict) => {
-                    if let Some(id) = self.add_key(dict, path) {
+                    let named = from_file.then_some(name.as_str());
+                    if let Some(id) = self.add_key(dict, named, path) {
                         self.key_names.insert(name.clone(), id);
                     }
                 }
@@ -311,7 +327,7 @@ impl Compiler<'_> {
             return None;
         }
         match self.key_file(f) {
-            Ok(dict) => self.add_key(dict, path),
+            Ok(dict) => self.add_key(dict, Some(f), path),
             Err(e) => {
                 self.report(
                     Severity::Error,

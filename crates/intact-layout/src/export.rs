@@ -1,7 +1,7 @@
 //! In-toto layout → YAML, such that building the YAML again gives the
 //! same layout (and so, with ed25519 owner keys, the same signed bytes).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use intact_model::git::DEFAULT_INSPECTION_NAME;
 use intact_model::{split_like_python, GitPolicy, Inspection, KeyId, Layout, Rule, Side};
@@ -47,9 +47,20 @@ fn command(argv: &[String]) -> Command {
     }
 }
 
-/// Short names for embedded keys: the first 8 hex digits of the keyid,
-/// or the whole keyid where two keys share them.
+/// Names for embedded keys: the names they were signed with when every
+/// key has a distinct one; else the first 8 hex digits of the keyid, or
+/// the whole keyid where two keys share them.
 fn key_names(layout: &Layout) -> BTreeMap<KeyId, String> {
+    // The names the layout was signed with, when they tell keys apart.
+    let named: BTreeMap<KeyId, String> = layout
+        .keys
+        .iter()
+        .filter_map(|(id, d)| Some((id.clone(), d.name()?.to_string())))
+        .collect();
+    let distinct: HashSet<&String> = named.values().collect();
+    if named.len() == layout.keys.len() && distinct.len() == named.len() {
+        return named;
+    }
     let mut count: HashMap<&str, usize> = HashMap::new();
     for id in layout.keys.keys() {
         *count.entry(id.short()).or_default() += 1;
@@ -112,8 +123,9 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                 expected_products: i.expected_products.iter().map(rule_text).collect(),
             })
             .collect(),
-        keys: NamedMap(
-            layout
+        // In name order: keyid order is random to people.
+        keys: NamedMap({
+            let mut keys: Vec<(String, KeySpec)> = layout
                 .keys
                 .iter()
                 .map(|(id, dict)| {
@@ -122,8 +134,10 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                         KeySpec::Inline(dict.as_map().clone()),
                     )
                 })
-                .collect(),
-        ),
+                .collect();
+            keys.sort_by(|a, b| a.0.cmp(&b.0));
+            keys
+        }),
         git,
     }
 }

@@ -186,7 +186,12 @@ impl LayoutGraph {
                     .iter()
                     .map(|k| Functionary {
                         keyid: k.to_string(),
-                        name: key_names.get(k).cloned(),
+                        // The YAML's name, else the one the signed
+                        // layout carries beside the key.
+                        name: key_names
+                            .get(k)
+                            .cloned()
+                            .or_else(|| layout.keys.get(k)?.name().map(str::to_string)),
                     })
                     .collect(),
                 threshold: Some(s.threshold),

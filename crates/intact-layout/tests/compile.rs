@@ -39,6 +39,7 @@ fn options(params: &[(&str, &str)]) -> BuildOptions {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         now: NOW,
+        key_names: true,
     }
 }
 
@@ -94,8 +95,26 @@ fn compiles_keys_rules_and_commands() {
     assert_eq!(l.keys.len(), 2);
     assert_eq!(
         l.keys[&a],
+        alice
+            .public_key()
+            .to_key_dict()
+            .unwrap()
+            .with_name("alice")
+            .unwrap(),
+        "modern key dicts are embedded, with the name they have under `keys`"
+    );
+    assert_eq!(l.keys[&a].name(), Some("alice"));
+    let unnamed = Source::parse(CHAIN, d)
+        .unwrap()
+        .compile(&BuildOptions {
+            key_names: false,
+            ..options(&[])
+        })
+        .unwrap();
+    assert_eq!(
+        unnamed.layout.keys[&a],
         alice.public_key().to_key_dict().unwrap(),
-        "modern key dicts are embedded"
+        "--no-key-names embeds the key dictionary alone"
     );
     assert_eq!(l.steps[0].expected_command, ["vi", "my file.txt"]);
     assert_eq!(

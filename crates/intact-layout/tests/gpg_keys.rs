@@ -30,6 +30,7 @@ fn compile(key: &serde_json::Value) -> intact_layout::Compiled {
     let opts = BuildOptions {
         parameters: Default::default(),
         now: datetime!(2025-06-01 12:00 UTC),
+        key_names: true,
     };
     Source::parse(&yaml, dir.path())
         .unwrap()

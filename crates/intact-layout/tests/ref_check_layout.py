@@ -5,7 +5,8 @@ Usage: ref_check_layout.py LAYOUT OWNER_PUB... [--functionary PUB]...
 Loads LAYOUT with in_toto's Metadata.load (a Metablock or a DSSE envelope),
 verifies the signature of every OWNER_PUB (SubjectPublicKeyInfo PEM) as
 in-toto-verify does, validates the layout, and checks that the key dict of
-every --functionary key is embedded exactly as in-toto computes it. Prints a
+every --functionary key is embedded exactly as in-toto computes it (beside
+intact's x-intact-name member). Prints a
 JSON object with the container class and the canonical bytes the reference
 signs for the layout (as text). Any failure raises, so the exit status is
 non-zero.
@@ -41,7 +42,10 @@ def main(argv):
     layout.validate()
     for path in functionaries:
         key = load_public_key_from_file(path)
-        embedded = layout.keys.get(key["keyid"])
+        # intact's key name rides beside the key; the reference keeps it
+        # (and hashes it as loaded) but it is no part of the key itself.
+        embedded = dict(layout.keys.get(key["keyid"]) or {})
+        embedded.pop("x-intact-name", None)
         if embedded != key:
             raise SystemExit(
                 f"{path}: layout embeds {embedded!r}, in-toto computes {key!r}"

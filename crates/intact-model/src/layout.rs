@@ -196,6 +196,28 @@ impl KeyDict {
         self.0.get("keyval")?.get("public")?.as_str()
     }
 
+    /// The name the layout's author gave the key (`keys: {alice: ...}` in
+    /// the YAML), carried in the [`KEY_NAME_MEMBER`] member so that
+    /// messages can say "alice (e6bd3be5)" instead of 64 hex digits. Only a
+    /// name of 1 to 64 characters without control characters counts: it
+    /// is printed to terminals and reports.
+    pub fn name(&self) -> Option<&str> {
+        self.str(KEY_NAME_MEMBER).filter(|n| valid_key_name(n))
+    }
+
+    /// The dictionary with `name` in [`KEY_NAME_MEMBER`]. The keyid stays
+    /// as it is: keyids cover only the key material, never this member.
+    pub fn with_name(mut self, name: &str) -> Result<Self, String> {
+        if !valid_key_name(name) {
+            return Err(format!(
+                "key name {name:?} must have 1 to 64 characters and no control characters"
+            ));
+        }
+        self.0
+            .insert(KEY_NAME_MEMBER.to_string(), Value::String(name.to_string()));
+        Ok(self)
+    }
+
     /// The whole dictionary.
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
@@ -210,6 +232,20 @@ impl<'de> Deserialize<'de> for KeyDict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         KeyDict::new(Map::deserialize(d)?).map_err(serde::de::Error::custom)
     }
+}
+
+/// The key-dictionary member holding a key's name. The reference keeps
+/// unknown members of layout key dictionaries verbatim and hashes them as
+/// loaded (../shared/in-toto-spec.md §2.1, §3.2), so a layout carrying it
+/// verifies there; implementations that re-encode key dictionaries from a
+/// fixed struct (in-toto-golang, in-toto-rs) drop it and then fail the
+/// layout signature: `intact layout build --no-key-names` leaves it out
+/// (docs/interoperability.md).
+pub const KEY_NAME_MEMBER: &str = "x-intact-name";
+
+fn valid_key_name(name: &str) -> bool {
+    let chars = name.chars().count();
+    (1..=64).contains(&chars) && !name.chars().any(char::is_control)
 }
 
 /// A layout expiry: `YYYY-MM-DDTHH:MM:SSZ` exactly, as the reference accepts.
@@ -363,5 +399,27 @@ mod tests {
         .unwrap();
         assert_eq!(k.public(), Some("00"));
         assert_eq!(k.as_map().len(), 5);
+    }
+
+    #[test]
+    fn key_names_are_kept_beside_the_key_and_only_printable_ones_count() {
+        let k: KeyDict = serde_json::from_str(
+            r#"{"keyid": "ab", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "00"}}"#,
+        )
+        .unwrap();
+        assert_eq!(k.name(), None);
+        let named = k.clone().with_name("alice").unwrap();
+        assert_eq!(named.name(), Some("alice"));
+        assert_eq!(named.keyid(), k.keyid());
+        assert_eq!(named.as_map()[KEY_NAME_MEMBER], "alice");
+        for bad in ["", "a\u{1b}[2J", "tab\there", &"x".repeat(65)] {
+            assert!(k.clone().with_name(bad).is_err(), "{bad:?}");
+            let mut m = k.as_map().clone();
+            m.insert(KEY_NAME_MEMBER.into(), Value::String(bad.to_string()));
+            assert_eq!(KeyDict::new(m).unwrap().name(), None, "{bad:?}");
+        }
+        let mut m = k.as_map().clone();
+        m.insert(KEY_NAME_MEMBER.into(), Value::from(7));
+        assert_eq!(KeyDict::new(m).unwrap().name(), None);
     }
 }

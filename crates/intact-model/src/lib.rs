@@ -48,7 +48,7 @@ pub use digest::{Digest, DigestSet, HexStr};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;
 pub use git::GitPolicy;
-pub use layout::{Expires, Inspection, KeyDict, Layout, Step};
+pub use layout::{Expires, Inspection, KeyDict, Layout, Step, KEY_NAME_MEMBER};
 pub use link::Link;
 pub use metablock::{Metablock, Signature, SignatureValue};
 pub use metadata::{Container, Metadata, SignatureRef};

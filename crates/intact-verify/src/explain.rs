@@ -1,11 +1,12 @@
 //! Saying why a step's link is missing when a link for it does sit in
 //! the directory: signed by a key the layout does not authorise for the
 //! step. The usual cause is recording with the wrong key, and "no link
-//! found" would send people looking in the wrong place.
+//! found" would send people looking in the wrong place. And naming keys
+//! as people know them ("alice (e6bd3be5)"), never as 64 hex digits.
 
 use std::collections::BTreeMap;
 
-use intact_crypto::{verify_metadata, PublicKey};
+use intact_crypto::{verify_metadata, CryptoError, PublicKey};
 use intact_model::{KeyId, Metadata, Step};
 
 use crate::LinkSource;
@@ -83,5 +84,44 @@ pub(crate) fn key_label(keyid: &KeyId, key_names: &BTreeMap<KeyId, String>) -> S
     match key_names.get(keyid) {
         Some(name) => format!("{name} ({})", keyid.short()),
         None => format!("key {}", keyid.short()),
+    }
+}
+
+/// A signature check's error with its key named by [`key_label`] (the
+/// crypto crate knows keys only by keyid).
+pub(crate) fn crypto_error(e: &CryptoError, key_names: &BTreeMap<KeyId, String>) -> String {
+    let label = |k: &KeyId| key_label(k, key_names);
+    match e {
+        CryptoError::NoSignature(k) => format!("no signature by {}", label(k)),
+        CryptoError::BadSignature(k) => format!("the signature by {} does not verify", label(k)),
+        CryptoError::GpgSignature(k) => format!(
+            "the signature by {} is a GPG signature, and the key is not a GPG key",
+            label(k)
+        ),
+        CryptoError::GpgEnvelope(k) => format!(
+            "{} is a GPG key; DSSE envelopes carry no GPG signatures",
+            label(k)
+        ),
+        CryptoError::GpgKeyExpired { keyid, expired } => {
+            format!("GPG {} has expired (key {expired})", label(keyid))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_named_with_their_short_keyid_or_by_it_alone() {
+        let id = KeyId::new("e6bd3be5".repeat(8)).unwrap();
+        let names = BTreeMap::from([(id.clone(), "alice.pub".to_string())]);
+        assert_eq!(key_label(&id, &names), "alice.pub (e6bd3be5)");
+        assert_eq!(key_label(&id, &BTreeMap::new()), "key e6bd3be5");
+        let e = CryptoError::BadSignature(id.clone());
+        let said = crypto_error(&e, &names);
+        assert!(said.contains("alice.pub (e6bd3be5)"), "{said}");
+        assert!(!said.contains(id.as_str()), "{said}");
     }
 }

@@ -116,6 +116,7 @@ pub fn verify(
         signers: BTreeMap::new(),
         layout: None,
         links: Vec::new(),
+        names: options.key_names.clone(),
     };
     let outcome = workflow::verify_level(
         &mut ctx,
@@ -153,6 +154,11 @@ pub fn verify(
         stages: ctx.stages,
         warnings: ctx.warnings,
         subjects: ctx.subjects,
+        key_names: ctx
+            .names
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
         failure,
     })
 }

@@ -31,6 +31,7 @@
 //!     }],
 //!     warnings: Vec::new(),
 //!     subjects: Vec::new(),
+//!     key_names: Default::default(),
 //!     failure: None,
 //! };
 //! assert!(report.to_markdown().contains("PASSED"));
@@ -98,10 +99,6 @@ fn h(s: &str) -> String {
     out
 }
 
-fn short(keyid: &str) -> &str {
-    keyid.get(..8).unwrap_or(keyid)
-}
-
 fn mark(status: Status) -> &'static str {
     match status {
         Status::Passed => "✓",
@@ -144,7 +141,11 @@ impl Report {
             let _ = writeln!(out, "**Layout expiry:** {}\n", md_text(expiry));
         }
         if let Some(l) = &self.layout {
-            let signers: Vec<String> = l.signers.iter().map(|k| md_code(k, false)).collect();
+            let signers: Vec<String> = l
+                .signers
+                .iter()
+                .map(|k| md_code(&self.key_label(k), false))
+                .collect();
             let _ = writeln!(
                 out,
                 "**Layout:** signed bytes {}, signed by {}\n",
@@ -194,7 +195,7 @@ impl Report {
         if !self.subjects.is_empty() && self.failure.is_none() {
             let _ = writeln!(out, "### Artifacts\n");
             for m in &self.subjects {
-                md_subject(&mut out, m);
+                md_subject(&mut out, self, m);
             }
         }
         let _ = writeln!(out, "### Stages\n");
@@ -253,6 +254,19 @@ impl Report {
                 out,
                 "<p class=\"expiry\"><b>Layout expiry:</b> {}</p>",
                 h(expiry)
+            );
+        }
+        if let Some(l) = &self.layout {
+            let signers: Vec<String> = l
+                .signers
+                .iter()
+                .map(|k| format!("<code>{}</code>", h(&self.key_label(k))))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<p class=\"layout\"><b>Layout:</b> signed bytes <code>sha256:{}</code>, signed by {}</p>",
+                h(&l.signed_sha256),
+                signers.join(", ")
             );
         }
         if let Some(graph) = graph {
@@ -338,7 +352,7 @@ impl Report {
         if !self.subjects.is_empty() && self.failure.is_none() {
             out.push_str("<section class=\"subjects\">\n<h2>Artifacts</h2>\n");
             for m in &self.subjects {
-                html_subject(&mut out, m);
+                html_subject(&mut out, self, m);
             }
             out.push_str("</section>\n");
         }
@@ -381,7 +395,7 @@ impl Report {
     }
 }
 
-fn md_subject(out: &mut String, m: &SubjectMatch) {
+fn md_subject(out: &mut String, r: &Report, m: &SubjectMatch) {
     let _ = writeln!(out, "**{}**\n", md_code(&m.name, false));
     let _ = writeln!(out, "- digest: {}", md_code(&m.digest, false));
     let _ = writeln!(
@@ -392,13 +406,17 @@ fn md_subject(out: &mut String, m: &SubjectMatch) {
     );
     let _ = writeln!(out, "- chain:");
     for (i, c) in m.chain.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {}", i + 1, md_chain_step(c));
+        let _ = writeln!(out, "  {}. {}", i + 1, md_chain_step(r, c));
     }
     out.push('\n');
 }
 
-fn md_chain_step(c: &ChainStep) -> String {
-    let signers: Vec<String> = c.signers.iter().map(|k| md_code(short(k), false)).collect();
+fn md_chain_step(r: &Report, c: &ChainStep) -> String {
+    let signers: Vec<String> = c
+        .signers
+        .iter()
+        .map(|k| md_code(&r.key_label(k), false))
+        .collect();
     let mut line = format!(
         "{}, signed by {}",
         md_code(&c.step, false),
@@ -423,7 +441,7 @@ fn md_chain_step(c: &ChainStep) -> String {
     line
 }
 
-fn html_subject(out: &mut String, m: &SubjectMatch) {
+fn html_subject(out: &mut String, r: &Report, m: &SubjectMatch) {
     let _ = writeln!(
         out,
         "<table class=\"subject\">\n<tr><th>artifact</th><td><code>{}</code></td></tr>\n<tr><th>digest</th><td><code>{}</code></td></tr>\n<tr><th>product</th><td><code>{}</code> of step <code>{}</code></td></tr>\n</table>",
@@ -437,7 +455,7 @@ fn html_subject(out: &mut String, m: &SubjectMatch) {
         let signers: Vec<String> = c
             .signers
             .iter()
-            .map(|k| format!("<code>{}</code>", h(short(k))))
+            .map(|k| format!("<code>{}</code>", h(&r.key_label(k))))
             .collect();
         let _ = write!(
             out,
@@ -518,8 +536,31 @@ mod tests {
             }],
             warnings: Vec::new(),
             subjects: Vec::new(),
+            key_names: Default::default(),
             failure: Some(failure),
         }
+    }
+
+    #[test]
+    fn key_names_from_a_layout_are_escaped_in_every_form() {
+        let keyid = "ab".repeat(32);
+        let evil = "<script>x</script>`@bob\x1b[2J";
+        let mut r = hostile_report();
+        r.failure = None;
+        r.verified = true;
+        r.layout = Some(crate::report::LayoutRecord {
+            signed_sha256: "00".repeat(32),
+            signers: vec![keyid.clone()],
+            expires: None,
+        });
+        r.key_names.insert(keyid.clone(), evil.to_string());
+        assert_eq!(r.key_label(&keyid), format!("{evil} (abababab)"));
+        let html = r.to_html(None);
+        assert!(html.contains("&lt;script&gt;x"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+        let md = r.to_markdown();
+        assert!(md.contains("abababab"), "{md}");
+        assert!(!md.contains('\x1b'), "{md}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! The JSON form (`serde`) is a stable schema documented in
 //! docs/verify-report.md; the text form (`Display`) is for people.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use intact_model::escape::escape;
@@ -458,6 +459,10 @@ pub struct Report {
     /// when `--artifact` or `--subject` was given and they were found).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<crate::SubjectMatch>,
+    /// Names of keys by keyid: the key files the consumer gave and the
+    /// names the (verified) layouts carry beside their keys.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_names: BTreeMap<String, String>,
     /// Why it failed, when it did.
     pub failure: Option<Failure>,
 }
@@ -467,9 +472,21 @@ fn digests(d: &Option<DigestSet>) -> String {
         .map_or_else(|| "(absent)".to_string(), ToString::to_string)
 }
 
+impl Report {
+    /// A key as people know it: `alice (e6bd3be5)` when named, else the
+    /// short keyid.
+    pub fn key_label(&self, keyid: &str) -> String {
+        let short = keyid.get(..8).unwrap_or(keyid);
+        match self.key_names.get(keyid) {
+            Some(name) => format!("{name} ({short})"),
+            None => short.to_string(),
+        }
+    }
+}
+
 /// A subject and its chain, for people: where it came from, who signed
 /// each step, what ran, and the source commit where recorded.
-fn write_subject(f: &mut fmt::Formatter<'_>, m: &crate::SubjectMatch) -> fmt::Result {
+fn write_subject(f: &mut fmt::Formatter<'_>, r: &Report, m: &crate::SubjectMatch) -> fmt::Result {
     writeln!(f, "artifact {}", escape(&m.name))?;
     writeln!(f, "  digest:   {}", m.digest)?;
     writeln!(
@@ -480,7 +497,11 @@ fn write_subject(f: &mut fmt::Formatter<'_>, m: &crate::SubjectMatch) -> fmt::Re
     )?;
     for (i, c) in m.chain.iter().enumerate() {
         let label = if i == 0 { "made by " } else { "from    " };
-        let signers: Vec<&str> = c.signers.iter().map(|k| k.get(..8).unwrap_or(k)).collect();
+        let signers: Vec<String> = c
+            .signers
+            .iter()
+            .map(|k| escape(&r.key_label(k)).to_string())
+            .collect();
         writeln!(
             f,
             "  {label}  {} (signed by {})",
@@ -550,8 +571,11 @@ impl fmt::Display for Report {
         if !self.subjects.is_empty() && self.failure.is_none() {
             writeln!(f)?;
             if let Some(l) = &self.layout {
-                let signers: Vec<&str> =
-                    l.signers.iter().map(|k| k.get(..8).unwrap_or(k)).collect();
+                let signers: Vec<String> = l
+                    .signers
+                    .iter()
+                    .map(|k| escape(&self.key_label(k)).to_string())
+                    .collect();
                 writeln!(f, "layout")?;
                 writeln!(f, "  signed:   sha256:{}", l.signed_sha256)?;
                 writeln!(f, "  by:       {}", signers.join(", "))?;
@@ -560,7 +584,7 @@ impl fmt::Display for Report {
                 }
             }
             for m in &self.subjects {
-                write_subject(f, m)?;
+                write_subject(f, self, m)?;
             }
         }
         if let Some(fail) = &self.failure {

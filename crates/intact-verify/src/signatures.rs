@@ -135,7 +135,7 @@ pub(crate) struct Parsed {
 /// Why a link file is not evidence.
 pub(crate) enum Rejected {
     /// Its signature does not verify with the key: ignored, like the reference.
-    Signature(String),
+    Signature(intact_crypto::CryptoError),
     /// Signed, but the payload is malformed: verification fails.
     Payload(String),
 }
@@ -146,7 +146,7 @@ pub(crate) fn check_link(
     keyid: &KeyId,
     key: &PublicKey,
 ) -> Result<Verified<Payload>, Rejected> {
-    verify_metadata(md, keyid, key).map_err(|e| Rejected::Signature(e.to_string()))?;
+    verify_metadata(md, keyid, key).map_err(Rejected::Signature)?;
     md.payload()
         .map(Verified)
         .map_err(|e| Rejected::Payload(e.to_string()))
@@ -244,7 +244,7 @@ fn load_one(
                 None => verify_metadata(&md, keyid, key),
             };
             let (md, verified) = match verdict {
-                Err(e) => (Some(md), Err(Rejected::Signature(e.to_string()))),
+                Err(e) => (Some(md), Err(Rejected::Signature(e))),
                 Ok(()) => match md.into_link() {
                     Ok(link) => (None, Ok(Verified(Payload::Link(link)))),
                     Err(md) => {

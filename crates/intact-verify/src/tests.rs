@@ -697,3 +697,41 @@ fn a_layout_without_expiry_is_refused_and_compat_accepts_it_only_in_dsse() {
         }
     }
 }
+
+#[test]
+fn functionaries_are_named_as_the_signed_layout_names_them() {
+    let mut c = Chain::new();
+    let alice_id = c.alice.keyid().unwrap();
+    let named = c.layout.keys[&alice_id].clone().with_name("alice").unwrap();
+    c.layout.keys.insert(alice_id.clone(), named);
+    c.standard_links("aa");
+    // The clone link, re-signed by another key but filed under alice's.
+    let file = name("clone").link_file_name(&alice_id);
+    let md = Metadata::from_slice(&c.files[&file]).unwrap();
+    let intact_model::Payload::Link(link) = md.payload().unwrap() else {
+        panic!("a link")
+    };
+    let mut forged = Metadata::new(link.into(), Container::Metablock).unwrap();
+    sign_metadata(&mut forged, &SigningKey::generate_ed25519()).unwrap();
+    c.files.insert(file, forged.to_bytes().unwrap());
+
+    let r = c.verify_with(&c.signed_layout(), &VerifyOptions::new());
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::Threshold);
+    let label = format!("alice ({})", alice_id.short());
+    assert!(f.message.contains(&label), "{}", f.message);
+    assert!(!f.message.contains(alice_id.as_str()), "{}", f.message);
+    assert_eq!(
+        r.key_names.get(alice_id.as_str()).map(String::as_str),
+        Some("alice")
+    );
+
+    // A layout whose signature does not hold names nothing.
+    let mut md = c.signed_layout();
+    let stranger = SigningKey::generate_ed25519();
+    md = Metadata::new(md.payload().unwrap(), Container::Metablock).unwrap();
+    sign_metadata(&mut md, &stranger).unwrap();
+    let r = c.verify_with(&md, &VerifyOptions::new());
+    assert_eq!(failure(&r).kind, FailureKind::LayoutSignature);
+    assert!(r.key_names.is_empty(), "{:?}", r.key_names);
+}

@@ -7,6 +7,7 @@ use intact_crypto::PublicKey;
 use intact_model::io::ReadError;
 use intact_model::{Container, KeyId, Layout, Link, Metadata, Payload, Step, StepName};
 
+use crate::explain::key_label as label;
 use crate::report::{Failure, FailureKind, Stage, StageResult, Status, Warning};
 use crate::signatures::{self, check_link, LayoutRejected, Loaded, Parsed, Rejected, Verified};
 use rayon::prelude::*;
@@ -42,6 +43,10 @@ pub(crate) struct Ctx<'a> {
     pub layout: Option<crate::report::LayoutRecord>,
     /// Every top-level link used as evidence.
     pub links: Vec<crate::report::LinkRecord>,
+    /// What keys are called: the key files the consumer gave, then the
+    /// names layouts carry beside their keys (added only once a layout's
+    /// signatures held, so an unsigned layout cannot name keys).
+    pub names: BTreeMap<KeyId, String>,
 }
 
 impl Ctx<'_> {
@@ -136,6 +141,13 @@ pub(crate) fn verify_level(
     depth: usize,
 ) -> Flow<Option<Verified<Link>>> {
     let layout = layout_signatures(ctx, md, keys, scope)?;
+    for (id, dict) in &layout.keys {
+        if let Some(name) = dict.name() {
+            ctx.names
+                .entry(id.clone())
+                .or_insert_with(|| name.to_string());
+        }
+    }
     if depth == 0 {
         ctx.layout = Some(crate::report::LayoutRecord::new(md, &layout, keys));
     }
@@ -176,7 +188,7 @@ fn layout_signatures(
                 at,
                 format!(
                     "owner {} has not signed this layout",
-                    crate::explain::key_label(k, &ctx.opts.key_names)
+                    crate::explain::key_label(k, &ctx.names)
                 ),
                 "ask that owner to sign it (`intact sign LAYOUT --key THEIR_KEY.pem`), \
                  or check that --layout-key names the right owner keys",
@@ -184,7 +196,10 @@ fn layout_signatures(
             e => fail(
                 FailureKind::LayoutSignature,
                 at,
-                format!("layout signature check failed: {e}"),
+                format!(
+                    "layout signature check failed: {}",
+                    crate::explain::crypto_error(e, &ctx.names)
+                ),
                 "the layout was changed after it was signed, or signed with another key; \
                  get a layout signed by the expected owner key",
             ),
@@ -619,7 +634,11 @@ fn check_layout(
         match PublicKey::from_key_dict(dict) {
             Ok(k) => {
                 if let Some((other, _)) = keys.iter().find(|(_, existing)| *existing == &k) {
-                    let msg = format!("the same public key is listed as {other} and as {keyid}");
+                    let msg = format!(
+                        "the same public key is listed as {} and as {}",
+                        label(other, &ctx.names),
+                        label(keyid, &ctx.names)
+                    );
                     if strict {
                         return Err(fail(
                             FailureKind::DuplicateKey,
@@ -633,7 +652,7 @@ fn check_layout(
                     ctx.warn(Stage::LayoutChecks, at.clone(), msg);
                 }
                 if let Some(weak) = k.weakness() {
-                    let msg = format!("key {keyid} is weak: {weak}; replace it");
+                    let msg = format!("{} is weak: {weak}; replace it", label(keyid, &ctx.names));
                     ctx.warn(Stage::LayoutChecks, at.clone(), msg);
                 }
                 keys.insert(keyid.clone(), k);
@@ -641,7 +660,10 @@ fn check_layout(
             Err(e) => ctx.warn(
                 Stage::LayoutChecks,
                 at.clone(),
-                format!("key {keyid} cannot be used: {e}; links signed with it will not count"),
+                format!(
+                    "{} cannot be used: {e}; links signed with it will not count",
+                    label(keyid, &ctx.names)
+                ),
             ),
         }
     }
@@ -658,7 +680,10 @@ fn check_layout(
         }
         for keyid in &step.pubkeys {
             if !layout.keys.contains_key(keyid) {
-                let msg = format!("step key {keyid} is not among the layout's keys");
+                let msg = format!(
+                    "step {} is not among the layout's keys",
+                    label(keyid, &ctx.names)
+                );
                 if strict {
                     return Err(fail(
                         FailureKind::UnknownStepKey,
@@ -741,7 +766,7 @@ fn load_step_links(
             step,
             &expected_files,
             keys,
-            &ctx.opts.key_names,
+            &ctx.names,
             ctx.opts.max_metadata_size,
         );
         let mut message = format!(
@@ -789,7 +814,10 @@ fn check_link_signatures(
     let mut dropped = Vec::new();
     for (keyid, file, parsed, verified) in found {
         let Some(key) = keys.get(&keyid) else {
-            dropped.push(format!("{file}: key {keyid} is not usable in this layout"));
+            dropped.push(format!(
+                "{file}: {} is not usable in this layout",
+                label(&keyid, &ctx.names)
+            ));
             continue;
         };
         let by_this_key = parsed.signatures_by_key;
@@ -799,7 +827,10 @@ fn check_link_signatures(
             return Err(fail(
                 FailureKind::DuplicateSignature,
                 here,
-                format!("{file} carries {by_this_key} signatures by key {keyid}"),
+                format!(
+                    "{file} carries {by_this_key} signatures by {}",
+                    label(&keyid, &ctx.names)
+                ),
                 "a link must be signed once per key; re-sign it (or pass --compat)",
             )
             .into());
@@ -811,7 +842,10 @@ fn check_link_signatures(
         let payload = match checked {
             Ok(p) => p,
             Err(Rejected::Signature(e)) => {
-                dropped.push(format!("{file}: {e}"));
+                dropped.push(format!(
+                    "{file}: {}",
+                    crate::explain::crypto_error(&e, &ctx.names)
+                ));
                 continue;
             }
             Err(Rejected::Payload(e)) => {

@@ -47,5 +47,5 @@ fn a_weak_layout_key_is_a_warning() {
         .filter(|w| w.stage == Stage::LayoutChecks)
         .collect();
     assert_eq!(layout_warnings.len(), 1, "{report}");
-    assert!(layout_warnings[0].message.contains(id.as_str()));
+    assert!(layout_warnings[0].message.contains(id.short()));
 }

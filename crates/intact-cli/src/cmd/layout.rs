@@ -30,6 +30,7 @@ pub enum LayoutCommand {
 Examples:
   intact layout build layout.yaml --key alice.pem -o root.layout
   intact layout build layout.yaml --key alice.pem --dsse -o root.layout
+  intact layout build layout.yaml --key alice.pem --no-key-names -o root.layout
 
 Exit codes:
   0   the layout was compiled, signed and written
@@ -54,6 +55,11 @@ pub struct BuildArgs {
     /// Ask for the passwords of encrypted private keys.
     #[arg(long)]
     prompt: bool,
+    /// Leave key names out of the layout's key dictionaries, for verifiers
+    /// that re-encode them (in-toto-golang, in-toto-rs); intact and the
+    /// Python reference keep them, and name keys by them.
+    #[arg(long)]
+    no_key_names: bool,
 }
 
 #[derive(Args)]
@@ -185,7 +191,10 @@ fn summary(findings: &[Finding]) -> String {
 fn build(a: BuildArgs) -> Result<Outcome> {
     intact_layout::check_output_is_not_source(&a.layout, &a.output)?;
     let source = Source::load(&a.layout)?;
-    let compiled = source.compile(&options(&a.params)?)?;
+    let compiled = source.compile(&BuildOptions {
+        key_names: !a.no_key_names,
+        ..options(&a.params)?
+    })?;
     for f in &compiled.findings {
         eprintln!("{}", finding_line(&a.layout, f));
     }
