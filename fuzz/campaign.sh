@@ -13,7 +13,9 @@
 # is sampled every 5 s into a progress file, so a run killed with its
 # session is still counted (to within one sample) by the next call.
 # A crash, hang or OOM stops the campaign with the input under
-# target/fuzz-campaign/TARGET/artifacts/: fix it, then call again.
+# target/fuzz-campaign/TARGET/artifacts/: fix it, then call again. A
+# "timeout" whose input then runs alone within the limit was the machine,
+# not the input: it is kept under starved/ and the campaign goes on.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source fuzz/common.sh
@@ -101,7 +103,15 @@ while :; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
   execs=${execs:-$(last_execs "$out")}
   artifact=$(grep -ao 'Test unit written to [^ ]*' "$out" | tail -n 1 | sed 's/Test unit written to //')
-  if [ -n "$artifact" ]; then
+  if [[ $artifact == */timeout-* ]] && timeout 10 "$FUZZ_BIN/$t" "${FUZZ_LIMITS[@]}" "$artifact" >/dev/null 2>&1; then
+    # libFuzzer's -timeout is wall time, and at nice 19 beside a compiler
+    # the fuzzer gets a sliver of a core: an input that runs in 0.3 s was
+    # once killed after 10 s. Run alone (at normal priority) it finished
+    # within the limit, so it is no hang: set it aside and go on.
+    mkdir -p "$dir/starved"
+    mv "$artifact" "$dir/starved/"
+    outcome=starved
+  elif [ -n "$artifact" ]; then
     outcome=crash
   elif ((rc == 0 || rc == 72)); then
     outcome=ok
@@ -111,7 +121,7 @@ while :; do
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$start" "$(now)" "$cpu" "${execs:-0}" "$outcome" "${artifact:--}" >>"$runs"
   rm -f "$progress"
   gzip -f "$out"
-  if [ "$outcome" != ok ]; then
+  if [ "$outcome" != ok ] && [ "$outcome" != starved ]; then
     echo "campaign $t: $outcome (exit $rc), see $out.gz; input: ${artifact:-none}" >&2
     exit 1
   fi
