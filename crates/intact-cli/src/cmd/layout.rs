@@ -219,8 +219,8 @@ fn build(a: BuildArgs) -> Result<Outcome> {
     md.save(&a.output)?;
     let kind = if a.dsse { "DSSE envelope" } else { "Metablock" };
     println!("wrote {} ({kind})", a.output.display());
-    for key in &keys {
-        println!("signed by {}", key.keyid()?);
+    for (key, path) in keys.iter().zip(&a.keys) {
+        println!("signed by {} ({})", key.keyid()?, path.display());
     }
     if !compiled.unbound_parameters.is_empty() {
         let names: Vec<String> = compiled
