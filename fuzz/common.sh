@@ -8,6 +8,10 @@ CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TOOLS=target/tools
 FUZZ_TARGET_DIR=target/fuzz
 FUZZ_BIN="$FUZZ_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+# The smoke run's unoptimised build: it compiles in less CPU than the
+# optimised one campaigns need, and a few seconds from the seeds do not
+# need the speed.
+FUZZ_DEV_BIN="$FUZZ_TARGET_DIR/x86_64-unknown-linux-gnu/debug"
 FUZZ_TARGETS=(json_strict link_fast_vs_generic dsse_envelope rule_parse layout_yaml allowed_signers canonical_roundtrip)
 # Per-input limits: a hang is an input slower than 10 s, an OOM above 2 GiB.
 FUZZ_LIMITS=(-timeout=10 -rss_limit_mb=2048)

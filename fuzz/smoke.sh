@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Smoke run of every fuzz target (docs/fuzzing.md), for CI: build them all
 # once, then run each from its committed seeds for FUZZ_SMOKE_SECONDS
-# (default 10) of wall time. Any crash, hang or OOM fails the run and
+# (default 5) of wall time, unoptimised (fuzz/common.sh). Any crash, hang or OOM fails the run and
 # leaves the input in target/fuzz-smoke/<target>/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source fuzz/common.sh
-seconds=${FUZZ_SMOKE_SECONDS:-10}
+seconds=${FUZZ_SMOKE_SECONDS:-5}
 
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-fuzz_build
+fuzz_build --dev
 for t in "${FUZZ_TARGETS[@]}"; do
   work=target/fuzz-smoke/$t
   rm -rf "$work"
   mkdir -p "$work/corpus"
-  if ! "$FUZZ_BIN/$t" "$work/corpus" "fuzz/seeds/$t" "${FUZZ_LIMITS[@]}" \
+  if ! "$FUZZ_DEV_BIN/$t" "$work/corpus" "fuzz/seeds/$t" "${FUZZ_LIMITS[@]}" \
       -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/" \
       >"$work/log" 2>&1; then
     tail -n 40 "$work/log" >&2
