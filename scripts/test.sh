@@ -11,16 +11,21 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # adds work there (its caches are written and never read).
 export CARGO_INCREMENTAL=0
 
-# CPU seconds used by finished child processes (bash's `times`, 2nd line).
+# CPU seconds used by finished child processes, from bash's `times` (its
+# second line), into $cpu. `times` must run in this shell, not in a
+# command substitution's subshell, which has children of its own.
+cpu_file=$(mktemp)
+trap 'rm -f "$cpu_file"' EXIT
 children_cpu() {
-    times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
-        printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+    times >"$cpu_file"
+    cpu=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$cpu_file")
 }
+children_cpu
 phase_start=$SECONDS
-phase_cpu=$(children_cpu)
+phase_cpu=$cpu
 phase() {
-    local cpu
-    cpu=$(children_cpu)
+    children_cpu
     echo "ci: $1 took $((SECONDS - phase_start)) s ($((cpu - phase_cpu)) s of CPU)" >&2
     phase_start=$SECONDS
     phase_cpu=$cpu
