@@ -273,6 +273,7 @@ fn verify_in(dir: &Path, links: &Path, owner: &SigningKey) -> Result<Report> {
     // honest one's report ends with its provenance.
     let package = intact_verify::Subject::from_file(&dir.join("demo-project.tar.gz"))?;
     let opts = VerifyOptions::new()
+        .key_names(BTreeMap::from([(owner.keyid()?, "alice.pub".to_string())]))
         .workdir(dir)
         .subjects(vec![intact_verify::Subject {
             name: "demo-project.tar.gz".into(),
