@@ -7,9 +7,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source fuzz/common.sh
 seconds=${FUZZ_SMOKE_SECONDS:-5}
+# `smoke.sh build` only builds, `smoke.sh run` only runs (scripts/test.sh
+# builds while the tests run); with no argument, both.
+mode=${1:-all}
 
-cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-fuzz_build --dev
+if [ "$mode" != run ]; then
+  cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+  fuzz_build --dev
+fi
+[ "$mode" = build ] && exit 0
 for t in "${FUZZ_TARGETS[@]}"; do
   work=target/fuzz-smoke/$t
   rm -rf "$work"
