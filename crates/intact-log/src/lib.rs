@@ -29,7 +29,9 @@
 mod entry;
 mod error;
 mod note;
+mod sidecar;
 mod source;
+mod stats;
 pub mod tiles;
 mod verify;
 mod writer;
@@ -37,7 +39,9 @@ mod writer;
 pub use entry::{sha256_hex, Entry, EntryContext, EntryKind, CI_VARIABLES, ENTRY_SCHEMA};
 pub use error::LogError;
 pub use note::{is_valid_origin, LogKey, LogSigner};
+pub use sidecar::{check_logged, log_file, proof_path, Logged};
 pub use source::{DirSource, Source, MAX_FILE};
+pub use stats::{stats, Percentiles, Stats, StatsBuilder};
 pub use verify::{
     for_each_entry, prove_file, prove_index, read_checkpoint, read_checkpoint_unverified, verify,
     verify_proof, ProofBundle, ProvenEntry, SourceTiles, Verified, PROOF_SCHEMA,

@@ -437,7 +437,8 @@ fn entries_describe_links_without_environment_and_proofs_round_trip() {
         ci: Default::default(),
     };
     w.append(&entries(0..3)).unwrap();
-    w.add_files(std::slice::from_ref(&link), &ctx).unwrap();
+    let (_, described) = w.add_files(std::slice::from_ref(&link), &ctx).unwrap();
+    assert_eq!(described[0].kind, EntryKind::LinkRecorded);
     let mut logged = Vec::new();
     let v = verify_dir(&f).unwrap();
     for_each_entry(&DirSource::new(&f.dir), v.size, |_, e| {
@@ -525,4 +526,84 @@ fn memory_tree_reads_what_it_stored() {
     }
     assert_eq!(t.stored() as u64, tlog_tiles::stored_hash_count(1000));
     assert!(t.read_hashes(&[u64::MAX]).is_err());
+}
+
+#[test]
+fn log_file_writes_a_proof_that_check_logged_accepts() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = SigningKey::generate_ed25519();
+    let link = signed_link(tmp.path(), &signer);
+    LogWriter::open(&f.dir, None)
+        .unwrap()
+        .append(&entries(0..5))
+        .unwrap();
+    let logged = log_file(&f.dir, &link, &EntryContext::now()).unwrap();
+    assert_eq!(logged.index, 5);
+    assert!(logged.proof_path.ends_with("build.12345678.link.proof"));
+    let bytes = std::fs::read(&link).unwrap();
+    let proven = check_logged(&link, &bytes, &key(&f)).unwrap();
+    assert_eq!(proven.entry.kind, EntryKind::LinkRecorded);
+    // The proof stays valid as the log grows (it is under its own
+    // checkpoint), and the grown log is consistent with that checkpoint.
+    LogWriter::open(&f.dir, None)
+        .unwrap()
+        .append(&entries(5..600))
+        .unwrap();
+    check_logged(&link, &bytes, &key(&f)).unwrap();
+    verify(
+        &DirSource::new(&f.dir),
+        &key(&f),
+        Some(("proof", logged.proof.checkpoint.as_bytes())),
+    )
+    .unwrap();
+    // Without a proof: not logged.
+    std::fs::remove_file(&logged.proof_path).unwrap();
+    let e = check_logged(&link, &bytes, &key(&f)).unwrap_err();
+    assert!(matches!(e, LogError::NotLogged { .. }), "{e:?}");
+}
+
+#[test]
+fn stats_count_kinds_failures_and_delays() {
+    let mut b = StatsBuilder::new();
+    let link = Entry {
+        schema: ENTRY_SCHEMA.into(),
+        kind: EntryKind::LinkRecorded,
+        file: "build.link".into(),
+        sha256: "bb".into(),
+        signers: vec!["k2".into()],
+        steps: vec!["build".into()],
+        subjects: Default::default(),
+        time: "2026-12-02T11:00:00Z".into(),
+        intact_version: "0.1.0".into(),
+        ci: Default::default(),
+    };
+    b.add(&link.to_bytes().unwrap());
+    let mut verification = link.clone();
+    verification.kind = EntryKind::VerificationFailed;
+    verification.time = "2026-12-02T11:01:30Z".into();
+    verification.signers = vec!["k1".into()];
+    verification.subjects.insert(
+        "link:build.link".into(),
+        [("sha256".to_string(), "bb".to_string())].into(),
+    );
+    b.add(&verification.to_bytes().unwrap());
+    verification.kind = EntryKind::VerificationPassed;
+    b.add(&verification.to_bytes().unwrap());
+    b.add(b"not an intact entry");
+    let s = b.finish();
+    assert_eq!(s.entries, 4);
+    assert_eq!(s.other_entries, 1);
+    assert_eq!(s.by_kind["link-recorded"], 1);
+    assert_eq!(s.verifications_failed, 1);
+    assert_eq!(s.failure_rate, Some(0.5));
+    assert_eq!(s.link_to_verification_seconds.count, 2);
+    assert_eq!(s.link_to_verification_seconds.p50, Some(90.0));
+    assert_eq!(s.keys.len(), 2);
+    let prom = s.to_prometheus();
+    assert!(
+        prom.contains("intact_log_verifications{result=\"failed\"} 1\n"),
+        "{prom}"
+    );
+    assert!(s.to_text().contains("failure rate 50.0%"));
 }

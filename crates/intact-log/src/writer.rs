@@ -173,22 +173,30 @@ impl LogWriter {
         self.signer.vkey()
     }
 
-    /// Describe each file and append the entries, in one append.
-    pub fn add_files(&self, files: &[PathBuf], ctx: &EntryContext) -> Result<Appended, LogError> {
+    /// Describe each file and append the entries, in one append. Returns
+    /// the append and the entries, in the files' order.
+    pub fn add_files(
+        &self,
+        files: &[PathBuf],
+        ctx: &EntryContext,
+    ) -> Result<(Appended, Vec<Entry>), LogError> {
         let mut entries = Vec::with_capacity(files.len());
+        let mut bytes_all = Vec::with_capacity(files.len());
         for f in files {
             let bytes =
                 intact_model::io::read_limited(f, intact_model::io::DEFAULT_MAX_METADATA_SIZE)?;
-            let entry = Entry::describe(f, &bytes, ctx)?.to_bytes()?;
-            if entry.len() > MAX_ENTRY_LEN {
+            let entry = Entry::describe(f, &bytes, ctx)?;
+            let encoded = entry.to_bytes()?;
+            if encoded.len() > MAX_ENTRY_LEN {
                 return Err(LogError::EntryTooLarge {
                     path: f.clone(),
-                    len: entry.len(),
+                    len: encoded.len(),
                 });
             }
             entries.push(entry);
+            bytes_all.push(encoded);
         }
-        self.append(&entries)
+        Ok((self.append(&bytes_all)?, entries))
     }
 
     /// Append raw entries (each at most 65,535 bytes) in one durable,
