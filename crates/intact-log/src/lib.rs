@@ -40,7 +40,7 @@ pub use entry::{sha256_hex, Entry, EntryContext, EntryKind, CI_VARIABLES, ENTRY_
 pub use error::LogError;
 pub use note::{is_valid_origin, LogKey, LogSigner};
 pub use sidecar::{check_logged, log_file, proof_path, Logged};
-pub use source::{DirSource, Source, MAX_FILE};
+pub use source::{DirSource, HttpSource, Source, MAX_FILE};
 pub use stats::{stats, Percentiles, Stats, StatsBuilder};
 pub use verify::{
     for_each_entry, prove_file, prove_index, read_checkpoint, read_checkpoint_unverified, verify,

@@ -607,3 +607,76 @@ fn stats_count_kinds_failures_and_delays() {
     );
     assert!(s.to_text().contains("failure rate 50.0%"));
 }
+
+/// A static file server for `root` on 127.0.0.1 (one request per
+/// connection, GET only), serving until the test process ends. Returns
+/// its base URL.
+fn serve(root: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // Drain the headers.
+            let mut h = String::new();
+            while reader.read_line(&mut h).map(|n| n > 2).unwrap_or(false) {
+                h.clear();
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let rel = path.trim_start_matches('/').trim_start_matches("log/");
+            let file = root.join(rel);
+            let ok = !rel.contains("..") && file.is_file();
+            let (status, body) = if ok {
+                ("200 OK", std::fs::read(&file).unwrap_or_default())
+            } else {
+                ("404 Not Found", b"not found".to_vec())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}/log")
+}
+
+#[test]
+fn a_log_verifies_over_http_and_damage_is_named_by_url() {
+    let f = appended(700);
+    let url = serve(f.dir.clone());
+    let http = HttpSource::new(&url).unwrap();
+    let local = verify_dir(&f).unwrap();
+    let remote = verify(&http, &key(&f), None).unwrap();
+    assert_eq!((remote.size, remote.root), (local.size, local.root));
+    // tlog_tiles' reader over HTTP proves an entry.
+    let tiles = SourceTiles::new(&http);
+    let reader = TileHashReader::new(remote.size, remote.root, &tiles);
+    let proof = tlog_tiles::prove_record(700, 300, &reader).unwrap();
+    tlog_tiles::check_record(
+        &proof,
+        700,
+        remote.root,
+        300,
+        tlog_tiles::record_hash(b"entry 300"),
+    )
+    .unwrap();
+    std::fs::remove_file(f.dir.join("tile/0/001")).unwrap();
+    let e = verify(&http, &key(&f), None).unwrap_err();
+    assert!(
+        matches!(&e, LogError::TileMissing { path } if path == &format!("{url}/tile/0/001")),
+        "{e:?}"
+    );
+    // Nothing listening: an HTTP error naming the URL.
+    let dead = HttpSource::new("http://127.0.0.1:1/log").unwrap();
+    let e = verify(&dead, &key(&f), None).unwrap_err();
+    assert!(matches!(e, LogError::Http { .. }), "{e:?}");
+}
