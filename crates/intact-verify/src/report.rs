@@ -46,6 +46,9 @@ pub enum Stage {
     InspectionRules,
     /// Source provenance from a git commit.
     GitProvenance,
+    /// The layout and every link carry a valid inclusion proof in the
+    /// transparency log (`--require-logged`).
+    TransparencyLog,
 }
 
 impl Stage {
@@ -66,6 +69,7 @@ impl Stage {
             Stage::Inspections => "inspections",
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
+            Stage::TransparencyLog => "transparency log",
         }
     }
 }
@@ -146,6 +150,9 @@ pub enum FailureKind {
     GitPolicyUnusable,
     /// A git provenance check failed (signature, ref, tree).
     GitProvenance,
+    /// `--require-logged`: the layout or a link has no valid inclusion
+    /// proof (`FILE.proof`) under a checkpoint signed by the log key.
+    NotLogged,
 }
 
 impl FailureKind {
@@ -183,6 +190,7 @@ impl FailureKind {
         FailureKind::GitRepoMissing,
         FailureKind::GitPolicyUnusable,
         FailureKind::GitProvenance,
+        FailureKind::NotLogged,
     ];
 
     /// The stable code of the JSON report (`failure.code`).
@@ -220,6 +228,7 @@ impl FailureKind {
             FailureKind::GitRepoMissing => "git-repo-missing",
             FailureKind::GitPolicyUnusable => "git-policy-unusable",
             FailureKind::GitProvenance => "git-provenance",
+            FailureKind::NotLogged => "not-logged",
         }
     }
 
@@ -247,6 +256,7 @@ impl FailureKind {
             K::GitPolicyMalformed | K::GitRepoMissing | K::GitPolicyUnusable | K::GitProvenance => {
                 Stage::GitProvenance
             }
+            K::NotLogged => Stage::TransparencyLog,
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct BuildArgs {
     /// Ask for the passwords of encrypted private keys.
     #[arg(long)]
     prompt: bool,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (FILE.proof).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -221,6 +225,7 @@ fn build(a: BuildArgs) -> Result<Outcome> {
             .collect();
         println!("left for verification: {}", names.join(", "));
     }
+    super::log_event(a.log.as_deref(), &a.output, false)?;
     Ok(Outcome::Ok)
 }
 

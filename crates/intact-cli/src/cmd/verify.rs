@@ -35,6 +35,7 @@ Examples:
   intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format html > report.html
   intact verify -l root.layout -k alice.pub --from package \
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+  intact verify -l root.layout -k alice.pub --require-logged --log-key log.pub
   in-toto-verify's command line works too:
   intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
 
@@ -77,6 +78,14 @@ pub struct VerifyArgs {
     /// Refuse a layout or link file larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = intact_model::io::DEFAULT_MAX_METADATA_SIZE)]
     max_metadata_size: u64,
+    /// Also demand that the layout and every link carry a valid inclusion
+    /// proof (FILE.proof, from `--log` or `intact log prove`) under a
+    /// checkpoint signed by --log-key.
+    #[arg(long, requires = "log_key")]
+    require_logged: bool,
+    /// The transparency log's public key, for --require-logged.
+    #[arg(long, value_name = "LOG.pub", requires = "require_logged")]
+    log_key: Option<PathBuf>,
     /// Values for layout parameters, NAME=VALUE.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -167,8 +176,15 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         None => None,
     };
     opts = opts.subjects(subjects).from_step(from_step);
+    let log_key = match (&a.log_key, a.require_logged) {
+        (Some(path), true) => Some(intact_log::LogKey::load(path)?),
+        _ => None,
+    };
     let links = DirLinkSource::open(&a.link_dir)?;
-    let report = verify(&layout, &keys, &links, &opts)?;
+    let mut report = verify(&layout, &keys, &links, &opts)?;
+    if let Some(key) = &log_key {
+        intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
+    }
     match a.format {
         Format::Text if a.quiet && report.verified => {}
         Format::Text => crate::style::print_report(&report.to_string()),
