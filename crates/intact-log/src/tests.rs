@@ -680,3 +680,26 @@ fn a_log_verifies_over_http_and_damage_is_named_by_url() {
     let e = verify(&dead, &key(&f), None).unwrap_err();
     assert!(matches!(e, LogError::Http { .. }), "{e:?}");
 }
+
+#[test]
+fn an_append_refuses_to_extend_a_damaged_log() {
+    let f = appended(300);
+    let p = f.dir.join("tile/0/001.p/44");
+    let good = std::fs::read(&p).unwrap();
+    let mut bad = good.clone();
+    bad[0] ^= 1;
+    std::fs::write(&p, &bad).unwrap();
+    let w = LogWriter::open(&f.dir, None).unwrap();
+    let e = w.append(&entries(300..301)).unwrap_err();
+    assert!(matches!(e, LogError::RootMismatch { .. }), "{e:?}");
+    std::fs::write(&p, &good).unwrap();
+    let b = f.dir.join("tile/entries/001.p/44");
+    let bundle = std::fs::read(&b).unwrap();
+    let es = decode_bundle(&bundle).unwrap();
+    std::fs::write(&b, encode_bundle(es.iter().take(40).copied())).unwrap();
+    let e = w.append(&entries(300..301)).unwrap_err();
+    assert!(matches!(e, LogError::EntryCountMismatch { .. }), "{e:?}");
+    std::fs::write(&b, &bundle).unwrap();
+    w.append(&entries(300..301)).unwrap();
+    assert_eq!(verify_dir(&f).unwrap().size, 301);
+}

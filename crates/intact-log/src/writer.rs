@@ -224,6 +224,18 @@ impl LogWriter {
             })
         };
         let mut overlay = Overlay::new(old, &read_tile);
+        // The hashes an append builds on are the right edge of the old
+        // tree: check they make the signed root, so a damaged tile is
+        // refused rather than extended.
+        if old > 0 && tlog_tiles::tree_hash(old, &overlay).ok().as_ref() != Some(cp.hash()) {
+            return Err(LogError::RootMismatch {
+                path: source.name("checkpoint"),
+                computed: tlog_tiles::tree_hash(old, &overlay)
+                    .map(|h| h.to_string())
+                    .unwrap_or_else(|e| e.to_string()),
+                signed: cp.hash().to_string(),
+            });
+        }
         for e in entries {
             overlay.push_leaf_hash(tlog_tiles::record_hash(e))?;
         }
@@ -260,6 +272,19 @@ impl LogWriter {
                     let bytes = source.read(&rel)?.ok_or(LogError::TileMissing {
                         path: source.name(&rel),
                     })?;
+                    let found = decode_bundle(&bytes)
+                        .map_err(|reason| LogError::EntriesMalformed {
+                            path: source.name(&rel),
+                            reason,
+                        })?
+                        .len();
+                    if found != prev.width() as usize {
+                        return Err(LogError::EntryCountMismatch {
+                            path: source.name(&rel),
+                            found,
+                            expected: prev.width() as usize,
+                        });
+                    }
                     bundle = bytes;
                 }
             }
@@ -272,10 +297,6 @@ impl LogWriter {
                 )
                 .ok_or_else(|| LogError::Tree("entry range out of bounds".into()))?;
             bundle.extend(encode_bundle(slice.iter().map(Vec::as_slice)));
-            debug_assert_eq!(
-                decode_bundle(&bundle).map(|v| v.len()).ok(),
-                Some(tile.width() as usize)
-            );
             let path = self.dir.join(tile_path(&tile));
             write_durable(&path, &bundle)?;
             if let Some(p) = path.parent() {
