@@ -412,6 +412,18 @@ fn verify_require_logged_passes_on_the_demo_and_names_an_unlogged_link() {
     assert_eq!(v["failure"]["code"], "not-logged");
     assert_eq!(v["failure"]["stage"], "transparency-log");
     assert_eq!(v["failure"]["scope"], link.as_str());
+    // --log logs the verification itself (here the failed one).
+    let log = root.join("log").display().to_string();
+    let mut logged_args = a.clone();
+    logged_args.extend(["--log", log.as_str(), "--log-report", "report.json"]);
+    let c3 = consumer("c3");
+    let again = intact(&c3, &logged_args);
+    assert_eq!(again.code, 1, "{}{}", again.stdout, again.stderr);
+    assert!(c3.join("report.json.proof").is_file());
+    let shown = ok(d, &["log", "show", &log, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(v["size"], 7);
+    assert_eq!(v["entries"][6]["entry"]["kind"], "verification-failed");
     // Without --log-key, --require-logged is a usage error.
     let usage = intact(
         d,

@@ -36,6 +36,7 @@ Examples:
   intact verify -l root.layout -k alice.pub --from package \
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
   intact verify -l root.layout -k alice.pub --require-logged --log-key log.pub
+  intact verify -l root.layout -k alice.pub --log transparency --log-report verification.json
   in-toto-verify's command line works too:
   intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
 
@@ -83,6 +84,13 @@ pub struct VerifyArgs {
     /// checkpoint signed by --log-key.
     #[arg(long, requires = "log_key")]
     require_logged: bool,
+    /// Log this verification in the transparency log DIR: the JSON report
+    /// is written to --log-report and logged, its proof beside it.
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// Where --log writes the JSON report it logs.
+    #[arg(long, value_name = "FILE", default_value = "verification.json")]
+    log_report: PathBuf,
     /// The transparency log's public key, for --require-logged.
     #[arg(long, value_name = "LOG.pub", requires = "require_logged")]
     log_key: Option<PathBuf>,
@@ -152,7 +160,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
         .key_names(key_names)
-        .audit(matches!(a.format, Format::Json))
+        .audit(matches!(a.format, Format::Json) || a.log.is_some())
         .rule_detail(a.verbose)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
@@ -184,6 +192,11 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     let mut report = verify(&layout, &keys, &links, &opts)?;
     if let Some(key) = &log_key {
         intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
+    }
+    if let Some(dir) = &a.log {
+        let json = serde_json::to_vec_pretty(&report).context("encoding the report")?;
+        intact_model::io::write_atomic(&a.log_report, &json, 0o644)?;
+        super::log_event(Some(dir), &a.log_report, a.quiet)?;
     }
     match a.format {
         Format::Text if a.quiet && report.verified => {}
