@@ -438,3 +438,86 @@ fn verify_require_logged_passes_on_the_demo_and_names_an_unlogged_link() {
     );
     assert_eq!(usage.code, 2);
 }
+
+/// A static file server for `root` on 127.0.0.1 (GET only, one request a
+/// connection), serving until the test process ends; its base URL.
+fn serve(root: std::path::PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut h = String::new();
+            while reader.read_line(&mut h).map(|n| n > 2).unwrap_or(false) {
+                h.clear();
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let rel = path.trim_start_matches('/');
+            let file = root.join(rel);
+            let (status, body) = if !rel.contains("..") && file.is_file() {
+                ("200 OK", std::fs::read(&file).unwrap_or_default())
+            } else {
+                ("404 Not Found", Vec::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn log_verify_reads_a_log_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let link = setup(d);
+    ok(
+        d,
+        &[
+            "log",
+            "init",
+            "t",
+            "--key",
+            "log.pem",
+            "--origin",
+            "example.com/releases",
+        ],
+    );
+    ok(d, &["log", "add", "t", &link, &link]);
+    let url = serve(d.join("t"));
+    let v = ok(
+        d,
+        &[
+            "log",
+            "verify",
+            &url,
+            "--log-key",
+            "log.pub",
+            "--format",
+            "json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(json["size"], 2);
+    std::fs::remove_file(d.join("t/tile/entries/000.p/2")).unwrap();
+    let failed = intact(d, &["log", "verify", &url, "--log-key", "log.pub"]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert!(
+        failed
+            .stdout
+            .contains(&format!("{url}/tile/entries/000.p/2")),
+        "{}",
+        failed.stdout
+    );
+}
