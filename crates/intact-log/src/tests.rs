@@ -703,3 +703,32 @@ fn an_append_refuses_to_extend_a_damaged_log() {
     w.append(&entries(300..301)).unwrap();
     assert_eq!(verify_dir(&f).unwrap().size, 301);
 }
+
+#[test]
+fn attestations_become_entries_with_their_subjects() {
+    use base64::Engine as _;
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app.tar.gz", "digest": {"sha256": "aa"}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"secret": "not copied"}
+    });
+    let envelope = serde_json::json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&statement).unwrap()),
+        "signatures": [{"keyid": "k1", "sig": "AAAA"}]
+    });
+    let bytes = serde_json::to_vec(&envelope).unwrap();
+    let e = Entry::describe(
+        Path::new("app.intoto.json"),
+        &bytes,
+        &EntryContext::default(),
+    )
+    .unwrap();
+    assert_eq!(e.kind, EntryKind::AttestationMade);
+    assert_eq!(e.signers, vec!["k1".to_string()]);
+    assert_eq!(e.subjects["app.tar.gz"]["sha256"], "aa");
+    assert!(!String::from_utf8(e.to_bytes().unwrap())
+        .unwrap()
+        .contains("not copied"));
+}
