@@ -54,6 +54,9 @@ enum Command {
     MatchProducts(cmd::matching::MatchArgs),
     /// Verify a supply chain against its signed layout.
     Verify(cmd::verify::VerifyArgs),
+    /// A transparency log of signing and verification events (C2SP tlog-tiles).
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
     /// Git commit provenance (what a layout's git inspection runs).
     #[command(subcommand)]
     Git(cmd::git::GitCommand),
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::MatchProducts(a) => cmd::matching::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Git(c) => cmd::git::run(c),
+        Command::Log(c) => cmd::log::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Completions(a) => {
             cmd::shell::completions(a, <Cli as clap::CommandFactory>::command())

@@ -29,6 +29,7 @@ mod diff;
 mod explain;
 mod git;
 mod inspect;
+mod logged;
 mod options;
 mod render;
 mod report;
@@ -46,6 +47,7 @@ use intact_model::{KeyId, Metadata};
 pub use describe::{
     describe, ArtifactLine, Description, ItemSummary, LayoutSummary, LinkSummary, SignatureStatus,
 };
+pub use logged::require_logged;
 pub use options::VerifyOptions;
 pub use report::{
     ArtifactIssue, ArtifactProblem, Failure, FailureKind, LayoutRecord, LinkRecord, Report,

@@ -47,6 +47,9 @@ pub enum Stage {
     InspectionRules,
     /// Source provenance from a git commit.
     GitProvenance,
+    /// The layout and every link carry a valid inclusion proof in the
+    /// transparency log (`--require-logged`).
+    TransparencyLog,
 }
 
 impl Stage {
@@ -67,6 +70,7 @@ impl Stage {
             Stage::Inspections => "inspections",
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
+            Stage::TransparencyLog => "transparency log",
         }
     }
 }
@@ -147,6 +151,9 @@ pub enum FailureKind {
     GitPolicyUnusable,
     /// A git provenance check failed (signature, ref, tree).
     GitProvenance,
+    /// `--require-logged`: the layout or a link has no valid inclusion
+    /// proof (`FILE.proof`) under a checkpoint signed by the log key.
+    NotLogged,
 }
 
 impl FailureKind {
@@ -184,6 +191,7 @@ impl FailureKind {
         FailureKind::GitRepoMissing,
         FailureKind::GitPolicyUnusable,
         FailureKind::GitProvenance,
+        FailureKind::NotLogged,
     ];
 
     /// The stable code of the JSON report (`failure.code`).
@@ -221,6 +229,7 @@ impl FailureKind {
             FailureKind::GitRepoMissing => "git-repo-missing",
             FailureKind::GitPolicyUnusable => "git-policy-unusable",
             FailureKind::GitProvenance => "git-provenance",
+            FailureKind::NotLogged => "not-logged",
         }
     }
 
@@ -248,6 +257,7 @@ impl FailureKind {
             K::GitPolicyMalformed | K::GitRepoMissing | K::GitPolicyUnusable | K::GitProvenance => {
                 Stage::GitProvenance
             }
+            K::NotLogged => Stage::TransparencyLog,
         }
     }
 }

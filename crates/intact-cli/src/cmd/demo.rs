@@ -245,14 +245,90 @@ fn demo(root: &Path) -> Result<Outcome> {
     let tampered = verify_in(&bad, &work, &alice)?;
     println!("{tampered}");
 
+    say("\n== 6. Every event goes into a transparency log (in log/)");
+    let logged = transparency_log(
+        root,
+        &[&clone.path, &update.path, &package.path],
+        &[("final", &report), ("tampered", &tampered)],
+        &work.join("demo-project.tar.gz"),
+        &work,
+        &alice,
+    )?;
+
     say("");
-    if report.verified && !tampered.verified {
+    if report.verified && !tampered.verified && logged {
         say("The honest chain verified and the tampered package was caught.");
         Ok(Outcome::Ok)
     } else {
         say("Unexpected: the demo did not behave as designed.");
         Ok(Outcome::Failed)
     }
+}
+
+/// Log the layout, the links and both verifications (each `FILE.proof`
+/// beside its file), verify the honest chain again demanding those proofs,
+/// and verify the log. Whether all of that held.
+fn transparency_log(
+    root: &Path,
+    links: &[&Path],
+    reports: &[(&str, &Report)],
+    package: &Path,
+    link_dir: &Path,
+    owner: &SigningKey,
+) -> Result<bool> {
+    let keys = root.join("keys");
+    key(&keys, "log")?;
+    let log = root.join("log");
+    intact_log::LogWriter::init(&log, &keys.join("log.pem"), "demo.intact.example/log")?;
+    say("$ intact key generate keys/log");
+    say("$ intact log init log --key keys/log.pem --origin demo.intact.example/log");
+    let ctx = intact_log::EntryContext::now();
+    let layout = root.join("root.layout");
+    let mut files: Vec<PathBuf> = vec![layout.clone()];
+    files.extend(links.iter().map(|p| p.to_path_buf()));
+    for (name, r) in reports {
+        let path = root.join(format!("verification-{name}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(r)?)?;
+        files.push(path);
+    }
+    for f in &files {
+        let l = intact_log::log_file(&log, f, &ctx)?;
+        say(&format!(
+            "  entry {}: {} {}  (proof: {})",
+            l.index,
+            l.entry.kind.as_str(),
+            l.entry.file,
+            l.proof_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+    }
+    say("$ intact log add log root.layout work/*.link verification-final.json verification-tampered.json");
+    say("  (or --log log on intact layout build, run, record stop and sign: each writes FILE.proof)");
+
+    let log_key = intact_log::LogKey::load(&keys.join("log.pub"))?;
+    // A fresh consumer directory: the inspection unpacks the package.
+    let consumer = consumer_dir(root, "final-logged", package)?;
+    let mut again = verify_in(&consumer, link_dir, owner)?;
+    intact_verify::require_logged(&mut again, &layout, link_dir, &log_key);
+    say("$ intact verify --layout root.layout --layout-key alice.pub --link-dir ../work --artifact demo-project.tar.gz --require-logged --log-key ../keys/log.pub   (in final-logged/)");
+    say(&format!(
+        "  {}",
+        again
+            .stages
+            .last()
+            .map(|s| s.message.clone())
+            .unwrap_or_default()
+    ));
+
+    let v = intact_log::verify(&intact_log::DirSource::new(&log), &log_key, None)?;
+    say("$ intact log verify log --log-key keys/log.pub");
+    say(&format!(
+        "log verified: origin {}, {} entries, root {}",
+        v.origin, v.size, v.root
+    ));
+    Ok(again.verified)
 }
 
 /// A consumer's directory: the layout, the owner's public key, the package.

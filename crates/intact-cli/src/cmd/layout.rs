@@ -60,6 +60,10 @@ pub struct BuildArgs {
     /// Python reference keep them, and name keys by them.
     #[arg(long)]
     no_key_names: bool,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (FILE.proof).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -230,6 +234,7 @@ fn build(a: BuildArgs) -> Result<Outcome> {
             .collect();
         println!("left for verification: {}", names.join(", "));
     }
+    super::log_event(a.log.as_deref(), &a.output, false)?;
     Ok(Outcome::Ok)
 }
 

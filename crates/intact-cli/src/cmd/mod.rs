@@ -4,6 +4,7 @@ pub mod demo;
 pub mod git;
 pub mod key;
 pub mod layout;
+pub mod log;
 pub mod matching;
 pub mod run;
 pub mod shell;
@@ -17,6 +18,25 @@ use anyhow::Result;
 use intact_crypto::{SigningKey, Zeroizing};
 
 use crate::password;
+
+/// `--log DIR`: append the event `file` records to the transparency log
+/// and write `FILE.proof` beside it (the work is `intact_log::log_file`).
+pub fn log_event(log: Option<&Path>, file: &Path, quiet: bool) -> Result<()> {
+    let Some(dir) = log else {
+        return Ok(());
+    };
+    let logged = intact_log::log_file(dir, file, &intact_log::EntryContext::now())?;
+    if !quiet {
+        eprintln!(
+            "intact: logged {} as entry {} of {}; proof in {}",
+            file.display(),
+            logged.index,
+            dir.display(),
+            logged.proof_path.display()
+        );
+    }
+    Ok(())
+}
 
 /// Load a signing key, asking for its password only when it is encrypted.
 pub fn load_signing_key(path: &Path, prompt: bool) -> Result<SigningKey> {

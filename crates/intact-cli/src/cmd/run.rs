@@ -245,6 +245,10 @@ pub struct RunArgs {
     /// The command to run.
     #[arg(last = true)]
     command: Vec<String>,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (FILE.proof).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
 }
 
 /// Print what was written (and with `-v` what it holds) and let the
@@ -360,7 +364,10 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     if let Some(dir) = a.metadata_directory {
         req = req.link_dir(dir);
     }
-    let result = wrote(run_step(&req)?, &a.common);
+    let recorded = run_step(&req)?;
+    let path = recorded.path.clone();
+    let result = wrote(recorded, &a.common);
+    super::log_event(a.log.as_deref(), &path, a.common.quiet)?;
     // The link is written, then the command's failure becomes ours.
     Ok(exit_of(result.map_or(0, |r| r.return_value)))
 }
@@ -454,6 +461,10 @@ pub struct StopArgs {
     /// start chose.
     #[arg(long = "use-dsse", hide = true)]
     _use_dsse: bool,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (FILE.proof).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
 }
 
 pub fn record(cmd: RecordCommand) -> Result<Outcome> {
@@ -480,7 +491,10 @@ pub fn record(cmd: RecordCommand) -> Result<Outcome> {
             if let Some(dir) = a.metadata_directory {
                 req = req.link_dir(dir);
             }
-            wrote(stop_step(&req)?, &a.common);
+            let recorded = stop_step(&req)?;
+            let path = recorded.path.clone();
+            wrote(recorded, &a.common);
+            super::log_event(a.log.as_deref(), &path, a.common.quiet)?;
             Ok(Outcome::Ok)
         }
     }

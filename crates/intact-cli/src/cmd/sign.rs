@@ -35,6 +35,10 @@ pub struct SignArgs {
     /// Ask for the passwords of encrypted private keys.
     #[arg(long)]
     prompt: bool,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (FILE.proof).
+    #[arg(long, value_name = "DIR", conflicts_with = "verify")]
+    log: Option<PathBuf>,
 }
 
 pub fn run(a: SignArgs) -> Result<Outcome> {
@@ -54,6 +58,7 @@ pub fn run(a: SignArgs) -> Result<Outcome> {
     for id in keyids {
         println!("signed {} with {id}", out.display());
     }
+    super::log_event(a.log.as_deref(), out, false)?;
     Ok(Outcome::Ok)
 }
 

@@ -35,6 +35,8 @@ Examples:
   intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format html > report.html
   intact verify -l root.layout -k alice.pub --from package \
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+  intact verify -l root.layout -k alice.pub --require-logged --log-key log.pub
+  intact verify -l root.layout -k alice.pub --log transparency --log-report verification.json
   in-toto-verify's command line works too:
   intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
 
@@ -77,6 +79,21 @@ pub struct VerifyArgs {
     /// Refuse a layout or link file larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = intact_model::io::DEFAULT_MAX_METADATA_SIZE)]
     max_metadata_size: u64,
+    /// Also demand that the layout and every link carry a valid inclusion
+    /// proof (FILE.proof, from `--log` or `intact log prove`) under a
+    /// checkpoint signed by --log-key.
+    #[arg(long, requires = "log_key")]
+    require_logged: bool,
+    /// Log this verification in the transparency log DIR: the JSON report
+    /// is written to --log-report and logged, its proof beside it.
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// Where --log writes the JSON report it logs.
+    #[arg(long, value_name = "FILE", default_value = "verification.json")]
+    log_report: PathBuf,
+    /// The transparency log's public key, for --require-logged.
+    #[arg(long, value_name = "LOG.pub", requires = "require_logged")]
+    log_key: Option<PathBuf>,
     /// Values for layout parameters, NAME=VALUE.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -143,7 +160,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
         .key_names(key_names)
-        .audit(matches!(a.format, Format::Json))
+        .audit(matches!(a.format, Format::Json) || a.log.is_some())
         .rule_detail(a.verbose)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
@@ -167,8 +184,20 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         None => None,
     };
     opts = opts.subjects(subjects).from_step(from_step);
+    let log_key = match (&a.log_key, a.require_logged) {
+        (Some(path), true) => Some(intact_log::LogKey::load(path)?),
+        _ => None,
+    };
     let links = DirLinkSource::open(&a.link_dir)?;
-    let report = verify(&layout, &keys, &links, &opts)?;
+    let mut report = verify(&layout, &keys, &links, &opts)?;
+    if let Some(key) = &log_key {
+        intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
+    }
+    if let Some(dir) = &a.log {
+        let json = serde_json::to_vec_pretty(&report).context("encoding the report")?;
+        intact_model::io::write_atomic(&a.log_report, &json, 0o644)?;
+        super::log_event(Some(dir), &a.log_report, a.quiet)?;
+    }
     match a.format {
         Format::Text if a.quiet && report.verified => {}
         Format::Text => crate::style::print_report(&report.to_string()),
