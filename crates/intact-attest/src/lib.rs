@@ -23,6 +23,7 @@
 mod dsse;
 mod error;
 pub mod predicate;
+pub mod slsa;
 mod statement;
 pub mod subject;
 pub mod time;
