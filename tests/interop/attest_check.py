@@ -10,8 +10,10 @@ subject and descriptor parses as their ResourceDescriptor (validate()
 passing); the predicate parses into the bindings' type for its
 predicateType (link v0.3, SLSA Provenance v1, VSA v1). The bindings declare
 the VSA's verifiedLevels a single string, while the SLSA VSA v1
-specification makes it an array of strings: that field is checked against
-the specification here and left out of the bindings' parse.
+specification makes it an array of strings; and their Verifier has only
+`id`, while the specification also has `version` (a map of strings): those
+fields are checked against the specification here and left out of the
+bindings' parse.
 
 Prints one line per envelope, "ok PREDICATE_TYPE", and exits 1 on the first
 failure with the reason.
@@ -21,6 +23,7 @@ import base64
 import json
 import sys
 
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from google.protobuf import json_format
 from securesystemslib.dsse import Envelope
 from securesystemslib.signer import SSlibKey
@@ -78,13 +81,23 @@ def check(key, path):
         levels = pred.pop("verifiedLevels", [])
         if not isinstance(levels, list) or not all(isinstance(l, str) for l in levels):
             raise ValueError("verifiedLevels is not an array of strings (SLSA VSA v1)")
-    strict(pred, PREDICATES[ptype]())
+        # The bindings' Verifier has only `id`; the specification also has
+        # `version`, a map of strings: checked here against the spec.
+        verifier = dict(pred.get("verifier", {}))
+        version = verifier.pop("version", {})
+        if not isinstance(version, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in version.items()
+        ):
+            raise ValueError("verifier.version is not a map of strings (SLSA VSA v1)")
+        pred["verifier"] = verifier
+    if ptype in PREDICATES:
+        strict(pred, PREDICATES[ptype]())
     return ptype
 
 
 def main():
     with open(sys.argv[1], "rb") as f:
-        key = SSlibKey.from_pem(f.read())
+        key = SSlibKey.from_crypto(load_pem_public_key(f.read()))
     for path in sys.argv[2:]:
         try:
             print("ok", check(key, path))
