@@ -157,7 +157,10 @@ fn an_attestation_verifies_with_every_check() {
             "verify_attestation_pass",
             String::from_utf8_lossy(&text.stdout)
         );
-        insta::assert_json_snapshot!("verify_attestation_json", report);
+        insta::assert_snapshot!(
+            "verify_attestation_json",
+            serde_json::to_string_pretty(&report).unwrap()
+        );
     });
 }
 
