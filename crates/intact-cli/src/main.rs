@@ -57,6 +57,10 @@ enum Command {
     /// A transparency log of signing and verification events (C2SP tlog-tiles).
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
+    /// Sign an in-toto Statement (SLSA provenance or any predicate) about artifacts.
+    Attest(cmd::attest::AttestArgs),
+    /// Check a signed attestation: signature, statement, subject, builder, source.
+    VerifyAttestation(cmd::attest::VerifyAttestationArgs),
     /// Git commit provenance (what a layout's git inspection runs).
     #[command(subcommand)]
     Git(cmd::git::GitCommand),
@@ -97,6 +101,8 @@ fn main() -> ExitCode {
         Command::Record(c) => cmd::run::record(c),
         Command::MatchProducts(a) => cmd::matching::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Attest(a) => cmd::attest::run(a),
+        Command::VerifyAttestation(a) => cmd::attest::verify(a),
         Command::Git(c) => cmd::git::run(c),
         Command::Log(c) => cmd::log::run(c),
         Command::Demo(a) => cmd::demo::run(a),

@@ -122,4 +122,15 @@ pub enum StepError {
     /// Building, reading or writing metadata failed.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// Generating an attestation failed (a step without products).
+    #[error(transparent)]
+    Attest(#[from] intact_attest::AttestError),
+    /// A `--tool`'s `NAME --version` could not be captured.
+    #[error("tool {name:?}: {problem}")]
+    Tool {
+        /// The tool as named.
+        name: String,
+        /// What went wrong.
+        problem: String,
+    },
 }

@@ -44,11 +44,13 @@
 //! # }
 //! ```
 
+mod attest;
 mod error;
 mod output;
 mod record;
 mod request;
 
+pub use attest::{tool_versions, Attest, AttestRequest};
 pub use error::StepError;
 pub use record::{run_step, start_step, stop_step, Recorded};
 pub use request::{GitCapture, RunRequest, StartRequest, StopRequest};

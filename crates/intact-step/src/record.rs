@@ -30,6 +30,8 @@ pub struct Recorded {
     /// The git facts written into the link (`environment.git`), if any:
     /// callers warn when they say `dirty`.
     pub git: Option<RecordedGit>,
+    /// Attestations written beside the link ([`RunRequest::attest`]).
+    pub attestations: Vec<PathBuf>,
 }
 
 /// Which paths a capture looks around, and what it knows of the step.
@@ -97,7 +99,27 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     };
     let path = place(req.link_dir.as_deref(), &file);
     check_writable(&path)?;
-    let writes = [path.clone()];
+    let attest_paths = match (&keyid, req.attest.kinds.is_empty()) {
+        (Some(id), false) => crate::attest::attestation_paths(&req.attest, &path, &c.step, id),
+        (None, false) => {
+            return Err(StepError::Attest(intact_attest::AttestError::Statement(
+                "attestations are signed: an unsigned run cannot write them".into(),
+            )))
+        }
+        _ => Vec::new(),
+    };
+    for (_, p) in &attest_paths {
+        check_writable(p)?;
+    }
+    // Tools are asked before the run, so a missing one costs no build.
+    let tools = if attest_paths.is_empty() {
+        Default::default()
+    } else {
+        crate::attest::tool_versions(&req.attest.tools)?
+    };
+    let clock = intact_attest::time::Clock::from_env()?;
+    let mut writes = vec![path.clone()];
+    writes.extend(attest_paths.iter().map(|(_, p)| p.clone()));
     let around = |paths, from_parents| Around {
         paths,
         materials: &req.materials,
@@ -110,6 +132,7 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
         Some(f) => (Some(f), false),
         None => (c.capture(around(&req.products, true))?, true),
     };
+    let started_on = clock.now()?;
     let (mut link, run) = record_run(
         c.step.clone(),
         &req.materials,
@@ -118,6 +141,7 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
         &c.hash,
         &req.run,
     )?;
+    let finished_on = clock.now()?;
     if let Some(vars) = &req.environment {
         link.environment = environment(vars);
     }
@@ -144,6 +168,18 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
+    // Built before the link is written (which consumes it), written after.
+    let mut envelopes = Vec::new();
+    if let (Some(key), false) = (req.key, attest_paths.is_empty()) {
+        envelopes = crate::attest::build_attestations(
+            &req.attest,
+            &attest_paths,
+            &link,
+            key,
+            (started_on, finished_on),
+            tools,
+        )?;
+    }
     let metadata = match req.key {
         Some(key) => sign_and_write(link, req.container, key, path.clone())?,
         None => {
@@ -153,12 +189,18 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
             metadata
         }
     };
+    let mut attestations = Vec::new();
+    for (p, bytes) in envelopes {
+        intact_model::io::write_atomic(&p, &bytes, 0o644)?;
+        attestations.push(p);
+    }
     Ok(Recorded {
         path,
         keyid,
         metadata,
         run,
         git: facts.map(|f| f.recorded),
+        attestations,
     })
 }
 
@@ -201,6 +243,7 @@ pub fn start_step(req: &StartRequest<'_>) -> Result<Recorded, StepError> {
         metadata,
         run: None,
         git: facts.map(|f| f.recorded),
+        attestations: Vec::new(),
     })
 }
 
@@ -281,6 +324,7 @@ pub fn stop_step(req: &StopRequest<'_>) -> Result<Recorded, StepError> {
         metadata,
         run: None,
         git,
+        attestations: Vec::new(),
     })
 }
 

@@ -130,6 +130,7 @@ pub struct RunRequest<'a> {
     pub(crate) environment: Option<Vec<String>>,
     pub(crate) container: Container,
     pub(crate) link_dir: Option<PathBuf>,
+    pub(crate) attest: crate::AttestRequest,
 }
 
 impl<'a> RunRequest<'a> {
@@ -159,10 +160,18 @@ impl<'a> RunRequest<'a> {
             environment: None,
             container: Container::Metablock,
             link_dir: None,
+            attest: crate::AttestRequest::default(),
         }
     }
 
     common_setters!();
+
+    /// Also write signed attestations of the step beside its link (SLSA
+    /// provenance, the link predicate); a signed run only.
+    pub fn attest(mut self, attest: crate::AttestRequest) -> Self {
+        self.attest = attest;
+        self
+    }
 
     /// Paths recorded before the command runs.
     pub fn materials<I, S>(mut self, paths: I) -> Self

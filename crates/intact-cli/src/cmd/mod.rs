@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod attest;
 pub mod demo;
 pub mod git;
 pub mod key;

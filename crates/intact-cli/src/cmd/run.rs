@@ -175,6 +175,7 @@ Examples:
   INTACT_KEY=bob.pem intact run -n review -m document.pdf --no-command
   intact run -n build -k bob.pem --require-clean -m src -p app -- make app
   intact run --no-sign -n build -m . -p . -- make app
+  intact run -n build -k bob.pem -m src -p app --attest slsa --builder-id https://ci.example/runner -- make app
 
 in-toto-run's command lines work as they are: --step-name, --signing-key,
 --use-dsse, --run-timeout, --metadata-directory, -s/--record-streams (streams
@@ -242,6 +243,18 @@ pub struct RunArgs {
     /// link is written then.
     #[arg(long, alias = "run-timeout", value_name = "SECS")]
     timeout: Option<u64>,
+    /// Also write a signed attestation beside the link: `slsa` (SLSA
+    /// Provenance v1, STEP.<keyid8>.slsa.intoto.json) or `link` (the link
+    /// predicate, STEP.<keyid8>.link.intoto.json); repeatable.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "no_sign")]
+    attest: Vec<AttestKind>,
+    /// With --attest slsa: runDetails.builder.id (default: detected from
+    /// GitHub Actions or GitLab CI, else a local builder id).
+    #[arg(long, value_name = "URI", requires = "attest")]
+    builder_id: Option<String>,
+    /// With --attest slsa: record `NAME --version` in builder.version.
+    #[arg(long = "tool", value_name = "NAME", requires = "attest")]
+    tools: Vec<String>,
     /// The command to run.
     #[arg(last = true)]
     command: Vec<String>,
@@ -249,6 +262,15 @@ pub struct RunArgs {
     /// init`) and write the inclusion proof beside the output (FILE.proof).
     #[arg(long, value_name = "DIR")]
     log: Option<PathBuf>,
+}
+
+/// An attestation `intact run --attest` writes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttestKind {
+    /// SLSA Provenance v1.
+    Slsa,
+    /// The in-toto link predicate v0.3.
+    Link,
 }
 
 /// Print what was written (and with `-v` what it holds) and let the
@@ -364,7 +386,24 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
     if let Some(dir) = a.metadata_directory {
         req = req.link_dir(dir);
     }
+    if !a.attest.is_empty() {
+        req = req.attest(intact_step::AttestRequest {
+            kinds: a
+                .attest
+                .iter()
+                .map(|k| match k {
+                    AttestKind::Slsa => intact_step::Attest::Slsa,
+                    AttestKind::Link => intact_step::Attest::Link,
+                })
+                .collect(),
+            builder_id: a.builder_id,
+            tools: a.tools,
+        });
+    }
     let recorded = run_step(&req)?;
+    for p in &recorded.attestations {
+        eprintln!("intact: wrote {}", p.display());
+    }
     let path = recorded.path.clone();
     let result = wrote(recorded, &a.common);
     super::log_event(a.log.as_deref(), &path, a.common.quiet)?;

@@ -1,0 +1,215 @@
+//! The in-toto Statement v1 and ResourceDescriptor, parsed strictly.
+//!
+//! intact-model's `Statement` follows the framework's advice to consumers
+//! (ignore unknown fields). Here, where intact *verifies* an attestation
+//! and reports on it, a member we do not understand is refused: a verifier
+//! that ignores `predicate.runDetails.bulider` would pass a statement that
+//! says something else than it seems to. Duplicate keys and floats are
+//! refused by intact-model's strict JSON parser before typing.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::predicate::Predicate;
+use crate::AttestError;
+
+/// `_type` of a Statement v1.
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+
+/// An attestation ResourceDescriptor (in-toto Attestation Framework v1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceDescriptor {
+    /// URI of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Algorithm to lowercase hex (`sha256`, `gitCommit`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digest: BTreeMap<String, String>,
+    /// Name, unique within a subject list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where the resource can be downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_location: Option<String>,
+    /// IANA media type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Base64 content, for small inline resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Free-form annotations.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub annotations: Map<String, Value>,
+}
+
+/// Hex lengths of the digest algorithms the framework names.
+fn hex_len(algorithm: &str) -> Option<usize> {
+    Some(match algorithm {
+        "sha256" | "sha512_256" | "sha3_256" | "dirHash" => 64,
+        "sha224" | "sha512_224" | "sha3_224" => 56,
+        "sha384" | "sha3_384" => 96,
+        "sha512" | "sha3_512" => 128,
+        "sha1" | "gitCommit" | "gitTree" | "gitBlob" | "gitTag" => 40,
+        "md5" => 32,
+        _ => return None,
+    })
+}
+
+impl ResourceDescriptor {
+    /// A descriptor naming `name` with one `sha256` digest.
+    pub fn sha256(name: impl Into<String>, hex: impl Into<String>) -> Self {
+        ResourceDescriptor {
+            name: Some(name.into()),
+            digest: BTreeMap::from([("sha256".to_string(), hex.into())]),
+            ..Default::default()
+        }
+    }
+
+    /// The framework's rules: one of uri, digest, content; digests of
+    /// known algorithms lowercase hex of the right length (gitCommit may
+    /// also be a 64-digit SHA-256 object id); content is base64.
+    pub fn validate(&self, at: &str) -> Result<(), AttestError> {
+        if self.uri.is_none() && self.digest.is_empty() && self.content.is_none() {
+            return Err(AttestError::Statement(format!(
+                "{at}: a resource descriptor needs one of uri, digest, content"
+            )));
+        }
+        for (alg, value) in &self.digest {
+            let ok_hex = !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let len_ok = match (alg.as_str(), hex_len(alg)) {
+                ("gitCommit" | "gitTree" | "gitBlob" | "gitTag", _) => {
+                    value.len() == 40 || value.len() == 64
+                }
+                (_, Some(n)) => value.len() == n,
+                (_, None) => true,
+            };
+            if hex_len(alg).is_some() && !(ok_hex && len_ok) {
+                return Err(AttestError::Statement(format!(
+                    "{at}.digest.{alg}: {value:?} is not a {alg} digest in lowercase hex"
+                )));
+            }
+            if value.is_empty() {
+                return Err(AttestError::Statement(format!("{at}.digest.{alg}: empty")));
+            }
+        }
+        if let Some(content) = &self.content {
+            STANDARD
+                .decode(content)
+                .map_err(|e| AttestError::Statement(format!("{at}.content: not base64: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The wire form, typed only as far as the framework types it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatement {
+    #[serde(rename = "_type")]
+    tag: String,
+    subject: Vec<ResourceDescriptor>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    #[serde(default)]
+    predicate: Option<Map<String, Value>>,
+}
+
+/// An in-toto Statement v1 with a typed predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// What the statement is about; each subject carries a digest.
+    pub subject: Vec<ResourceDescriptor>,
+    /// The predicate (its type URI is [`Predicate::type_uri`]).
+    pub predicate: Predicate,
+}
+
+impl Statement {
+    /// A statement about `subject`.
+    pub fn new(subject: Vec<ResourceDescriptor>, predicate: Predicate) -> Self {
+        Statement { subject, predicate }
+    }
+
+    /// The predicate type URI.
+    pub fn predicate_type(&self) -> &str {
+        self.predicate.type_uri()
+    }
+
+    /// Parse a statement strictly: duplicate keys, floats and unknown
+    /// members (of the statement and of a known predicate) refused, then
+    /// [`Statement::validate`]d.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, AttestError> {
+        let value = intact_model::json::parse_strict(bytes)
+            .map_err(|e| AttestError::Statement(e.to_string()))?;
+        Self::from_value(value)
+    }
+
+    /// As [`Statement::from_slice`], from a parsed value.
+    pub fn from_value(value: Value) -> Result<Self, AttestError> {
+        let raw: RawStatement =
+            serde_json::from_value(value).map_err(|e| AttestError::Statement(e.to_string()))?;
+        if raw.tag != STATEMENT_TYPE {
+            return Err(AttestError::Statement(format!(
+                "_type is {:?}, expected {STATEMENT_TYPE:?}",
+                raw.tag
+            )));
+        }
+        let predicate = Predicate::from_parts(&raw.predicate_type, raw.predicate)?;
+        let st = Statement {
+            subject: raw.subject,
+            predicate,
+        };
+        st.validate()?;
+        Ok(st)
+    }
+
+    /// The framework's rules: at least one subject, each with a digest
+    /// and valid as a descriptor; a predicate type; the predicate's own.
+    pub fn validate(&self) -> Result<(), AttestError> {
+        if self.subject.is_empty() {
+            return Err(AttestError::Statement(
+                "at least one subject required".into(),
+            ));
+        }
+        for (i, s) in self.subject.iter().enumerate() {
+            let at = format!("subject[{i}]");
+            s.validate(&at)?;
+            if s.digest.is_empty() {
+                return Err(AttestError::Statement(format!(
+                    "{at}: a subject needs a digest"
+                )));
+            }
+        }
+        if self.predicate_type().is_empty() {
+            return Err(AttestError::Statement("predicateType required".into()));
+        }
+        self.predicate.validate()
+    }
+
+    /// The JSON object.
+    pub fn to_value(&self) -> Result<Value, AttestError> {
+        let raw = RawStatement {
+            tag: STATEMENT_TYPE.into(),
+            subject: self.subject.clone(),
+            predicate_type: self.predicate_type().to_string(),
+            predicate: Some(self.predicate.to_map()?),
+        };
+        serde_json::to_value(raw).map_err(|e| AttestError::Statement(e.to_string()))
+    }
+
+    /// The payload bytes: keys sorted, no whitespace, ASCII only, so the
+    /// same statement always gives the same bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, AttestError> {
+        Ok(intact_model::json::python_json_of(
+            &self.to_value()?,
+            intact_model::json::PyStyle::Compact,
+        )?)
+    }
+}
