@@ -91,6 +91,16 @@ fn main() -> ExitCode {
     ) {
         intact_record::raise_open_file_limit();
     }
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Mock(_) | Command::Record(_)
+    ) {
+        // Commands that print end quietly when their reader goes (`intact
+        // completions bash | head`), as Unix filters do, instead of
+        // panicking in `println!` on EPIPE. Not the recorder: it echoes a
+        // command's output and must write the link whoever reads.
+        default_sigpipe();
+    }
     let result = match cli.command {
         Command::Key(c) => cmd::key::run(c),
         Command::Sign(a) => cmd::sign::run(a),
@@ -119,5 +129,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// SIGPIPE back to its default action: the process ends when it writes to a
+/// pipe nobody reads (Rust's runtime ignores SIGPIPE, so the write fails
+/// and `println!` panics).
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: signal(2) with SIG_DFL installs no handler; called at start-up
+    // on the main thread, before this process has started any other.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

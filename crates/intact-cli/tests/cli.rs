@@ -304,3 +304,25 @@ fn bad_input_is_named_with_exit_2() {
     report.push_str(&short.stderr);
     settings(d).bind(|| insta::assert_snapshot!("bad_input", report));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    // `intact completions bash | head`, the reader gone before the first
+    // write: every write meets a pipe nobody reads.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_intact"))
+        .args(["completions", "bash"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc_sigpipe()), "{stderr}");
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+fn libc_sigpipe() -> i32 {
+    13
+}
