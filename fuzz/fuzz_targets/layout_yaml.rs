@@ -61,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
     let options = BuildOptions {
         parameters: BTreeMap::from([("VERSION".to_string(), "1.0".to_string())]),
         now: now(),
+        key_names: true,
     };
     if is_signed_metadata(data) {
         let _ = check_signed(data, options.now);
@@ -88,6 +89,7 @@ fuzz_target!(|data: &[u8]| {
         .compile(&BuildOptions {
             parameters: BTreeMap::new(),
             now: options.now,
+            key_names: true,
         })
         .expect("exported YAML compiles");
     if !again.has_errors() {
