@@ -241,7 +241,7 @@ fn log_failures_and_bad_input() {
 }
 
 #[test]
-fn log_flag_on_run_record_sign_and_layout_build() {
+fn log_flag_on_run_attest_record_sign_and_layout_build() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let link = setup(d);
@@ -271,8 +271,33 @@ fn log_flag_on_run_record_sign_and_layout_build() {
             "t",
             "--materials",
             "app",
+            "--products",
+            "app",
+            "--attest",
+            "link",
             "--",
             "true",
+        ],
+    );
+    // An attestation made on its own is logged too (it needs -o: the
+    // proof goes beside it).
+    std::fs::write(d.join("scan.json"), "{\"clean\": true}").unwrap();
+    ok(
+        d,
+        &[
+            "attest",
+            "--subject",
+            "app",
+            "--predicate-type",
+            "https://example.com/scan/v1",
+            "--predicate",
+            "scan.json",
+            "--key",
+            "bob.pem",
+            "--log",
+            "t",
+            "-o",
+            "scan.intoto.json",
         ],
     );
     ok(
@@ -333,7 +358,7 @@ fn log_flag_on_run_record_sign_and_layout_build() {
     proofs.sort();
     assert_eq!(
         proofs.len(),
-        if built.code == 0 { 4 } else { 3 },
+        if built.code == 0 { 6 } else { 5 },
         "{proofs:?} {}",
         built.stderr
     );
@@ -346,11 +371,17 @@ fn log_flag_on_run_record_sign_and_layout_build() {
         .map(|e| e["entry"]["kind"].as_str().unwrap())
         .collect();
     assert_eq!(
-        &kinds[..3],
-        ["link-recorded", "link-recorded", "link-recorded"]
+        &kinds[..5],
+        [
+            "link-recorded",
+            "attestation-made",
+            "attestation-made",
+            "link-recorded",
+            "link-recorded"
+        ]
     );
     if built.code == 0 {
-        assert_eq!(kinds[3], "layout-signed");
+        assert_eq!(kinds[5], "layout-signed");
     }
     ok(d, &["log", "verify", "t", "--log-key", "log.pub"]);
 }

@@ -183,13 +183,18 @@ impl Entry {
         if value.get("schema").and_then(Value::as_str) == Some("intact.verify-report/v1") {
             return Self::from_report(entry, &value).map_err(not);
         }
-        if let Ok(md) = intact_model::Metadata::from_slice(bytes) {
+        // A DSSE link and an attestation share the payload type; what the
+        // payload is tells them apart (a Statement goes on below).
+        let metadata = intact_model::Metadata::from_slice(bytes)
+            .ok()
+            .and_then(|md| md.payload().ok().map(|p| (md, p)));
+        if let Some((md, payload)) = metadata {
             entry.signers = md
                 .signatures()
                 .iter()
                 .map(|s| s.keyid.to_string())
                 .collect();
-            match md.payload()? {
+            match payload {
                 intact_model::Payload::Link(link) => {
                     entry.kind = EntryKind::LinkRecorded;
                     entry.steps = vec![link.name.to_string()];

@@ -62,6 +62,10 @@ struct SignOpts {
     /// Ask for the passwords of encrypted private keys.
     #[arg(long)]
     prompt: bool,
+    /// Append the event to the transparency log in DIR (`intact log
+    /// init`) and write the inclusion proof beside the output (OUT.proof).
+    #[arg(long, value_name = "DIR", requires = "output")]
+    log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +125,9 @@ fn sign_and_write(st: &Statement, opts: &SignOpts) -> Result<Outcome> {
         .collect::<Result<Vec<_>>>()?;
     let env = sign_statement(st, &keys.iter().collect::<Vec<_>>())?;
     write_envelope(&env, opts.output.as_deref())?;
+    if let Some(out) = &opts.output {
+        super::log_event(opts.log.as_deref(), out, false)?;
+    }
     Ok(Outcome::Ok)
 }
 

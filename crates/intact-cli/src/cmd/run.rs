@@ -405,8 +405,12 @@ pub fn run(a: RunArgs) -> Result<Outcome> {
         eprintln!("intact: wrote {}", p.display());
     }
     let path = recorded.path.clone();
+    let attestations = recorded.attestations.clone();
     let result = wrote(recorded, &a.common);
     super::log_event(a.log.as_deref(), &path, a.common.quiet)?;
+    for p in &attestations {
+        super::log_event(a.log.as_deref(), p, a.common.quiet)?;
+    }
     // The link is written, then the command's failure becomes ours.
     Ok(exit_of(result.map_or(0, |r| r.return_value)))
 }
