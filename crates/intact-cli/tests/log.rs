@@ -509,7 +509,7 @@ fn serve(root: std::path::PathBuf) -> String {
 }
 
 #[test]
-fn log_verify_reads_a_log_over_http() {
+fn log_commands_read_a_log_over_http() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let link = setup(d);
@@ -541,6 +541,15 @@ fn log_verify_reads_a_log_over_http() {
     );
     let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
     assert_eq!(json["size"], 2);
+    // The other reading commands take the URL too.
+    let shown = ok(d, &["log", "show", &url, "--format", "json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["entries"].as_array().unwrap().len(), 2);
+    let stats = ok(d, &["log", "stats", &url, "--format", "json"]);
+    assert!(stats.stdout.contains("link-recorded"), "{}", stats.stdout);
+    ok(d, &["log", "prove", &url, &link, "-o", "from-http.proof"]);
+    let proof = std::fs::read_to_string(d.join("from-http.proof")).unwrap();
+    assert!(proof.contains("example.com/releases"), "{proof}");
     std::fs::remove_file(d.join("t/tile/entries/000.p/2")).unwrap();
     let failed = intact(d, &["log", "verify", &url, "--log-key", "log.pub"]);
     assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);

@@ -110,8 +110,8 @@ Exit codes:
   1   no entry of the log records the file
   2   the file or the log cannot be read")]
 pub struct ProveArgs {
-    /// The log directory.
-    dir: PathBuf,
+    /// The log directory, or its http:// or https:// URL.
+    dir: String,
     /// A file logged before.
     file: PathBuf,
     /// Where to write the proof (`-` for standard output); FILE.proof by default.
@@ -139,8 +139,8 @@ Exit codes:
   0   printed
   2   the log cannot be read or an entry bundle is malformed")]
 pub struct ShowArgs {
-    /// The log directory.
-    dir: PathBuf,
+    /// The log directory, or its http:// or https:// URL.
+    dir: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -161,13 +161,14 @@ pub enum StatsFormat {
 Examples:
   intact log stats transparency
   intact log stats transparency --format prometheus > /var/lib/node_exporter/intact.prom
+  intact log stats https://example.com/log --format json
 
 Exit codes:
   0   printed
   2   the log cannot be read")]
 pub struct StatsArgs {
-    /// The log directory.
-    dir: PathBuf,
+    /// The log directory, or its http:// or https:// URL.
+    dir: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: StatsFormat,
@@ -284,7 +285,7 @@ fn verify(a: VerifyArgs) -> Result<Outcome> {
 fn prove(a: ProveArgs) -> Result<Outcome> {
     let bytes =
         intact_model::io::read_limited(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)?;
-    let bundle = match intact_log::prove_file(&DirSource::new(&a.dir), &a.file, &bytes) {
+    let bundle = match intact_log::prove_file(source(&a.dir)?.as_ref(), &a.file, &bytes) {
         Ok(b) => b,
         Err(e @ LogError::NotLogged { .. }) => {
             eprintln!("error: {e}");
@@ -313,10 +314,10 @@ fn bundle_size(b: &intact_log::ProofBundle) -> String {
 }
 
 fn show(a: ShowArgs) -> Result<Outcome> {
-    let src = DirSource::new(&a.dir);
-    let (cp, _) = intact_log::read_checkpoint_unverified(&src)?;
+    let src = source(&a.dir)?;
+    let (cp, _) = intact_log::read_checkpoint_unverified(src.as_ref())?;
     let mut rows = Vec::new();
-    intact_log::for_each_entry(&src, cp.size(), |i, e| {
+    intact_log::for_each_entry(src.as_ref(), cp.size(), |i, e| {
         rows.push((i, intact_log::Entry::from_bytes(e), e.len()));
         Ok(())
     })?;
@@ -362,7 +363,7 @@ fn show(a: ShowArgs) -> Result<Outcome> {
 }
 
 fn stats(a: StatsArgs) -> Result<Outcome> {
-    let s = intact_log::stats(&DirSource::new(&a.dir))?;
+    let s = intact_log::stats(source(&a.dir)?.as_ref())?;
     match a.format {
         StatsFormat::Text => print!("{}", s.to_text()),
         StatsFormat::Json => println!(
