@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use intact_attest::subject::{oci_subject, SubjectSpec};
 use intact_attest::verify::{verify_envelope, Expectations, Status};
 use intact_attest::{sign_statement, Predicate, Statement};
 use intact_crypto::load_public_key;
 use serde_json::Value;
 
+use super::Format;
 use crate::Outcome;
 
 /// Largest predicate file read.
@@ -179,12 +180,6 @@ fn slsa(a: SlsaArgs) -> Result<Outcome> {
     let st = intact_attest::slsa::provenance_statement(link, &run)
         .with_context(|| format!("{}", a.link.display()))?;
     sign_and_write(&st, &a.sign)
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Args)]

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use intact_log::{DirSource, EntryContext, LogError, LogKey, LogWriter, Source};
 use intact_model::escape::escape;
 
+use super::Format;
 use crate::Outcome;
 
 #[derive(Subcommand)]
@@ -117,14 +118,6 @@ pub struct ProveArgs {
     /// Where to write the proof (`-` for standard output); FILE.proof by default.
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Format {
-    /// For people.
-    Text,
-    /// JSON.
-    Json,
 }
 
 #[derive(Args)]

@@ -20,6 +20,15 @@ use intact_crypto::{SigningKey, Zeroizing};
 
 use crate::password;
 
+/// `--format` of the commands that print either for people or as JSON.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// The same as JSON, for programs.
+    Json,
+}
+
 /// `--log DIR`: append the event `file` records to the transparency log
 /// and write `FILE.proof` beside it (the work is `intact_log::log_file`).
 pub fn log_event(log: Option<&Path>, file: &Path, quiet: bool) -> Result<()> {

@@ -3,18 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use intact_model::escape::escape;
 
+use super::Format;
 use crate::Outcome;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Format {
-    /// A summary for people.
-    Text,
-    /// The same as JSON.
-    Json,
-}
 
 #[derive(Args)]
 #[command(after_help = "\
