@@ -23,6 +23,7 @@ pub enum GitError {
         paths: String,
     },
     /// libgit2 failed on something it should have been able to read.
+    #[cfg(feature = "repository")]
     #[error("{path}: {what}: {cause}")]
     Git {
         /// The repository or path involved.
@@ -40,10 +41,12 @@ pub enum GitError {
     #[error("recording git facts: {0}")]
     Facts(String),
     /// The exclude patterns do not compile.
+    #[cfg(feature = "repository")]
     #[error(transparent)]
     Excludes(#[from] intact_record::HashError),
 }
 
+#[cfg(feature = "repository")]
 impl GitError {
     pub(crate) fn git(path: impl Into<PathBuf>, what: &'static str, cause: git2::Error) -> Self {
         GitError::Git {

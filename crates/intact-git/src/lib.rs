@@ -34,18 +34,23 @@
 //! ```
 
 mod error;
+#[cfg(feature = "repository")]
 mod facts;
 mod failure;
 mod gpg;
 mod signature;
+#[cfg(feature = "repository")]
 mod source;
+#[cfg(feature = "repository")]
 mod tree;
 
 pub use error::GitError;
+#[cfg(feature = "repository")]
 pub use facts::{capture, work_tree_of, CaptureOptions, GitFacts, RecordedGit};
 pub use failure::{Failure, TreeDifference};
 pub use gpg::GpgVerifier;
 pub use signature::{AllowedSigners, Signer};
+#[cfg(feature = "repository")]
 pub use source::{verify_source, Check, CheckResult, SourceOptions, SourceReport};
 
 /// The signature checks [`verify_source`] makes, callable without a
@@ -55,7 +60,7 @@ pub mod fuzzing {
     pub use crate::signature::{check as check_signature, split_tag};
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "repository"))]
 // Tests may use std::fs.
 #[allow(clippy::disallowed_methods)]
 mod tests;
