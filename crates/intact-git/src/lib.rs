@@ -60,7 +60,7 @@ pub mod fuzzing {
     pub use crate::signature::{check as check_signature, split_tag};
 }
 
-#[cfg(all(test, feature = "repository"))]
+#[cfg(test)]
 // Tests may use std::fs.
 #[allow(clippy::disallowed_methods)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Real repositories in temp dirs, signed with keys from `ssh-keygen` by
 //! `git -c gpg.format=ssh commit -S` (the test shells out to git to build
 //! them, the library never does), checked through the public API.
+#![cfg(feature = "repository")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
