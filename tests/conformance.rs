@@ -131,6 +131,128 @@ fn check(name: &str) {
     insta::assert_snapshot!(name, stable(&text, &ours));
 }
 
+/// How a scenario's links are turned into link attestations.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// Every link becomes a link attestation (the classic file removed).
+    Attested,
+    /// Only the first link file (by name) of each directory does: a mixed chain.
+    Mixed,
+    /// Each link gets its attestation beside it, as `intact run --attest
+    /// link` writes them.
+    Both,
+}
+
+/// The fixture keys' private halves, by keyid.
+fn fixture_signers() -> BTreeMap<intact_model::KeyId, intact_crypto::SigningKey> {
+    ["ed25519", "rsa", "ecdsa-p256", "ecdsa-p384"]
+        .iter()
+        .map(|k| {
+            let path = intact_tests::fixture(&format!("keys/{k}.pem"));
+            let key = intact_crypto::load_signing_key(&path, None).expect("fixture key");
+            (key.keyid().expect("keyid"), key)
+        })
+        .collect()
+}
+
+/// Turn the links under `dir` (and its sublayout directories) into link
+/// attestations (`NAME.link.intoto.json`), signed by the keys that signed
+/// them. Layouts (sublayouts) stay as they are. Returns how many were made.
+fn attest_links(
+    dir: &Path,
+    form: Form,
+    signers: &BTreeMap<intact_model::KeyId, intact_crypto::SigningKey>,
+) -> usize {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("scenario dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    let mut made = 0;
+    for path in entries {
+        if path.is_dir() {
+            made += attest_links(&path, form, signers);
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".link") || (matches!(form, Form::Mixed) && made > 0) {
+            continue;
+        }
+        let md = Metadata::load(&path).expect("fixture link");
+        let Ok(intact_model::Payload::Link(link)) = md.payload() else {
+            continue;
+        };
+        let st = intact_attest::slsa::link_statement(&link).expect("a link with products");
+        let keys: Vec<&intact_crypto::SigningKey> = md
+            .signatures()
+            .iter()
+            .map(|s| signers.get(s.keyid).expect("a fixture key signed it"))
+            .collect();
+        let env = intact_attest::sign_statement(&st, &keys).expect("sign");
+        std::fs::write(
+            dir.join(format!("{name}.intoto.json")),
+            env.to_bytes().expect("envelope"),
+        )
+        .expect("write attestation");
+        if !matches!(form, Form::Both) {
+            std::fs::remove_file(&path).expect("remove classic link");
+        }
+        made += 1;
+    }
+    made
+}
+
+/// What a verdict is compared by: exit code and the failure's kind,
+/// stage, scope and rule.
+fn verdict_of(code: i32, report: Option<&Report>) -> (i32, Option<Value>) {
+    let failure = report.and_then(|r| r.failure.as_ref()).map(
+        |f| serde_json::json!({"kind": f.kind, "stage": f.stage, "scope": f.scope, "rule": f.rule}),
+    );
+    (code, failure)
+}
+
+/// Every scenario, with its links as link attestations (all, some, or
+/// beside the classic links), gets the verdict of its classic twin.
+#[test]
+fn link_attestations_get_the_verdicts_of_their_classic_twins() {
+    let signers = fixture_signers();
+    let root = intact_tests::fixture("conformance");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut attested = 0;
+    for name in &names {
+        let src = root.join(name);
+        let scenario: Value =
+            serde_json::from_slice(&std::fs::read(src.join("scenario.json")).expect("scenario"))
+                .expect("scenario json");
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let classic = tmp.path().join("classic");
+        copy_dir(&src, &classic);
+        let (code, report, text) = intact_verdict(&classic, &scenario);
+        let want = verdict_of(code, report.as_ref());
+        for form in [Form::Attested, Form::Mixed, Form::Both] {
+            let dir = tmp.path().join(format!("{form:?}"));
+            copy_dir(&src, &dir);
+            let made = attest_links(&dir, form, &signers);
+            attested += made;
+            let (code2, report2, text2) = intact_verdict(&dir, &scenario);
+            assert_eq!(
+                verdict_of(code2, report2.as_ref()),
+                want,
+                "{name} ({form:?}, {made} attestation(s)): the classic chain said\n{text}\nthe attested one\n{text2}"
+            );
+        }
+    }
+    // Every scenario but those without a link has some to convert.
+    assert!(
+        attested >= names.len() * 3,
+        "only {attested} attestations made"
+    );
+}
+
 macro_rules! scenarios {
     ($($test:ident => $name:literal,)*) => {
         $(

@@ -293,6 +293,12 @@ impl Predicate {
                     )));
                 }
             }
+            // As the framework's bindings: a predicate must say something.
+            Predicate::Other { value, .. } if value.is_empty() => {
+                return Err(AttestError::Statement(
+                    "predicate object required (it is empty)".into(),
+                ));
+            }
             Predicate::Other { .. } => {}
         }
         Ok(())

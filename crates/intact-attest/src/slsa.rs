@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use intact_model::{Artifacts, Link};
+use intact_model::{ArtifactName, Artifacts, Digest, DigestSet, Link, StepName};
 use serde_json::{json, Map, Value};
 
 use crate::predicate::{
@@ -213,20 +213,92 @@ pub fn provenance_statement(link: &Link, run: &RunContext) -> Result<Statement, 
     Ok(st)
 }
 
+/// Every artifact as a descriptor (the git source material included).
+fn all_descriptors(artifacts: &Artifacts) -> Vec<ResourceDescriptor> {
+    artifacts
+        .iter()
+        .map(|(name, digests)| ResourceDescriptor {
+            name: Some(name.as_str().to_string()),
+            digest: digests
+                .iter()
+                .map(|(alg, d)| (alg.to_string(), d.to_string()))
+                .collect(),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// The link as a Statement with the link predicate v0.3: the products
-/// are the subjects, everything else the predicate.
+/// are the subjects, everything else the predicate. Every material is
+/// kept (the git source's `git+URI@REF` too), so that
+/// [`link_of_statement`] gives back the link a verifier would have read.
 pub fn link_statement(link: &Link) -> Result<Statement, AttestError> {
     let subject = product_subjects(link)?;
     let p = LinkPredicate {
         name: link.name.as_str().to_string(),
         command: link.command.clone(),
-        materials: descriptors(&link.materials),
+        materials: all_descriptors(&link.materials),
         byproducts: link.byproducts.clone(),
         environment: link.environment.clone(),
     };
     let st = Statement::new(subject, Predicate::Link(p));
     st.validate()?;
     Ok(st)
+}
+
+/// Artifacts from descriptors: each must have a name (a valid artifact
+/// name, used once) and a digest of valid hex.
+fn artifacts_of(list: &[ResourceDescriptor], at: &str) -> Result<Artifacts, AttestError> {
+    let mut out = Artifacts::new();
+    for (i, d) in list.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        let name = d.name.as_deref().ok_or_else(|| {
+            AttestError::Statement(format!("{here}: an artifact of a link needs a name"))
+        })?;
+        let name = ArtifactName::new(name)
+            .map_err(|e| AttestError::Statement(format!("{here}.name: {e}")))?;
+        if d.digest.is_empty() {
+            return Err(AttestError::Statement(format!(
+                "{here}: an artifact of a link needs a digest"
+            )));
+        }
+        let mut set = DigestSet::new();
+        for (alg, hex) in &d.digest {
+            let digest = Digest::new(hex)
+                .map_err(|e| AttestError::Statement(format!("{here}.digest.{alg}: {e}")))?;
+            set.insert(alg, digest);
+        }
+        if out.insert(name.clone(), set).is_some() {
+            return Err(AttestError::Statement(format!(
+                "{here}: {:?} is listed twice",
+                name.as_str()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The link a link attestation (predicate v0.3) stands for: the step
+/// name, command, byproducts and environment from the predicate, the
+/// materials from its descriptors, the products from the subjects. A
+/// statement of another predicate type is refused.
+pub fn link_of_statement(st: &Statement) -> Result<Link, AttestError> {
+    let Predicate::Link(p) = &st.predicate else {
+        return Err(AttestError::Statement(format!(
+            "predicate type {} is not a link ({})",
+            st.predicate_type(),
+            crate::LINK_PREDICATE_TYPE
+        )));
+    };
+    let name = StepName::new(&p.name)
+        .map_err(|e| AttestError::Statement(format!("predicate.name: {e}")))?;
+    let mut link = Link::new(name);
+    link.command = p.command.clone();
+    link.materials = artifacts_of(&p.materials, "predicate.materials")?;
+    link.products = artifacts_of(&st.subject, "subject")?;
+    link.byproducts = p.byproducts.clone();
+    link.environment = p.environment.clone();
+    Ok(link)
 }
 
 #[cfg(test)]
@@ -289,6 +361,27 @@ mod tests {
         let mut empty = link();
         empty.products.clear();
         assert!(link_statement(&empty).is_err());
+    }
+
+    #[test]
+    fn a_link_round_trips_through_its_statement() {
+        let mut l = link();
+        l.materials.insert(
+            ArtifactName::new("git+https://git.example/app@refs/heads/main").unwrap(),
+            DigestSet::single("gitCommit", Digest::new("c".repeat(40)).unwrap()),
+        );
+        let st = link_statement(&l).unwrap();
+        assert_eq!(link_of_statement(&st).unwrap(), l);
+        let prov = provenance_statement(&l, &RunContext::default()).unwrap();
+        assert!(link_of_statement(&prov).is_err());
+        let mut nameless = st.clone();
+        if let Predicate::Link(p) = &mut nameless.predicate {
+            p.materials[0].name = None;
+        }
+        assert!(link_of_statement(&nameless).is_err());
+        let mut twice = st;
+        twice.subject.push(twice.subject[0].clone());
+        assert!(link_of_statement(&twice).is_err());
     }
 
     #[test]

@@ -570,3 +570,176 @@ fn the_attestation_frameworks_python_bindings_read_every_statement() {
         assert!(text.contains(&format!("ok {t}")), "{text}");
     }
 }
+
+const VSA: &str = "https://slsa.dev/verification_summary/v1";
+
+/// The statement inside an envelope file.
+fn payload(path: &Path) -> Value {
+    use base64::Engine as _;
+    let env: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(env["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn verify_writes_a_signed_verification_summary_pass_or_fail() {
+    let dir = setup();
+    let d = dir.path();
+    let demo = d.join("demo");
+    ok(d, &["demo", "--dir", demo.to_str().unwrap()]);
+    let layout_sha = sha256_hex(&std::fs::read(demo.join("root.layout")).unwrap());
+    let mut written = Vec::new();
+    for (package, code, result, level) in [
+        (
+            "work/demo-project.tar.gz",
+            0,
+            "PASSED",
+            "SLSA_BUILD_LEVEL_1",
+        ),
+        ("evil/demo-project.tar.gz", 1, "FAILED", "FAILED"),
+    ] {
+        let c = d.join(result);
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::copy(demo.join("root.layout"), c.join("root.layout")).unwrap();
+        std::fs::copy(demo.join("keys/alice.pub"), c.join("owner.pub")).unwrap();
+        std::fs::copy(demo.join(package), c.join("demo-project.tar.gz")).unwrap();
+        let out = intact(
+            &c,
+            &[
+                "verify",
+                "-l",
+                "root.layout",
+                "-k",
+                "owner.pub",
+                "--link-dir",
+                "../demo/work",
+                "--artifact",
+                "demo-project.tar.gz",
+                "--vsa",
+                "app.vsa.json",
+                "--key",
+                "../alice.pem",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            intact_tests::output_text(&out)
+        );
+        let file = c.join("app.vsa.json");
+        let st = payload(&file);
+        assert_eq!(st["predicateType"], VSA);
+        let p = &st["predicate"];
+        assert_eq!(p["verificationResult"], result);
+        assert_eq!(p["verifiedLevels"], json!([level]));
+        assert_eq!(p["resourceUri"], "demo-project.tar.gz");
+        assert_eq!(p["policy"]["uri"], "root.layout");
+        assert_eq!(p["policy"]["digest"]["sha256"], layout_sha.as_str());
+        assert_eq!(p["verifier"]["id"], "https://intact.invalid/verifier");
+        let inputs = p["inputAttestations"].as_array().unwrap();
+        assert!(!inputs.is_empty(), "{p}");
+        for i in inputs {
+            let name = i["uri"].as_str().unwrap();
+            let want = sha256_hex(&std::fs::read(demo.join("work").join(name)).unwrap());
+            assert_eq!(i["digest"]["sha256"], want.as_str(), "{name}");
+        }
+        let subject_hex = sha256_hex(&std::fs::read(c.join("demo-project.tar.gz")).unwrap());
+        assert_eq!(st["subject"][0]["digest"]["sha256"], subject_hex.as_str());
+        // intact verify-attestation reads it as a VSA.
+        let subject = format!("demo-project.tar.gz=sha256:{subject_hex}");
+        let rel = format!("{result}/app.vsa.json");
+        let (code, report) = verify(d, &rel, &["--predicate-type", VSA, "--subject", &subject]);
+        assert_eq!(code, 0, "{report}");
+        written.push(file);
+    }
+    // And the Attestation Framework's bindings, strictly.
+    let mut cmd = Command::new(intact_tests::reference_python());
+    cmd.arg(intact_tests::repo_root().join("tests/interop/attest_check.py"))
+        .arg(d.join("alice.pub"))
+        .args(&written);
+    let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(120), || {});
+    let text = intact_tests::output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches(&format!("ok {VSA}")).count(), 2, "{text}");
+
+    // A summary is about artifacts, and needs a key: usage errors.
+    let c = d.join("PASSED");
+    for args in [
+        &["--vsa", "x.json", "--key", "../alice.pem"][..],
+        &["--vsa", "x.json", "--artifact", "demo-project.tar.gz"][..],
+        &[
+            "--vsa",
+            "x.json",
+            "--key",
+            "../alice.pem",
+            "--artifact",
+            "demo-project.tar.gz",
+            "--verified-level",
+            "BUILD_2",
+        ][..],
+    ] {
+        let mut all = vec![
+            "verify",
+            "-l",
+            "root.layout",
+            "-k",
+            "owner.pub",
+            "--link-dir",
+            "../demo/work",
+        ];
+        all.extend_from_slice(args);
+        let out = intact(&c, &all);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            intact_tests::output_text(&out)
+        );
+        assert!(!c.join("x.json").exists());
+    }
+}
+
+#[test]
+fn malformed_statements_of_the_bindings_negative_cases_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(
+        intact_tests::fixture("keys/ed25519.pub"),
+        d.join("alice.pub"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(intact_tests::reference_python());
+    cmd.arg(intact_tests::repo_root().join("tests/interop/gen_bad_statements.py"))
+        .arg(intact_tests::fixture("keys/ed25519.pem"))
+        .arg(d.join("bad"));
+    let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(120), || {});
+    let text = intact_tests::output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        let file = format!("bad/{name}.intoto.json");
+        // The type it claims is accepted, so that only the statement fails.
+        let ptype = payload(&d.join(&file))["predicateType"]
+            .as_str()
+            .unwrap_or("https://example.com/p/v1")
+            .to_string();
+        let ptype = if ptype.is_empty() {
+            "https://example.com/p/v1".to_string()
+        } else {
+            ptype
+        };
+        let (code, report) = verify(d, &file, &["--predicate-type", &ptype]);
+        assert_eq!(code, 1, "{name}: {report}");
+        assert_eq!(status(&report, "signature"), "pass", "{name}: {report}");
+        assert_eq!(status(&report, "statement"), "fail", "{name}: {report}");
+    }
+}

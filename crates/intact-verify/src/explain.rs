@@ -29,7 +29,11 @@ pub(crate) fn stray_links(
     links
         .names()
         .into_iter()
-        .filter(|n| n.starts_with(&prefix) && n.ends_with(".link") && !expected.contains(n))
+        .filter(|n| {
+            n.starts_with(&prefix)
+                && (n.ends_with(".link") || n.ends_with(".link.intoto.json"))
+                && !expected.contains(n)
+        })
         .take(MAX_STRAYS)
         .map(|file| {
             let shown = links.describe(&file);

@@ -37,6 +37,7 @@ mod rules;
 mod signatures;
 mod source;
 mod subjects;
+pub mod vsa;
 mod workflow;
 
 use std::collections::BTreeMap;

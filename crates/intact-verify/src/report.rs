@@ -120,6 +120,9 @@ pub enum FailureKind {
     LinkPayloadMalformed,
     /// A link recorded for one step is filed under another.
     LinkNameMismatch,
+    /// A key's classic link and its link attestation for one step both
+    /// verified but differ.
+    LinkFormsDisagree,
     /// Fewer distinct authorised keys signed a step's links than its
     /// threshold requires.
     Threshold,
@@ -176,6 +179,7 @@ impl FailureKind {
         FailureKind::DuplicateSignature,
         FailureKind::LinkPayloadMalformed,
         FailureKind::LinkNameMismatch,
+        FailureKind::LinkFormsDisagree,
         FailureKind::Threshold,
         FailureKind::SublayoutTooDeep,
         FailureKind::SublayoutInternal,
@@ -214,6 +218,7 @@ impl FailureKind {
             FailureKind::DuplicateSignature => "duplicate-signature",
             FailureKind::LinkPayloadMalformed => "link-payload-malformed",
             FailureKind::LinkNameMismatch => "link-name-mismatch",
+            FailureKind::LinkFormsDisagree => "link-forms-disagree",
             FailureKind::Threshold => "threshold",
             FailureKind::SublayoutTooDeep => "sublayout-too-deep",
             FailureKind::SublayoutInternal => "sublayout-internal",
@@ -245,6 +250,7 @@ impl FailureKind {
             K::DuplicateSignature
             | K::LinkPayloadMalformed
             | K::LinkNameMismatch
+            | K::LinkFormsDisagree
             | K::Threshold => Stage::LinkSignatures,
             K::SublayoutTooDeep | K::SublayoutInternal => Stage::Sublayouts,
             K::ThresholdDisagreement => Stage::ThresholdAgreement,

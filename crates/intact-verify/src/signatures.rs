@@ -147,9 +147,55 @@ pub(crate) fn check_link(
     key: &PublicKey,
 ) -> Result<Verified<Payload>, Rejected> {
     verify_metadata(md, keyid, key).map_err(Rejected::Signature)?;
-    md.payload()
-        .map(Verified)
-        .map_err(|e| Rejected::Payload(e.to_string()))
+    payload_of(md).map(Verified).map_err(Rejected::Payload)
+}
+
+/// What the file name of a key's link attestation adds to its classic
+/// link's: `STEP.KEYID8.link.intoto.json`, as `intact run --attest link`
+/// writes it.
+pub const ATTESTATION_SUFFIX: &str = ".intoto.json";
+
+/// The names a key's evidence for a step is looked for under: the
+/// classic link, then the link attestation.
+pub(crate) fn evidence_file_names(step: &StepName, keyid: &KeyId) -> [String; 2] {
+    let classic = step.link_file_name(keyid);
+    let attestation = format!("{classic}{ATTESTATION_SUFFIX}");
+    [classic, attestation]
+}
+
+/// The `<step>.<keyid8>` a sublayout's links live under, from the name
+/// of the file that held the sublayout.
+pub(crate) fn sublayout_dir(file: &str) -> &str {
+    let file = file.strip_suffix(ATTESTATION_SUFFIX).unwrap_or(file);
+    file.strip_suffix(".link").unwrap_or(file)
+}
+
+/// Whether an envelope's payload is an in-toto Statement (a link
+/// attestation), by its `_type`, rather than a classic link or layout.
+fn is_statement(payload: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        #[serde(rename = "_type", default)]
+        tag: Option<String>,
+    }
+    serde_json::from_slice::<Tag>(payload)
+        .is_ok_and(|t| t.tag.as_deref() == Some(intact_attest::STATEMENT_TYPE))
+}
+
+/// The payload of a signature-checked file: a classic link or layout, or,
+/// when a DSSE envelope carries an in-toto Statement, the link its link
+/// predicate (v0.3) stands for (products from the subjects). A Statement
+/// of any other predicate type is no link: the file is malformed.
+pub(crate) fn payload_of(md: &Metadata) -> Result<Payload, String> {
+    if let Metadata::Envelope(env) = md {
+        if is_statement(&env.payload) {
+            return intact_attest::statement_of(env)
+                .and_then(|st| intact_attest::slsa::link_of_statement(&st))
+                .map(Payload::Link)
+                .map_err(|e| format!("link attestation: {e}"));
+        }
+    }
+    md.payload().map_err(|e| e.to_string())
 }
 
 /// The work on every step's links that needs no report, one task per
@@ -164,7 +210,9 @@ pub(crate) fn preload(
 ) -> Vec<Vec<Loaded>> {
     // As the reference: a GPG key's links are also looked for under each
     // of its subkeys' ids (the file named by the subkey that signed it).
-    let jobs: Vec<(usize, &KeyId, Option<KeyId>)> = steps
+    // Each key's evidence is looked for under two names: the classic link
+    // and the link attestation (the second is 1 in the job).
+    let jobs: Vec<(usize, &KeyId, Option<KeyId>, usize)> = steps
         .iter()
         .enumerate()
         .flat_map(|(i, step)| {
@@ -181,17 +229,17 @@ pub(crate) fn preload(
                         .filter_map(|s| KeyId::new(s).ok());
                     std::iter::once((i, k, None)).chain(subkeys.map(move |s| (i, k, Some(s))))
                 })
+                .flat_map(|(i, k, sub)| [(i, k, sub.clone(), 0), (i, k, sub, 1)])
         })
         .collect();
     let done: Vec<(usize, Loaded)> = jobs
         .into_par_iter()
         .with_max_len(1)
-        .filter_map(|(i, keyid, sub)| {
+        .filter_map(|(i, keyid, sub, form)| {
             let step = steps.get(i)?;
-            Some((
-                i,
-                load_one(step, keyid, sub.as_ref(), links, keys, max_size, audit),
-            ))
+            let names = evidence_file_names(&step.name, sub.as_ref().unwrap_or(keyid));
+            let file = names.into_iter().nth(form)?;
+            Some((i, load_one(file, keyid, links, keys, max_size, audit)))
         })
         .collect();
     let mut out: Vec<Vec<Loaded>> = steps.iter().map(|_| Vec::new()).collect();
@@ -203,18 +251,16 @@ pub(crate) fn preload(
     out
 }
 
-/// Read, parse and (when its key is usable) signature-check one link file,
-/// named after `keyid` or, for a GPG key, one of its subkeys (`subkey`).
+/// Read, parse and (when its key is usable) signature-check one link file
+/// of `keyid`'s, named after it or, for a GPG key, one of its subkeys.
 fn load_one(
-    step: &Step,
+    file: String,
     keyid: &KeyId,
-    subkey: Option<&KeyId>,
     links: &dyn LinkSource,
     keys: &BTreeMap<KeyId, PublicKey>,
     max_size: u64,
     audit: bool,
 ) -> Loaded {
-    let file = step.name.link_file_name(subkey.unwrap_or(keyid));
     let key = keys.get(keyid);
     // A link in the reference's key order has its signature checked while
     // it is parsed; anything else is parsed, then checked.
@@ -248,10 +294,7 @@ fn load_one(
                 Ok(()) => match md.into_link() {
                     Ok(link) => (None, Ok(Verified(Payload::Link(link)))),
                     Err(md) => {
-                        let payload = md
-                            .payload()
-                            .map(Verified)
-                            .map_err(|e| Rejected::Payload(e.to_string()));
+                        let payload = payload_of(&md).map(Verified).map_err(Rejected::Payload);
                         (Some(*md), payload)
                     }
                 },

@@ -735,3 +735,218 @@ fn functionaries_are_named_as_the_signed_layout_names_them() {
     assert_eq!(failure(&r).kind, FailureKind::LayoutSignature);
     assert!(r.key_names.is_empty(), "{:?}", r.key_names);
 }
+
+/// Link attestations (DSSE Statements with the link predicate v0.3) in
+/// place of, and beside, classic links.
+mod link_attestations {
+    use super::*;
+
+    /// A full-length SHA-256 (statements check digest lengths).
+    fn digest(s: &str) -> DigestSet {
+        super::digest(&s.repeat(64 / s.len()))
+    }
+
+    fn attestation(key: &SigningKey, link: &Link) -> (String, Vec<u8>) {
+        let st = intact_attest::slsa::link_statement(link).unwrap();
+        let env = intact_attest::sign_statement(&st, &[key]).unwrap();
+        let file = format!(
+            "{}.intoto.json",
+            link.name.link_file_name(&key.keyid().unwrap())
+        );
+        (file, env.to_bytes().unwrap())
+    }
+
+    /// clone creates src/a.py; build takes it and creates app.
+    fn links(src: &str) -> (Link, Link) {
+        let mut clone = Link::new(name("clone"));
+        clone
+            .products
+            .insert("src/a.py".parse().unwrap(), digest("aa"));
+        let mut build = Link::new(name("build"));
+        build
+            .materials
+            .insert("src/a.py".parse().unwrap(), digest(src));
+        build.products.insert("app".parse().unwrap(), digest("bb"));
+        build.command = vec!["make".into()];
+        (clone, build)
+    }
+
+    fn chain() -> Chain {
+        let mut c = Chain::new();
+        c.layout.steps[1].expected_products = rules(&["CREATE app", "DISALLOW *"]);
+        c
+    }
+
+    fn add_attestation(c: &mut Chain, key: &SigningKey, link: &Link) {
+        let (file, bytes) = attestation(key, link);
+        c.files.insert(file, bytes);
+    }
+
+    fn alice(c: &Chain) -> SigningKey {
+        SigningKey::from_pem(&c.alice.to_pkcs8_pem(None).unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn a_chain_of_link_attestations_verifies_like_its_classic_twin() {
+        for src in ["aa", "cc"] {
+            let (clone, build) = links(src);
+            let mut c = chain();
+            let a = alice(&c);
+            c.add_link(&a, clone.clone(), Container::Metablock);
+            c.add_link(&a, build.clone(), Container::Envelope);
+            let r1 = c.verify();
+            c.files.clear();
+            add_attestation(&mut c, &a, &clone);
+            add_attestation(&mut c, &a, &build);
+            assert!(c.files.keys().all(|f| f.ends_with(".link.intoto.json")));
+            let r2 = c.verify();
+            assert_eq!(r1.verified, src == "aa", "{r1}");
+            assert_eq!(r2.verified, r1.verified, "{r2}");
+            assert_eq!(
+                r1.failure.as_ref().map(|f| (f.kind, f.scope.clone())),
+                r2.failure.as_ref().map(|f| (f.kind, f.scope.clone()))
+            );
+        }
+    }
+
+    #[test]
+    fn a_mixed_chain_verifies() {
+        let (clone, build) = links("aa");
+        let mut c = chain();
+        let a = alice(&c);
+        c.add_link(&a, clone, Container::Metablock);
+        add_attestation(&mut c, &a, &build);
+        let r = c.verify();
+        assert!(r.verified, "{r}");
+        let files: Vec<&str> = r.links.iter().map(|l| l.file.as_str()).collect();
+        assert!(files.iter().any(|f| f.ends_with(".link")), "{files:?}");
+        assert!(
+            files.iter().any(|f| f.ends_with(".link.intoto.json")),
+            "{files:?}"
+        );
+    }
+
+    /// Threshold 2 on build, with bob authorised too.
+    fn two_functionaries() -> (Chain, SigningKey) {
+        let mut c = chain();
+        let bob = SigningKey::generate_ed25519();
+        c.layout.keys.insert(
+            bob.keyid().unwrap(),
+            bob.public_key().to_key_dict().unwrap(),
+        );
+        c.layout.steps[1].pubkeys.push(bob.keyid().unwrap());
+        c.layout.steps[1].threshold = 2;
+        (c, bob)
+    }
+
+    #[test]
+    fn one_step_with_one_functionary_each_way_meets_a_threshold() {
+        let (mut c, bob) = two_functionaries();
+        let (clone, build) = links("aa");
+        let a = alice(&c);
+        c.add_link(&a, clone, Container::Metablock);
+        c.add_link(&a, build.clone(), Container::Metablock);
+        add_attestation(&mut c, &bob, &build);
+        let r = c.verify();
+        assert!(r.verified, "{r}");
+
+        // Bob's attestation recording other products disagrees.
+        let mut other = build;
+        other
+            .products
+            .insert("extra".parse().unwrap(), digest("cc"));
+        add_attestation(&mut c, &bob, &other);
+        assert_eq!(
+            failure(&c.verify()).kind,
+            FailureKind::ThresholdDisagreement
+        );
+    }
+
+    #[test]
+    fn a_key_counts_once_whatever_form_its_link_takes() {
+        let (mut c, _bob) = two_functionaries();
+        let (clone, build) = links("aa");
+        let a = alice(&c);
+        c.add_link(&a, clone, Container::Metablock);
+        c.add_link(&a, build.clone(), Container::Metablock);
+        add_attestation(&mut c, &a, &build);
+        let r = c.verify();
+        let f = failure(&r);
+        assert_eq!(f.kind, FailureKind::LinkMissing, "{r}");
+        assert!(f.message.contains("found 1 of the 2"), "{}", f.message);
+    }
+
+    #[test]
+    fn both_forms_of_one_key_must_agree() {
+        let (clone, build) = links("aa");
+        let mut c = chain();
+        let a = alice(&c);
+        c.add_link(&a, clone, Container::Metablock);
+        c.add_link(&a, build.clone(), Container::Metablock);
+        add_attestation(&mut c, &a, &build);
+        // What `intact run --attest link` writes: both, from one run.
+        let r = c.verify();
+        assert!(r.verified, "{r}");
+        assert_eq!(r.links.len(), 3);
+
+        let mut other = build;
+        other.command = vec!["make".into(), "evil".into()];
+        add_attestation(&mut c, &a, &other);
+        let r = c.verify();
+        let f = failure(&r);
+        assert_eq!(f.kind, FailureKind::LinkFormsDisagree, "{r}");
+        assert_eq!(f.scope.as_deref(), Some("build"));
+    }
+
+    #[test]
+    fn attestations_obey_the_rules_of_links() {
+        let (clone, build) = links("aa");
+        let base = || {
+            let mut c = chain();
+            let a = alice(&c);
+            c.add_link(&a, clone.clone(), Container::Metablock);
+            (c, a)
+        };
+        // Signed by a key the layout does not authorise: not evidence.
+        let (mut c, _) = base();
+        let mallory = SigningKey::generate_ed25519();
+        let (_, bytes) = attestation(&mallory, &build);
+        let (file, _) = attestation(&c.alice, &build);
+        c.files.insert(file.clone(), bytes);
+        assert_eq!(failure(&c.verify()).kind, FailureKind::Threshold);
+
+        // Tampered payload: the signature fails, the file is ignored.
+        let (mut c, a) = base();
+        let (file, bytes) = attestation(&a, &build);
+        let mut env = intact_attest::parse_envelope(&bytes).unwrap();
+        let text = String::from_utf8(env.payload.clone()).unwrap();
+        env.payload = text.replace("make", "evil").into_bytes();
+        c.files.insert(file, env.to_bytes().unwrap());
+        assert_eq!(failure(&c.verify()).kind, FailureKind::Threshold);
+
+        // A link for another step filed under build.
+        let (mut c, a) = base();
+        let mut renamed = build.clone();
+        renamed.name = name("test");
+        let (_, bytes) = attestation(&a, &renamed);
+        let (file, _) = attestation(&a, &build);
+        c.files.insert(file, bytes);
+        assert_eq!(failure(&c.verify()).kind, FailureKind::LinkNameMismatch);
+
+        // A signed Statement of another predicate type is no link.
+        let (mut c, a) = base();
+        let st = intact_attest::slsa::provenance_statement(&build, &Default::default()).unwrap();
+        let env = intact_attest::sign_statement(&st, &[&a]).unwrap();
+        let (file, _) = attestation(&a, &build);
+        c.files.insert(file, env.to_bytes().unwrap());
+        assert_eq!(failure(&c.verify()).kind, FailureKind::LinkPayloadMalformed);
+
+        // A link attestation under the classic name is recognised by its content.
+        let (mut c, a) = base();
+        let (_, bytes) = attestation(&a, &build);
+        c.files
+            .insert(build.name.link_file_name(&a.keyid().unwrap()), bytes);
+        let r = c.verify();
+        assert!(r.verified, "{r}");
+    }
+}

@@ -456,7 +456,7 @@ fn sublayouts(
             if let Some(k) = layout_keys.get(&ev.keyid) {
                 sub_keys.insert(ev.keyid.clone(), k.clone());
             }
-            let dir = ev.file.trim_end_matches(".link").to_string();
+            let dir = signatures::sublayout_dir(&ev.file).to_string();
             let Some(sub_md) = ev.md.as_ref() else {
                 return Err(fail(
                     FailureKind::SublayoutInternal,
@@ -732,7 +732,11 @@ fn load_step_links(
     let mut expected = Vec::new();
     let mut expected_files = Vec::new();
     for l in loaded {
-        expected.push(links.describe(&l.file));
+        // The hint names the classic links; their attestation twins are
+        // looked for too (docs/verification.md).
+        if !l.file.ends_with(signatures::ATTESTATION_SUFFIX) {
+            expected.push(links.describe(&l.file));
+        }
         expected_files.push(l.file.clone());
         let read = match l.read {
             Ok(read) => read,
@@ -759,8 +763,14 @@ fn load_step_links(
         })?;
         found.push((l.keyid, l.file, md, l.verified));
     }
+    // A key's classic link and its link attestation are one key's evidence.
+    let keys_found = found
+        .iter()
+        .map(|f| &f.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let need = usize::try_from(step.threshold).unwrap_or(usize::MAX);
-    if found.len() < need {
+    if keys_found < need {
         let strays = crate::explain::stray_links(
             links,
             step,
@@ -771,8 +781,7 @@ fn load_step_links(
         );
         let mut message = format!(
             "found {} of the {} link(s) the threshold requires",
-            found.len(),
-            step.threshold
+            keys_found, step.threshold
         );
         for s in &strays {
             message.push_str("; ");
@@ -794,7 +803,7 @@ fn load_step_links(
         };
         return Err(fail(FailureKind::LinkMissing, here, message, hint).into());
     }
-    ctx.pass(Stage::Links, here, format!("found {} link(s)", found.len()));
+    ctx.pass(Stage::Links, here, format!("found {keys_found} link(s)"));
     Ok(found)
 }
 
@@ -888,6 +897,7 @@ fn check_link_signatures(
             payload,
         });
     }
+    forms_agree(&valid, &here, &ctx.names)?;
     for d in &dropped {
         ctx.warn(Stage::LinkSignatures, here.clone(), format!("ignored {d}"));
     }
@@ -920,4 +930,35 @@ fn check_link_signatures(
         ),
     );
     Ok(valid)
+}
+
+/// A key whose classic link and link attestation for one step both
+/// verified must have said the same thing in both: the key then counts
+/// once. If they differ, which one the functionary meant is unknowable,
+/// and the chain is refused rather than one picked.
+fn forms_agree(
+    valid: &[Evidence],
+    here: &Option<String>,
+    names: &BTreeMap<KeyId, String>,
+) -> Flow<()> {
+    for (i, a) in valid.iter().enumerate() {
+        for b in valid.iter().skip(i + 1) {
+            if a.keyid == b.keyid && *a.payload != *b.payload {
+                return Err(fail(
+                    FailureKind::LinkFormsDisagree,
+                    here.clone(),
+                    format!(
+                        "{} and {} are both signed by {} and say different things",
+                        a.file,
+                        b.file,
+                        label(&a.keyid, names)
+                    ),
+                    "keep only the link the functionary meant (or record the step again, \
+                     which writes both from one run)",
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }

@@ -86,6 +86,16 @@ pub fn load_metadata(path: &Path, cap: u64) -> Result<intact_model::Metadata> {
     if path != Path::new("-") {
         return Ok(intact_model::Metadata::load_limited(path, cap)?);
     }
+    load_metadata_bytes(path, cap).map(|(md, _)| md)
+}
+
+/// As [`load_metadata`], with the bytes read (for their digest).
+pub fn load_metadata_bytes(path: &Path, cap: u64) -> Result<(intact_model::Metadata, Vec<u8>)> {
+    if path != Path::new("-") {
+        let bytes = intact_model::io::read_limited(path, cap)?;
+        let md = intact_model::Metadata::from_slice(&bytes).map_err(|e| e.in_file(path))?;
+        return Ok((md, bytes.to_vec()));
+    }
     use std::io::Read;
     let mut bytes = Vec::new();
     std::io::stdin()
@@ -96,5 +106,7 @@ pub fn load_metadata(path: &Path, cap: u64) -> Result<intact_model::Metadata> {
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap {
         anyhow::bail!("standard input: more than {cap} bytes");
     }
-    intact_model::Metadata::from_slice(&bytes).map_err(|e| anyhow::anyhow!("standard input: {e}"))
+    let md = intact_model::Metadata::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("standard input: {e}"))?;
+    Ok((md, bytes))
 }

@@ -37,6 +37,7 @@ Examples:
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
   intact verify -l root.layout -k alice.pub --require-logged --log-key log.pub
   intact verify -l root.layout -k alice.pub --log transparency --log-report verification.json
+  intact verify -l root.layout -k alice.pub --artifact app.tar.gz --vsa app.vsa.json --key verifier.pem
   in-toto-verify's command line works too:
   intact verify --layout root.layout --verification-keys alice.pub --link-dir links/
 
@@ -128,13 +129,45 @@ pub struct VerifyArgs {
     /// step, one whose products no other step matches from).
     #[arg(long = "from", value_name = "STEP")]
     from_step: Option<String>,
+    /// Write, pass or fail, a SLSA Verification Summary v1 about the
+    /// --artifact/--subject artifacts, signed with --key (docs/attestations.md).
+    #[arg(long, value_name = "OUT", requires = "key")]
+    vsa: Option<PathBuf>,
+    /// The private key that signs the --vsa summary.
+    #[arg(long, value_name = "KEY", requires = "vsa")]
+    key: Option<PathBuf>,
+    /// Ask for the password of an encrypted --key.
+    #[arg(long, requires = "vsa")]
+    prompt: bool,
+    /// The summary's verifier.id.
+    #[arg(long, value_name = "URI", requires = "vsa", default_value = intact_verify::vsa::DEFAULT_VERIFIER_ID)]
+    verifier_id: String,
+    /// The summary's resourceUri (default: the first artifact's name).
+    #[arg(long, value_name = "URI", requires = "vsa")]
+    resource_uri: Option<String>,
+    /// A level the layout establishes, claimed when the chain verifies
+    /// (SLSA_<TRACK>_LEVEL_<N>; default SLSA_BUILD_LEVEL_1). Repeatable.
+    #[arg(long = "verified-level", value_name = "LEVEL", requires = "vsa")]
+    verified_levels: Vec<String>,
 }
 
 pub fn run(a: VerifyArgs) -> Result<Outcome> {
     if a.gpg.is_some() {
         bail!("--gpg: intact does not verify GPG-signed layouts; sign the layout with a PEM key");
     }
-    let layout = super::load_metadata(&a.layout, a.max_metadata_size)?;
+    let (layout, layout_bytes) = super::load_metadata_bytes(&a.layout, a.max_metadata_size)?;
+    // The summary's signing key and options are checked before anything
+    // is verified, so a bad one stops with exit 2, not after the verdict.
+    let vsa_key = match &a.key {
+        Some(k) => Some(super::load_signing_key(k, a.prompt)?),
+        None => None,
+    };
+    for level in &a.verified_levels {
+        intact_verify::vsa::check_level(level)?;
+    }
+    if a.vsa.is_some() && a.artifacts.is_empty() && a.subjects.is_empty() {
+        bail!("--vsa: a verification summary is about artifacts: give --artifact or --subject");
+    }
     let mut keys = BTreeMap::new();
     let mut key_names = BTreeMap::new();
     for path in &a.layout_keys {
@@ -160,7 +193,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
         .compat(a.compat)
         .key_names(key_names)
-        .audit(matches!(a.format, Format::Json) || a.log.is_some())
+        .audit(matches!(a.format, Format::Json) || a.log.is_some() || a.vsa.is_some())
         .rule_detail(a.verbose)
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
@@ -183,7 +216,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         ),
         None => None,
     };
-    opts = opts.subjects(subjects).from_step(from_step);
+    opts = opts.subjects(subjects.clone()).from_step(from_step);
     let log_key = match (&a.log_key, a.require_logged) {
         (Some(path), true) => Some(intact_log::LogKey::load(path)?),
         _ => None,
@@ -192,6 +225,20 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     let mut report = verify(&layout, &keys, &links, &opts)?;
     if let Some(key) = &log_key {
         intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
+    }
+    if let (Some(out), Some(key)) = (&a.vsa, &vsa_key) {
+        let vsa = intact_verify::vsa::VsaOptions {
+            verifier_id: a.verifier_id.clone(),
+            resource_uri: a.resource_uri.clone(),
+            time_verified: intact_attest::time::Clock::from_env()?.now()?,
+            policy_uri: (a.layout != std::path::Path::new("-"))
+                .then(|| a.layout.display().to_string()),
+            policy_bytes: layout_bytes,
+            levels: a.verified_levels.clone(),
+        };
+        let st = intact_verify::vsa::summary_statement(&report, &subjects, &vsa)?;
+        intact_verify::vsa::write_summary(out, &st, key)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     if let Some(dir) = &a.log {
         let json = serde_json::to_vec_pretty(&report).context("encoding the report")?;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# What SLSA provenance costs a recorded step (issue 18): `intact run -p TREE
+# -- true` on a tree of FILES products (100,000 x 1 KiB by default), without
+# and with `--attest slsa`, in turns (A, B, A, B, ...) so that a slow spell
+# of a shared machine hits both alike. Prints the median wall time of RUNS
+# runs of each, to a tenth of a millisecond, and the overhead in percent
+# (the issue's bound: at most 10 %). Release build; --no-git throughout, so
+# git capture does not enter the figures; SOURCE_DATE_EPOCH fixed.
+#
+#   bash scripts/bench-attest.sh                     (FILES=100000 RUNS=9)
+#   FILES=2000 RUNS=3 bash scripts/bench-attest.sh   (a quick check)
+#   INTACT=target/debug/intact FILES=2000 RUNS=3 bash scripts/bench-attest.sh
+#
+# The tree is kept under target/bench-data/attest-FILES between runs; the
+# page cache is warm for both (the files were just written or read).
+set -euo pipefail
+export LC_ALL=C # a "." in $EPOCHREALTIME and in the figures
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+files="${FILES:-100000}"
+runs="${RUNS:-9}"
+case "$files$runs" in *[!0-9]*) echo "FILES and RUNS are numbers" >&2; exit 2 ;; esac
+# INTACT=PATH times another binary (a debug build, to check the script).
+intact="${INTACT:-}"
+if [ -z "$intact" ]; then
+  cargo build -q --release -p intact-cli
+  intact="$root/target/release/intact"
+fi
+key="$root/tests/fixtures/keys/ed25519.pem"
+tree="$root/target/bench-data/attest-$files"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+export SOURCE_DATE_EPOCH=1700000000
+
+if [ ! -f "$tree/.done" ]; then
+  rm -rf "$tree"; mkdir -p "$tree"
+  # 100 directories of 1 KiB files, written by one process.
+  awk -v d="$tree" -v n="$files" 'BEGIN {
+    srand(1); block = ""
+    for (i = 0; i < 1024; i++) block = block sprintf("%c", 97 + int(rand() * 26))
+    for (i = 0; i < n; i++) {
+      sub_ = sprintf("%s/d%03d", d, i % 100)
+      if (i < 100) system("mkdir -p " sub_)
+      f = sprintf("%s/f%06d", sub_, i)
+      printf "%s%d\n", block, i > f; close(f)
+    }
+  }'
+  touch "$tree/.done"
+fi
+cd "$tree/.."
+name="$(basename "$tree")"
+
+# Wall time of one run, in seconds to a tenth of a millisecond, by bash's
+# own clock ($EPOCHREALTIME: no fork inside the measured interval).
+wall() {
+  local start end
+  start=$EPOCHREALTIME
+  "$@" >/dev/null 2>&1
+  end=$EPOCHREALTIME
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
+}
+median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR==int((n+1)/2)'; }
+
+plain=(run -n build -k "$key" --no-git -p "$name" -d "$work/plain" -- true)
+slsa=(run -n build -k "$key" --no-git -p "$name" -d "$work/slsa" --attest slsa
+  --builder-id https://ci.example/runner -- true)
+mkdir -p "$work/plain" "$work/slsa"
+# One run each first: both must work, and the attestation must be there.
+"$intact" "${plain[@]}" >/dev/null
+"$intact" "${slsa[@]}" >/dev/null
+ls "$work/slsa"/build.*.slsa.intoto.json >/dev/null
+
+ta=(); tb=()
+for _ in $(seq "$runs"); do
+  ta+=("$(wall "$intact" "${plain[@]}")")
+  tb+=("$(wall "$intact" "${slsa[@]}")")
+done
+a="$(median "${ta[@]}")"; b="$(median "${tb[@]}")"
+printf '%s products, median of %s runs\n' "$files" "$runs"
+printf '  intact run             %8.4f s\n' "$a"
+printf '  intact run --attest slsa %6.4f s\n' "$b"
+awk -v a="$a" -v b="$b" 'BEGIN { printf "  overhead               %+7.1f %%\n", (b - a) / a * 100 }'
+printf '  link %s bytes, provenance %s bytes\n' \
+  "$(stat -c %s "$work/plain"/build.*.link)" "$(stat -c %s "$work/slsa"/build.*.slsa.intoto.json)"
