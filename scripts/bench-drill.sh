@@ -17,24 +17,29 @@ if [ -z "${INTACT:-}" ]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# seconds OUT CMD...: run CMD with its output in OUT, print the wall time.
 # The drill exits 1 when it finds a hole; that is still a timing.
-seconds() { local s e; s=$(date +%s.%N); "$@" || true; e=$(date +%s.%N); echo "$e - $s" | bc; }
+seconds() {
+  local out="$1" s e; shift
+  s=$(date +%s.%N); "$@" > "$out" || true; e=$(date +%s.%N)
+  echo "$e - $s" | bc
+}
 
 echo "== demo chain"
 "$INTACT" demo --dir "$work/demo" > /dev/null
 mkdir "$work/demo/verifier"
 cp "$work/demo/root.layout" "$work/demo/keys/alice.pub" "$work/demo/work/demo-project.tar.gz" "$work/demo/verifier/"
 cd "$work/demo"
-t=$(seconds "$INTACT" drill --layout root.layout --layout-key keys/alice.pub --link-dir work --workdir verifier > "$work/demo-drill.txt")
+t=$(seconds "$work/demo-drill.txt" "$INTACT" drill --layout root.layout --layout-key keys/alice.pub --link-dir work --workdir verifier)
 tail -1 "$work/demo-drill.txt"
 echo "demo chain: full drill in ${t}s"
 
 echo "== 3-step chain, $n artifacts per link"
 mkdir -p "$work/big/keys" "$work/big/work/src"
 cd "$work/big"
-for k in owner fetcher builder packager; do "$INTACT" key generate "keys/$k" > /dev/null; done
+for k in owner fetcher builder packager; do "$INTACT" key generate "keys/$k" > /dev/null 2>&1; done
 cat > layout.yaml <<'YAML'
-expires: 30d
+expires: 90d
 keys:
   fetcher: keys/fetcher.pub
   builder: keys/builder.pub
@@ -58,11 +63,11 @@ YAML
 "$INTACT" layout build layout.yaml --key keys/owner.pem -o root.layout > /dev/null
 cd work
 for i in $(seq 1 "$n"); do echo "$i" > "src/f$i"; done
-"$INTACT" run --step fetch --key ../keys/fetcher.pem --no-git -p src -- true > /dev/null
-"$INTACT" run --step build --key ../keys/builder.pem --no-git -m src -p src out -- cp -r src out > /dev/null
-"$INTACT" run --step package --key ../keys/packager.pem --no-git -m out -p out bundle.tar -- tar cf bundle.tar out > /dev/null
+"$INTACT" run --step fetch --key ../keys/fetcher.pem --no-git -p src -- true > /dev/null 2>&1
+"$INTACT" run --step build --key ../keys/builder.pem --no-git -m src -p src out -- cp -r src out > /dev/null 2>&1
+"$INTACT" run --step package --key ../keys/packager.pem --no-git -m out -p out bundle.tar -- tar cf bundle.tar out > /dev/null 2>&1
 cd ..
 mkdir verifier
-t=$(seconds "$INTACT" drill --layout root.layout --layout-key keys/owner.pub --link-dir work --workdir verifier > "$work/big-drill.txt")
+t=$(seconds "$work/big-drill.txt" "$INTACT" drill --layout root.layout --layout-key keys/owner.pub --link-dir work --workdir verifier)
 tail -1 "$work/big-drill.txt"
 echo "3-step chain, $n artifacts per link: full drill in ${t}s"
