@@ -9,6 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 intact="${INTACT:-intact}"
 dir="${1:-$(mktemp -d)}"
+mkdir -p "$dir"
 "$intact" demo --dir "$dir/chain" --layout "$here/layout.yaml" > "$dir/demo.log"
 cd "$dir/chain"
 "$intact" layout coverage demo.yaml || true

@@ -218,3 +218,18 @@ fn a_chain_that_does_not_verify_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
 }
+
+#[test]
+fn the_weak_layout_example_script_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = intact_tests::repo_root().join("examples/weak-layout/run.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&script)
+        .arg(dir.path().join("w"))
+        .env("INTACT", env!("CARGO_BIN_EXE_intact"));
+    let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(300), || {});
+    let all = intact_tests::output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("high[open-allow]"), "{all}");
+    assert!(all.contains("2 NOT caught"), "{all}");
+}
