@@ -66,6 +66,8 @@ enum Command {
     Git(cmd::git::GitCommand),
     /// Run an end-to-end demo supply chain: keys, layout, steps, verification, tampering.
     Demo(cmd::demo::DemoArgs),
+    /// Mount supply-chain attacks on a copy of a chain and report which the layout catches.
+    Drill(cmd::drill::DrillArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(cmd::shell::CompletionsArgs),
     /// Write man pages (intact.1, intact-run.1, ...) into a directory.
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Git(c) => cmd::git::run(c),
         Command::Log(c) => cmd::log::run(c),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Drill(a) => cmd::drill::run(a),
         Command::Completions(a) => {
             cmd::shell::completions(a, <Cli as clap::CommandFactory>::command())
         }

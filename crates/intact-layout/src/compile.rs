@@ -118,7 +118,27 @@ impl Source {
     /// now, and check the result. Never stops at the first problem: all of
     /// them are in [`Compiled::findings`].
     pub fn compile(&self, opts: &BuildOptions) -> Result<Compiled, LayoutError> {
-        let compiler = Compiler {
+        self.compiler(opts).run_with(|_, _| ()).map(|(c, ())| c)
+    }
+
+    /// Compile, then trace the layout's coverage ([`crate::coverage`]);
+    /// its findings name YAML lines.
+    pub fn coverage(
+        &self,
+        opts: &BuildOptions,
+    ) -> Result<(Compiled, crate::CoverageReport), LayoutError> {
+        self.compiler(opts).run_with(|c, layout| {
+            crate::coverage::analyse(layout, &|spot| {
+                let at = c.spot_at(layout, spot);
+                // The severity and message are not used: only the location.
+                c.finding(Severity::Warning, "", String::new(), &at)
+                    .location
+            })
+        })
+    }
+
+    fn compiler<'a>(&'a self, opts: &'a BuildOptions) -> Compiler<'a> {
+        Compiler {
             src: self,
             opts,
             found: Vec::new(),
@@ -127,8 +147,7 @@ impl Source {
             keys: BTreeMap::new(),
             key_names: HashMap::new(),
             broken_names: HashSet::new(),
-        };
-        compiler.run()
+        }
     }
 }
 
@@ -415,7 +434,12 @@ impl Compiler<'_> {
         }
     }
 
-    fn run(mut self) -> Result<Compiled, LayoutError> {
+    /// Compile; `extra` sees the compiler and the layout before the
+    /// result is returned (to locate more findings in the YAML).
+    fn run_with<T>(
+        mut self,
+        extra: impl FnOnce(&Self, &Layout) -> T,
+    ) -> Result<(Compiled, T), LayoutError> {
         let spec = self.src.spec();
         self.load_keys();
         let mut layout = Layout::new(self.expires()?);
@@ -543,12 +567,16 @@ impl Compiler<'_> {
             .iter()
             .map(|(name, id)| (id.clone(), name.clone()))
             .collect();
-        Ok(Compiled {
-            layout,
-            findings,
-            unbound_parameters: unbound,
-            key_names,
-        })
+        let more = extra(&self, &layout);
+        Ok((
+            Compiled {
+                layout,
+                findings,
+                unbound_parameters: unbound,
+                key_names,
+            },
+            more,
+        ))
     }
 
     /// Substitute the parameters known at build time; report unused,

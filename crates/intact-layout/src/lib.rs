@@ -57,6 +57,7 @@
 //! ```
 
 mod compile;
+pub mod coverage;
 mod depth;
 mod diagnose;
 mod error;
@@ -79,6 +80,7 @@ use intact_crypto::SigningKey;
 use intact_model::{Container, Layout, Metadata};
 
 pub use compile::{BuildOptions, Compiled};
+pub use coverage::{coverage, CoverageFinding, CoverageReport, HopStatus, Risk};
 pub use depth::MAX_DEPTH;
 pub use error::LayoutError;
 pub use expiry::parse_expires;
@@ -190,4 +192,31 @@ pub fn graph_source(
         LayoutGraph::new(&compiled.layout, &compiled.key_names),
         compiled.findings,
     ))
+}
+
+/// The coverage of a layout given as bytes ([`coverage`]): a signed
+/// layout (Metablock or DSSE; its signatures are not checked) or a YAML
+/// source, compiled with `options` (`base_dir` resolves its key files; its
+/// findings then name YAML lines). Returns the report and, for YAML, the
+/// compiler's findings.
+pub fn coverage_source(
+    bytes: &[u8],
+    base_dir: &Path,
+    options: &BuildOptions,
+) -> Result<(CoverageReport, Vec<Finding>), LayoutError> {
+    if is_signed_metadata(bytes) {
+        let md = Metadata::from_slice(bytes)?;
+        return match md.payload()? {
+            intact_model::Payload::Layout(layout) => Ok((coverage(&layout), Vec::new())),
+            intact_model::Payload::Link(_) => Err(LayoutError::NotALayout("link".into())),
+        };
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| LayoutError::Yaml {
+        file: None,
+        line: None,
+        column: None,
+        message: "not UTF-8".into(),
+    })?;
+    let (compiled, report) = Source::parse(text, base_dir)?.coverage(options)?;
+    Ok((report, compiled.findings))
 }

@@ -27,9 +27,11 @@ const DEMO_LAYOUT: &str = include_str!("../../../../layouts/demo.yaml");
 Examples:
   intact demo
   intact demo --dir demo --keep
+  intact demo --dir weak --layout examples/weak-layout/layout.yaml
 
 Exit codes:
-  0   the honest chain verified and the tampered package was caught
+  0   the honest chain verified, the tampered package was caught and (with
+      the built-in layout) the drill caught every attack
   1   the demo did not behave as designed
   2   the directory cannot be used")]
 pub struct DemoArgs {
@@ -39,6 +41,11 @@ pub struct DemoArgs {
     /// Keep the temporary directory to look at afterwards.
     #[arg(long)]
     keep: bool,
+    /// Build the chain with this YAML layout instead of layouts/demo.yaml
+    /// (the same steps; keys `bob` and `carl` are resolved from keys/);
+    /// the closing drill then shows what it lets through.
+    #[arg(long, value_name = "YAML")]
+    layout: Option<PathBuf>,
 }
 
 fn say(line: &str) {
@@ -112,14 +119,20 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
             }
         }
     };
-    let outcome = demo(&root);
+    let yaml = match &a.layout {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => DEMO_LAYOUT.to_string(),
+    };
+    let outcome = demo(&root, &yaml, a.layout.is_none());
     if a.dir.is_some() || a.keep {
         say(&format!("\nEverything is in {}", root.display()));
     }
     outcome
 }
 
-fn demo(root: &Path) -> Result<Outcome> {
+fn demo(root: &Path, layout_yaml: &str, built_in: bool) -> Result<Outcome> {
     let (keys, work, upstream) = (root.join("keys"), root.join("work"), root.join("upstream"));
     for d in [&keys, &work, &upstream] {
         std::fs::create_dir_all(d)?;
@@ -138,7 +151,7 @@ fn demo(root: &Path) -> Result<Outcome> {
     git(&project, &["add", "foo.py"])?;
     git(&project, &["commit", "-q", "-m", "foo v0"])?;
     let yaml = root.join("demo.yaml");
-    std::fs::write(&yaml, DEMO_LAYOUT)?;
+    std::fs::write(&yaml, layout_yaml)?;
     let repo = project.display().to_string();
     let source = Source::load(&yaml)?;
     let compiled = source.compile(&BuildOptions {
@@ -255,8 +268,14 @@ fn demo(root: &Path) -> Result<Outcome> {
         &alice,
     )?;
 
+    say("\n== 7. A drill: attacks on a copy of this chain (in a scratch directory)");
+    let drilled = drill(root, &work.join("demo-project.tar.gz"), &work)?;
+    say("$ intact drill --layout root.layout --layout-key keys/alice.pub --link-dir work --workdir drill");
+    print!("{}", drilled.to_text());
+    let drill_ok = drilled.uncaught() == 0 || !built_in;
+
     say("");
-    if report.verified && !tampered.verified && logged {
+    if report.verified && !tampered.verified && logged && drill_ok {
         say("The honest chain verified and the tampered package was caught.");
         Ok(Outcome::Ok)
     } else {
@@ -329,6 +348,23 @@ fn transparency_log(
         v.origin, v.size, v.root
     ));
     Ok(again.verified)
+}
+
+/// Drill the demo chain: the verifier's directory is a fresh consumer
+/// directory (the drill copies it for every attack and never writes it).
+fn drill(root: &Path, package: &Path, link_dir: &Path) -> Result<intact_drill::DrillReport> {
+    let consumer = consumer_dir(root, "drill", package)?;
+    let chain = intact_drill::Chain::load(
+        &consumer.join("root.layout"),
+        &[consumer.join("alice.pub")],
+        link_dir,
+        Some(&consumer),
+        None,
+    )?;
+    Ok(intact_drill::drill(
+        &chain,
+        &intact_drill::DrillOptions::default(),
+    )?)
 }
 
 /// A consumer's directory: the layout, the owner's public key, the package.

@@ -23,6 +23,42 @@ pub enum LayoutCommand {
     /// Draw the layout: steps and inspections, and the artifacts their
     /// MATCH rules take from each other (Graphviz dot, Mermaid or SVG).
     Graph(GraphArgs),
+    /// Trace which artifacts the layout constrains and list its holes
+    /// (open ALLOWs, shared keys, thresholds of 1, rules that never match).
+    Coverage(CoverageArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CoverageFormat {
+    /// For people.
+    Text,
+    /// `intact.layout-coverage/v1` (docs/attack-drills.md).
+    Json,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout coverage layout.yaml
+  intact layout coverage root.layout --format json
+
+Every finding has a code, a risk (high, medium, low), the rule's location
+(the YAML line when given YAML) and a suggested fix; docs/attack-drills.md
+explains each code. A signed layout's signatures are not checked.
+
+Exit codes:
+  0   the report was printed (holes are findings, not failures)
+  1   the YAML layout has errors (printed); no report
+  2   the file is unreadable, not YAML / a signed layout, or a link")]
+pub struct CoverageArgs {
+    /// A YAML layout or a signed layout (Metablock or DSSE envelope).
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CoverageFormat,
+    /// A value for a `{NAME}` placeholder (YAML only).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
 }
 
 #[derive(Args)]
@@ -151,6 +187,7 @@ pub fn run(cmd: LayoutCommand) -> Result<Outcome> {
         LayoutCommand::Check(a) => check(a),
         LayoutCommand::Export(a) => export_cmd(a),
         LayoutCommand::Graph(a) => graph(a),
+        LayoutCommand::Coverage(a) => coverage(a),
     }
 }
 
@@ -338,6 +375,28 @@ fn graph(a: GraphArgs) -> Result<Outcome> {
         GraphFormat::Dot => print!("{}", graph.to_dot()),
         GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
         GraphFormat::Svg => print!("{}", graph.to_svg(&intact_layout::SvgOptions::default())),
+    }
+    Ok(Outcome::Ok)
+}
+
+fn coverage(a: CoverageArgs) -> Result<Outcome> {
+    let opts = options(&a.params)?;
+    let bytes =
+        intact_model::io::read_limited(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
+            .map_err(intact_model::ModelError::from)?;
+    let base = a.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (report, findings) = intact_layout::coverage_source(&bytes, &base, &opts)
+        .with_context(|| a.file.display().to_string())?;
+    if has_errors(&findings) {
+        for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+            eprintln!("{}", finding_line(&a.file, f));
+        }
+        eprintln!("{}: {}; no report", a.file.display(), summary(&findings));
+        return Ok(Outcome::Failed);
+    }
+    match a.format {
+        CoverageFormat::Text => print!("{}", report.to_text(&a.file.display().to_string())),
+        CoverageFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
     }
     Ok(Outcome::Ok)
 }

@@ -2,6 +2,7 @@
 
 pub mod attest;
 pub mod demo;
+pub mod drill;
 pub mod git;
 pub mod key;
 pub mod layout;

@@ -1,0 +1,206 @@
+#![allow(clippy::disallowed_methods)] // Tests may use std::fs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use intact_crypto::SigningKey;
+use intact_model::{
+    ArtifactName, Container, Digest, DigestSet, Expires, Layout, Link, Metadata, Payload, Rule,
+    Step, StepName,
+};
+
+use super::*;
+
+fn digest(b: u8) -> DigestSet {
+    DigestSet::single("sha256", Digest::from_bytes(&[b; 32]))
+}
+
+fn step(name: &str, key: &SigningKey, materials: &[&str], products: &[&str]) -> Step {
+    let mut s = Step::new(StepName::new(name).unwrap());
+    s.pubkeys = vec![key.keyid().unwrap()];
+    s.expected_command = vec!["make".into()];
+    s.expected_materials = materials
+        .iter()
+        .map(|r| Rule::parse_str(r).unwrap())
+        .collect();
+    s.expected_products = products
+        .iter()
+        .map(|r| Rule::parse_str(r).unwrap())
+        .collect();
+    s
+}
+
+fn write_link(
+    dir: &Path,
+    name: &str,
+    key: &SigningKey,
+    materials: &[(&str, u8)],
+    products: &[(&str, u8)],
+) {
+    let mut link = Link::new(StepName::new(name).unwrap());
+    link.command = vec!["make".into()];
+    for (n, d) in materials {
+        link.materials
+            .insert(ArtifactName::new(*n).unwrap(), digest(*d));
+    }
+    for (n, d) in products {
+        link.products
+            .insert(ArtifactName::new(*n).unwrap(), digest(*d));
+    }
+    let mut md = Metadata::new(Payload::Link(link), Container::Metablock).unwrap();
+    intact_crypto::sign_metadata(&mut md, key).unwrap();
+    md.save(&dir.join(format!("{name}.{}.link", key.keyid().unwrap().short())))
+        .unwrap();
+}
+
+/// A two-step chain (fetch, then build) in `dir`; `weak` lets build take
+/// any material and uses one key for both steps.
+fn chain(dir: &Path, weak: bool) -> Chain {
+    let owner = SigningKey::generate_ed25519();
+    let alice = SigningKey::generate_ed25519();
+    let other = SigningKey::generate_ed25519();
+    let bob = if weak { &alice } else { &other };
+    let mut layout = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+    for k in [&alice, bob] {
+        layout
+            .keys
+            .insert(k.keyid().unwrap(), k.public_key().to_key_dict().unwrap());
+    }
+    layout.steps.push(step(
+        "fetch",
+        &alice,
+        &[],
+        &["CREATE src.txt", "DISALLOW *"],
+    ));
+    let materials: &[&str] = if weak {
+        &["ALLOW *"]
+    } else {
+        &["MATCH src.txt WITH PRODUCTS FROM fetch", "DISALLOW *"]
+    };
+    let products: &[&str] = if weak {
+        &["CREATE app.bin"]
+    } else {
+        &["CREATE app.bin", "DISALLOW *"]
+    };
+    layout.steps.push(step("build", bob, materials, products));
+    let mut md = Metadata::new(Payload::Layout(layout), Container::Metablock).unwrap();
+    intact_crypto::sign_metadata(&mut md, &owner).unwrap();
+    md.save(&dir.join("root.layout")).unwrap();
+    std::fs::write(
+        dir.join("owner.pub"),
+        owner.public_key().to_spki_pem().unwrap(),
+    )
+    .unwrap();
+    let links = dir.join("links");
+    std::fs::create_dir(&links).unwrap();
+    write_link(&links, "fetch", &alice, &[], &[("src.txt", 1)]);
+    write_link(&links, "build", bob, &[("src.txt", 1)], &[("app.bin", 2)]);
+    let old = dir.join("old");
+    std::fs::create_dir(&old).unwrap();
+    write_link(&old, "fetch", &alice, &[], &[("src.txt", 9)]);
+    Chain::load(
+        &dir.join("root.layout"),
+        &[dir.join("owner.pub")],
+        &links,
+        None,
+        Some(&old),
+    )
+    .unwrap()
+}
+
+fn verdicts(report: &DrillReport) -> BTreeMap<&'static str, &'static str> {
+    report
+        .attacks
+        .iter()
+        .map(|a| {
+            (
+                a.id,
+                match a.verdict {
+                    Verdict::Caught { .. } => "caught",
+                    Verdict::NotCaught => "NOT",
+                    Verdict::NotApplicable(_) => "n/a",
+                },
+            )
+        })
+        .collect()
+}
+
+/// Every file under `dir`, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_tight_layout_catches_every_attack() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path(), false);
+    let before = snapshot(dir.path());
+    let report = drill(&c, &DrillOptions::default()).unwrap();
+    assert_eq!(report.uncaught(), 0, "{}", report.to_text());
+    let v = verdicts(&report);
+    for id in [
+        "swap-final-product",
+        "modify-material",
+        "add-product",
+        "delete-product",
+        "drop-link",
+        "misfiled-link",
+        "foreign-key",
+        "layout-edited",
+        "expired-layout",
+        "replay-old-link",
+    ] {
+        assert_eq!(v.get(id), Some(&"caught"), "{id}: {}", report.to_text());
+    }
+    assert_eq!(v.get("threshold-duplicate-link"), Some(&"n/a"));
+    // The originals are byte-identical.
+    assert_eq!(before, snapshot(dir.path()));
+}
+
+#[test]
+fn a_weak_layout_lets_attacks_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path(), true);
+    let report = drill(&c, &DrillOptions::default()).unwrap();
+    let v = verdicts(&report);
+    assert_eq!(
+        v.get("modify-material"),
+        Some(&"NOT"),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(v.get("add-product"), Some(&"NOT"), "{}", report.to_text());
+    assert_eq!(
+        v.get("replay-old-link"),
+        Some(&"NOT"),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(v.get("layout-edited"), Some(&"caught"));
+    assert!(report.uncaught() >= 3);
+    let json = report.to_json();
+    assert_eq!(json["schema"], DRILL_SCHEMA);
+    assert_eq!(json["summary"]["not_caught"], report.uncaught());
+}
+
+#[test]
+fn a_chain_that_does_not_verify_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain(dir.path(), false);
+    c.links.retain(|n, _| !n.starts_with("fetch."));
+    let err = drill(&c, &DrillOptions::default()).unwrap_err();
+    assert!(matches!(err, DrillError::Baseline { .. }), "{err}");
+}
