@@ -126,6 +126,11 @@ fn the_schema_lists_exactly_the_library_stages_and_codes() {
         .map(|k| k.code().to_string())
         .collect();
     assert_eq!(listed("code"), codes);
+    let warning_codes: Vec<String> = intact_verify::WarningKind::ALL
+        .iter()
+        .map(|k| k.code().to_string())
+        .collect();
+    assert_eq!(listed("warning-code"), warning_codes);
     let mut stages: Vec<String> = intact_verify::FailureKind::ALL
         .iter()
         .map(|k| {

@@ -684,6 +684,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn expiry_is_warned_at_29_days_not_at_31() {
+        use intact_model::Expires;
+        let now = time::macros::datetime!(2026-07-01 0:00 UTC);
+        for (expires, warned) in [
+            ("2026-07-30T00:00:00Z", true),
+            ("2026-08-01T00:00:00Z", false),
+        ] {
+            let layout = Layout::new(Expires::parse(expires).unwrap());
+            let soon = lint(&layout, now)
+                .iter()
+                .any(|f| f.code == codes::EXPIRES_SOON && f.severity == Severity::Warning);
+            assert_eq!(soon, warned, "{expires}");
+        }
+    }
+
     /// A 1024-bit RSA public key (openssl genpkey, rsa_keygen_bits:1024).
     const WEAK_RSA_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDVs98SXcn0Q37c9agzcz2SnwJ6\njHqpNiOtBtuDvQsRZiVOKkQhrihlDcZaqUdn97jxTTcDHyNGW6+XjzH4xhPnnaZN\nsIBKdPkPf7yKcvt7Mv/HQPiOIIGhzKQn8uArGt74kwW9eEFOswfg/Oc3C2kRvNre\nwiPtNATfgn7tej2KcQIDAQAB\n-----END PUBLIC KEY-----\n";
 

@@ -29,6 +29,7 @@ mod diff;
 mod explain;
 mod git;
 mod inspect;
+mod keystatus;
 mod logged;
 mod options;
 mod render;
@@ -48,11 +49,12 @@ use intact_model::{KeyId, Metadata};
 pub use describe::{
     describe, ArtifactLine, Description, ItemSummary, LayoutSummary, LinkSummary, SignatureStatus,
 };
+pub use keystatus::{apply_key_status, warn_expiry};
 pub use logged::require_logged;
 pub use options::VerifyOptions;
 pub use report::{
     ArtifactIssue, ArtifactProblem, Failure, FailureKind, LayoutRecord, LinkRecord, Report,
-    RuleDetail, Stage, StageResult, Status, Warning, REPORT_SCHEMA, RULE_DETAIL_NAMES,
+    RuleDetail, Stage, StageResult, Status, Warning, WarningKind, REPORT_SCHEMA, RULE_DETAIL_NAMES,
 };
 pub use source::{DirLinkSource, LinkSource, MemoryLinkSource};
 pub use subjects::{ChainStep, Subject, SubjectMatch};

@@ -50,6 +50,9 @@ pub enum Stage {
     /// The layout and every link carry a valid inclusion proof in the
     /// transparency log (`--require-logged`).
     TransparencyLog,
+    /// No signature the chain rests on is by a key the key-status
+    /// document revokes or whose window excludes it (`--key-status`).
+    KeyStatus,
 }
 
 impl Stage {
@@ -71,6 +74,7 @@ impl Stage {
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
             Stage::TransparencyLog => "transparency log",
+            Stage::KeyStatus => "key status",
         }
     }
 }
@@ -157,6 +161,15 @@ pub enum FailureKind {
     /// `--require-logged`: the layout or a link has no valid inclusion
     /// proof (`FILE.proof`) under a checkpoint signed by the log key.
     NotLogged,
+    /// `--key-status`: the layout or a link is signed by a revoked key,
+    /// without proof (an inclusion proof) that it signed before the
+    /// revocation.
+    KeyRevoked,
+    /// `--key-status`: a key signed before its `not_before`.
+    KeyNotYetValid,
+    /// `--key-status`: a key is retired (past `not_after`) and its
+    /// signature is not proven older.
+    KeyRetired,
 }
 
 impl FailureKind {
@@ -196,6 +209,9 @@ impl FailureKind {
         FailureKind::GitPolicyUnusable,
         FailureKind::GitProvenance,
         FailureKind::NotLogged,
+        FailureKind::KeyRevoked,
+        FailureKind::KeyNotYetValid,
+        FailureKind::KeyRetired,
     ];
 
     /// The stable code of the JSON report (`failure.code`).
@@ -235,6 +251,9 @@ impl FailureKind {
             FailureKind::GitPolicyUnusable => "git-policy-unusable",
             FailureKind::GitProvenance => "git-provenance",
             FailureKind::NotLogged => "not-logged",
+            FailureKind::KeyRevoked => "key-revoked",
+            FailureKind::KeyNotYetValid => "key-not-yet-valid",
+            FailureKind::KeyRetired => "key-retired",
         }
     }
 
@@ -264,6 +283,7 @@ impl FailureKind {
                 Stage::GitProvenance
             }
             K::NotLogged => Stage::TransparencyLog,
+            K::KeyRevoked | K::KeyNotYetValid | K::KeyRetired => Stage::KeyStatus,
         }
     }
 }
@@ -331,6 +351,49 @@ pub struct Warning {
     pub scope: Option<String>,
     /// What was noticed.
     pub message: String,
+    /// A machine-readable kind, for the warnings that have one (absent
+    /// from JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<WarningKind>,
+}
+
+/// Kinds of warning with a stable code (`warnings[].code` in JSON);
+/// docs/verify-report.md lists them. Codes keep their meaning forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// The layout expires within the warning period (`--warn-expiry`).
+    LayoutExpiresSoon,
+    /// A key the chain rests on retires (`not_after`) within the warning
+    /// period.
+    KeyRetiresSoon,
+    /// A revoked key's signature was accepted: an inclusion proof dates
+    /// it before the revocation.
+    SignedBeforeRevocation,
+    /// A retired key's signature was accepted: an inclusion proof dates
+    /// it inside the key's window.
+    SignedBeforeRetirement,
+}
+
+impl WarningKind {
+    /// Every kind.
+    pub const ALL: &'static [WarningKind] = &[
+        WarningKind::LayoutExpiresSoon,
+        WarningKind::KeyRetiresSoon,
+        WarningKind::SignedBeforeRevocation,
+        WarningKind::SignedBeforeRetirement,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            WarningKind::LayoutExpiresSoon => "layout-expires-soon",
+            WarningKind::KeyRetiresSoon => "key-retires-soon",
+            WarningKind::SignedBeforeRevocation => "signed-before-revocation",
+            WarningKind::SignedBeforeRetirement => "signed-before-retirement",
+        }
+    }
 }
 
 /// What is wrong with one artifact.

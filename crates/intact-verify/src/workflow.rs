@@ -76,6 +76,7 @@ impl Ctx<'_> {
             stage,
             scope,
             message: message.into(),
+            code: None,
         });
     }
 

@@ -1,10 +1,15 @@
-//! `intact key generate|id|show`.
+//! `intact key generate|id|show`, and the key-status document:
+//! `intact key revoke|retire|activate|status` (intact-keystatus).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+
 use intact_crypto::{load_key_file, write_key_pair, KeyFile, SigningKey};
+use intact_keystatus::{Instant, KeyStatus};
+use intact_model::KeyId;
 
 use crate::{password, Outcome};
 
@@ -17,6 +22,101 @@ pub enum KeyCommand {
     /// Print the securesystemslib key dict of a key file as JSON (for a GPG
     /// public key exported with `gpg --export [--armor]`, its GPG key dict).
     Show(FileArgs),
+    /// Revoke a key in a key-status document (created if absent) and re-sign it.
+    Revoke(RevokeArgs),
+    /// Retire a key: signatures after --at are no longer accepted.
+    Retire(WindowArgs),
+    /// Set when a key becomes valid: signatures before --at are refused.
+    Activate(WindowArgs),
+    /// Print a key-status document after checking its signatures.
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct EditArgs {
+    /// The key: a PEM public or private key file, or a keyid (64 hex digits).
+    key: String,
+    /// The key-status document to add to or create.
+    #[arg(long, value_name = "FILE")]
+    status: PathBuf,
+    /// A layout owner's private key to sign the document with (repeatable).
+    #[arg(long = "key", value_name = "OWNER.pem", required = true)]
+    owner_keys: Vec<PathBuf>,
+    /// The name to show for the key (default: the key file's name without
+    /// extension; unchanged for a keyid).
+    #[arg(long)]
+    name: Option<String>,
+    /// Ask for the password of an encrypted owner key.
+    #[arg(long)]
+    prompt: bool,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key revoke bob.pub --reason \"laptop stolen\" --status keys.status --key alice.pem
+  intact key revoke bob.pub --reason \"leaked in CI logs\" --at 2026-11-30T09:00:00Z --status keys.status --key alice.pem
+
+Exit codes:
+  0   the document was written (atomically) and signed
+  2   a key or the document cannot be read, the document is not signed by
+      a --key, or a time is malformed")]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    edit: EditArgs,
+    /// Why (shown whenever a signature by the key is refused).
+    #[arg(long, required = true)]
+    reason: String,
+    /// When the key was compromised, RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key retire bob.pub --at 2026-12-31T00:00:00Z --status keys.status --key alice.pem
+  intact key activate carol.pub --at 2026-12-01T00:00:00Z --status keys.status --key alice.pem
+
+Exit codes:
+  0   the document was written (atomically) and signed
+  2   a key or the document cannot be read, the document is not signed by
+      a --key, or the time is malformed or leaves an empty window")]
+pub struct WindowArgs {
+    #[command(flatten)]
+    edit: EditArgs,
+    /// The instant, RFC 3339 (e.g. 2026-12-31T00:00:00Z).
+    #[arg(long, value_name = "TIME", required = true)]
+    at: String,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StatusFormat {
+    /// A line per key.
+    Text,
+    /// The signed document as JSON, with each key's state now.
+    Json,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key status keys.status --key alice.pub
+  intact key status keys.status --key alice.pub --format json
+
+Exit codes:
+  0   the document is signed by the owner keys and printed
+  2   it cannot be read, is malformed, or its signatures do not hold
+      (a signer that is not a --key, a document changed after signing)")]
+pub struct StatusArgs {
+    /// The key-status document.
+    file: PathBuf,
+    /// The layout owners' public keys (every signature must be by one).
+    #[arg(long = "key", value_name = "OWNER.pub", required = true)]
+    owner_keys: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: StatusFormat,
 }
 
 #[derive(Args)]
@@ -66,7 +166,153 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
             println!("{}", serde_json::to_string_pretty(dict.as_map())?);
             Ok(Outcome::Ok)
         }
+        KeyCommand::Revoke(a) => {
+            let at = match &a.at {
+                Some(t) => parse_time(t)?,
+                None => Instant::new(time::OffsetDateTime::now_utc()),
+            };
+            edit(&a.edit, |e| {
+                e.revoked_at = Some(at);
+                e.reason = Some(a.reason.clone());
+            })
+        }
+        KeyCommand::Retire(a) => {
+            let at = parse_time(&a.at)?;
+            edit(&a.edit, |e| e.not_after = Some(at))
+        }
+        KeyCommand::Activate(a) => {
+            let at = parse_time(&a.at)?;
+            edit(&a.edit, |e| e.not_before = Some(at))
+        }
+        KeyCommand::Status(a) => status(a),
     }
+}
+
+fn parse_time(s: &str) -> Result<Instant> {
+    Instant::parse_lenient(s).map_err(|e| anyhow::anyhow!("--at: {e}"))
+}
+
+/// The keyid and default name of a KEY argument: a key file, or a keyid.
+fn key_arg(arg: &str) -> Result<(KeyId, Option<String>)> {
+    let path = std::path::Path::new(arg);
+    if path.exists() {
+        let key = load_key_file(path, None).or_else(|e| {
+            if e.needs_password() {
+                // The public half of an encrypted key cannot be read
+                // without its password; ask for the .pub instead.
+                anyhow::bail!("{arg}: encrypted private key; give its .pub file")
+            }
+            Err(e.into())
+        })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        return Ok((key.public_key().keyid()?, stem));
+    }
+    if arg.len() == 64 {
+        if let Ok(id) = KeyId::new(arg.to_ascii_lowercase()) {
+            return Ok((id, None));
+        }
+    }
+    anyhow::bail!("{arg}: neither a key file nor a keyid (64 hex digits)")
+}
+
+fn edit(a: &EditArgs, change: impl FnOnce(&mut intact_keystatus::KeyEntry)) -> Result<Outcome> {
+    let (keyid, stem) = key_arg(&a.key)?;
+    let mut signers = Vec::new();
+    for path in &a.owner_keys {
+        signers.push(super::load_signing_key(path, a.prompt)?);
+    }
+    let mut publics = BTreeMap::new();
+    for k in &signers {
+        publics.insert(k.keyid()?, k.public_key().clone());
+    }
+    let mut doc = if a.status.exists() {
+        let env = intact_keystatus::load_envelope(&a.status)?;
+        intact_keystatus::open_for_edit(&env, &publics)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.status.display()))?
+    } else {
+        KeyStatus::default()
+    };
+    let name = a.name.clone().or(stem);
+    let entry = doc.entry_mut(&keyid, name.as_deref());
+    change(entry);
+    doc.version = doc.version.saturating_add(1);
+    let refs: Vec<&SigningKey> = signers.iter().collect();
+    let env = intact_keystatus::sign(&doc, &refs)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.status.display()))?;
+    intact_keystatus::save(&a.status, &env)?;
+    eprintln!(
+        "wrote {} (version {}, {} key(s)), signed by {}",
+        a.status.display(),
+        doc.version,
+        doc.keys.len(),
+        publics
+            .keys()
+            .map(|k| k.short().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Outcome::Ok)
+}
+
+/// Owner public keys by keyid (any key file: the public half is used).
+pub fn owner_keys(paths: &[PathBuf]) -> Result<BTreeMap<KeyId, intact_crypto::PublicKey>> {
+    let mut owners = BTreeMap::new();
+    for path in paths {
+        let key = intact_crypto::load_public_key(path)?;
+        owners.insert(key.keyid()?, key);
+    }
+    Ok(owners)
+}
+
+fn status(a: StatusArgs) -> Result<Outcome> {
+    let owners = owner_keys(&a.owner_keys)?;
+    let doc = intact_keystatus::load(&a.file, &owners)?;
+    let now = Instant::new(time::OffsetDateTime::now_utc());
+    match a.format {
+        StatusFormat::Json => {
+            let mut value = serde_json::to_value(&doc)?;
+            if let Some(keys) = value.get_mut("keys").and_then(|k| k.as_object_mut()) {
+                for (keyid, entry) in doc.keys.iter() {
+                    if let Some(obj) = keys.get_mut(keyid.as_str()).and_then(|v| v.as_object_mut())
+                    {
+                        obj.insert("state".into(), entry.state_at(now).as_str().into());
+                    }
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        StatusFormat::Text => {
+            println!(
+                "{} version {}, {} key(s), signatures verified",
+                a.file.display(),
+                doc.version,
+                doc.keys.len()
+            );
+            for (keyid, e) in &doc.keys {
+                let name = e.name.as_deref().map(intact_model::escape::escape);
+                let mut line = format!(
+                    "{}  {:<14} {}",
+                    keyid.short(),
+                    e.state_at(now).as_str(),
+                    name.map(|n| n.to_string()).unwrap_or_default()
+                );
+                if let Some(b) = e.not_before {
+                    line.push_str(&format!("  not before {b}"));
+                }
+                if let Some(t) = e.not_after {
+                    line.push_str(&format!("  not after {t}"));
+                }
+                if let (Some(r), Some(why)) = (e.revoked_at, &e.reason) {
+                    line.push_str(&format!(
+                        "  revoked {r}: {}",
+                        intact_model::escape::escape(why)
+                    ));
+                }
+                println!("{line}");
+            }
+        }
+    }
+    Ok(Outcome::Ok)
 }
 
 fn with_extension(stem: &std::path::Path, ext: &str) -> PathBuf {

@@ -36,6 +36,8 @@ Examples:
   intact verify -l root.layout -k alice.pub --from package \
       --subject app.tar.gz=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
   intact verify -l root.layout -k alice.pub --require-logged --log-key log.pub
+  intact verify -l root.layout -k alice.pub --key-status keys.status --log-key log.pub
+  intact verify -l root.layout -k alice.pub --warn-expiry 60d --format json
   intact verify -l root.layout -k alice.pub --log transparency --log-report verification.json
   intact verify -l root.layout -k alice.pub --artifact app.tar.gz --vsa app.vsa.json --key verifier.pem
   in-toto-verify's command line works too:
@@ -92,9 +94,19 @@ pub struct VerifyArgs {
     /// Where --log writes the JSON report it logs.
     #[arg(long, value_name = "FILE", default_value = "verification.json")]
     log_report: PathBuf,
-    /// The transparency log's public key, for --require-logged.
-    #[arg(long, value_name = "LOG.pub", requires = "require_logged")]
+    /// The transparency log's public key, for --require-logged; with
+    /// --key-status, inclusion proofs under it date signatures.
+    #[arg(long, value_name = "LOG.pub")]
     log_key: Option<PathBuf>,
+    /// A key-status document signed by the layout keys (`intact key
+    /// revoke|retire|activate`): signatures by revoked keys, or outside a
+    /// key's window, fail verification.
+    #[arg(long, value_name = "FILE")]
+    key_status: Option<PathBuf>,
+    /// Warn (exit code unchanged) when the layout expires, or a key
+    /// retires, within this long: 30d, 12h, 2w.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    warn_expiry: String,
     /// Values for layout parameters, NAME=VALUE.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -217,15 +229,36 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         None => None,
     };
     opts = opts.subjects(subjects.clone()).from_step(from_step);
-    let log_key = match (&a.log_key, a.require_logged) {
-        (Some(path), true) => Some(intact_log::LogKey::load(path)?),
-        _ => None,
+    if a.log_key.is_some() && !a.require_logged && a.key_status.is_none() {
+        bail!("--log-key is used with --require-logged or --key-status");
+    }
+    let log_key = match &a.log_key {
+        Some(path) => Some(intact_log::LogKey::load(path)?),
+        None => None,
     };
+    let warn_within = intact_keystatus::parse_duration(&a.warn_expiry)
+        .map_err(|e| anyhow::anyhow!("--warn-expiry {e}"))?;
+    let status = match &a.key_status {
+        Some(path) => Some(intact_keystatus::load(path, &keys)?),
+        None => None,
+    };
+    let now = time::OffsetDateTime::now_utc();
     let links = DirLinkSource::open(&a.link_dir)?;
     let mut report = verify(&layout, &keys, &links, &opts)?;
-    if let Some(key) = &log_key {
+    if let Some(status) = &status {
+        intact_verify::apply_key_status(
+            &mut report,
+            status,
+            &a.layout,
+            &a.link_dir,
+            log_key.as_ref(),
+            now,
+        );
+    }
+    if let (Some(key), true) = (&log_key, a.require_logged) {
         intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
     }
+    intact_verify::warn_expiry(&mut report, status.as_ref(), warn_within, now);
     if let (Some(out), Some(key)) = (&a.vsa, &vsa_key) {
         let vsa = intact_verify::vsa::VsaOptions {
             verifier_id: a.verifier_id.clone(),
