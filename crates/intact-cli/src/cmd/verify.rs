@@ -199,7 +199,10 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         };
         params.insert(name.to_string(), value.to_string());
     }
+    // One instant for expiry, the key-status document and the warnings.
+    let now = time::OffsetDateTime::now_utc();
     let mut opts = VerifyOptions::new()
+        .now(now)
         .params(params)
         .workdir(&a.workdir)
         .inspection_timeout(Some(Duration::from_secs(a.inspection_timeout)))
@@ -242,7 +245,6 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         Some(path) => Some(intact_keystatus::load(path, &keys)?),
         None => None,
     };
-    let now = time::OffsetDateTime::now_utc();
     let links = DirLinkSource::open(&a.link_dir)?;
     let mut report = verify(&layout, &keys, &links, &opts)?;
     if let Some(status) = &status {
