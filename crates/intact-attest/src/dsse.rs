@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use intact_crypto::SigningKey;
-use intact_model::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
+use intact_model::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 
 use crate::{AttestError, Statement};
 
@@ -19,24 +19,11 @@ pub fn sign_statement(
     keys: &[&SigningKey],
 ) -> Result<Envelope, AttestError> {
     statement.validate()?;
-    let mut env = Envelope {
-        payload: statement.to_bytes()?,
-        payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
-        signatures: Vec::new(),
-    };
-    let pae = env.pae();
-    for key in keys {
-        let keyid = key.keyid()?;
-        if env.signature_by(&keyid).is_some() {
-            continue;
-        }
-        env.signatures.push(EnvelopeSignature {
-            keyid,
-            sig: key.sign(&pae)?,
-            extra: Default::default(),
-        });
-    }
-    Ok(env)
+    Ok(intact_crypto::sign_envelope(
+        IN_TOTO_PAYLOAD_TYPE,
+        statement.to_bytes()?,
+        keys,
+    )?)
 }
 
 /// Parse envelope bytes (strict JSON: duplicate keys refused).

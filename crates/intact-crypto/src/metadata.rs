@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use intact_model::io::AtomicFile;
-use intact_model::{KeyId, Metablock, Metadata, ModelError, Payload, Signature, SignatureValue};
+use intact_model::{
+    Envelope, EnvelopeSignature, KeyId, Metablock, Metadata, ModelError, Payload, Signature,
+    SignatureValue,
+};
 
 use crate::gpg::GpgRefusal;
 use crate::public::Streamed;
@@ -16,6 +19,35 @@ pub fn sign_metadata(md: &mut Metadata, key: &SigningKey) -> Result<KeyId, Crypt
     let sig = key.sign(&md.signed_bytes()?)?;
     md.set_signature(keyid.clone(), sig);
     Ok(keyid)
+}
+
+/// A DSSE envelope of `payload` (of `payload_type`) signed by each key
+/// once: a key given twice, or two keys with one keyid, sign once, as a
+/// verifier counts a keyid once. For documents that are not links or
+/// layouts (attestations, key-status documents).
+pub fn sign_envelope(
+    payload_type: &str,
+    payload: Vec<u8>,
+    keys: &[&SigningKey],
+) -> Result<Envelope, CryptoError> {
+    let mut env = Envelope {
+        payload,
+        payload_type: payload_type.to_string(),
+        signatures: Vec::new(),
+    };
+    let pae = env.pae();
+    for key in keys {
+        let keyid = key.keyid()?;
+        if env.signature_by(&keyid).is_some() {
+            continue;
+        }
+        env.signatures.push(EnvelopeSignature {
+            keyid,
+            sig: key.sign(&pae)?,
+            extra: Default::default(),
+        });
+    }
+    Ok(env)
 }
 
 /// Sign `md` with `key` and write it atomically to the path `path_for`

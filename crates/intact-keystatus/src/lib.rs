@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use intact_crypto::{PublicKey, SigningKey};
-use intact_model::{Envelope, EnvelopeSignature, KeyId};
+use intact_model::{Envelope, KeyId};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -397,24 +397,11 @@ impl KeyStatus {
 /// Sign `status` with each key into a DSSE envelope of [`PAYLOAD_TYPE`].
 pub fn sign(status: &KeyStatus, keys: &[&SigningKey]) -> Result<Envelope, KeyStatusError> {
     status.validate()?;
-    let mut env = Envelope {
-        payload: status.to_bytes()?,
-        payload_type: PAYLOAD_TYPE.to_string(),
-        signatures: Vec::new(),
-    };
-    let pae = env.pae();
-    for key in keys {
-        let keyid = key.keyid()?;
-        if env.signature_by(&keyid).is_some() {
-            continue;
-        }
-        env.signatures.push(EnvelopeSignature {
-            keyid,
-            sig: key.sign(&pae)?,
-            extra: Default::default(),
-        });
-    }
-    Ok(env)
+    Ok(intact_crypto::sign_envelope(
+        PAYLOAD_TYPE,
+        status.to_bytes()?,
+        keys,
+    )?)
 }
 
 /// Check an envelope against the owner keys and return its document.
