@@ -15,6 +15,8 @@ if [ -z "${INTACT:-}" ]; then
   cargo build --release -p intact-cli
   INTACT="$PWD/target/release/intact"
 fi
+# The script changes directory: a relative INTACT is taken from here.
+case "$INTACT" in /*) ;; *) INTACT="$PWD/$INTACT" ;; esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # seconds OUT CMD...: run CMD with its output in OUT, print the wall time.
