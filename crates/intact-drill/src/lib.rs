@@ -545,7 +545,14 @@ impl Driller<'_> {
             None => fs_err::create_dir(&work)?,
         }
         if let Some(f) = &a.swap_file {
-            let path = work.join(f);
+            // Only a regular file inside the scratch copy is changed: an
+            // absolute or `..` name, or a copied symlink, would lead out
+            // of it to an original.
+            let Some(path) = contained_file(&work, f) else {
+                return Err(DrillError::Io(std::io::Error::other(format!(
+                    "{f}: not a regular file inside the drill's scratch copy; not swapped"
+                ))));
+            };
             let mut bytes = fs_err::read(&path)?;
             bytes.extend_from_slice(b"\nswapped by intact drill\n");
             fs_err::write(&path, bytes)?;
@@ -602,6 +609,26 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), DrillError> {
         }
     }
     Ok(())
+}
+
+/// `root/name` when `name` is a plain relative path (no root, no `..`)
+/// that is a regular file, not a symlink, whose real location is inside
+/// `root` (no symlinked directory on the way out). Product names are what
+/// a link says: an absolute or escaping one must never be written to.
+fn contained_file(root: &Path, name: &str) -> Option<PathBuf> {
+    use std::path::Component;
+    let rel = Path::new(name);
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let path = root.join(rel);
+    let meta = fs_err::symlink_metadata(&path).ok()?;
+    if !meta.file_type().is_file() {
+        return None;
+    }
+    let real_root = fs_err::canonicalize(root).ok()?;
+    let real = fs_err::canonicalize(&path).ok()?;
+    real.starts_with(&real_root).then_some(path)
 }
 
 /// Mount every attack on `chain` and verify each in isolation.
@@ -848,11 +875,15 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
     {
         let verdict = match &layout.expires {
             None => Verdict::NotApplicable("the layout has no expiry".into()),
-            Some(e) => {
-                let mut a = Attempt::new(&chain.layout, &chain.keys, chain.links.clone());
-                a.now = Some(e.datetime() + time::Duration::days(1));
-                d.verdict(a)?
-            }
+            Some(e) => match e.datetime().checked_add(time::Duration::days(1)) {
+                Some(later) => {
+                    let mut a = Attempt::new(&chain.layout, &chain.keys, chain.links.clone());
+                    a.now = Some(later);
+                    d.verdict(a)?
+                }
+                // An expiry at the end of time: no clock gets past it.
+                None => Verdict::NotApplicable("the layout expires at the end of time".into()),
+            },
         };
         push(
             "expired-layout",
@@ -912,7 +943,7 @@ fn swap_final(
     let names: Vec<String> = link.products.keys().map(|n| n.to_string()).collect();
     // A product the verifier holds in its work directory: replace the file.
     if let Some(w) = &d.chain.workdir {
-        if let Some(n) = names.iter().find(|n| w.join(n.as_str()).is_file()) {
+        if let Some(n) = names.iter().find(|n| contained_file(w, n).is_some()) {
             let mut a = Attempt::new(&d.chain.layout, &d.chain.keys, d.chain.links.clone());
             a.swap_file = Some(n.clone());
             return Ok(Some((

@@ -204,3 +204,37 @@ fn a_chain_that_does_not_verify_is_refused() {
     let err = drill(&c, &DrillOptions::default()).unwrap_err();
     assert!(matches!(err, DrillError::Baseline { .. }), "{err}");
 }
+
+/// The swap attack writes only to regular files inside the scratch copy:
+/// product names are what a link says, and an absolute or escaping name
+/// or a copied symlink would otherwise lead to an original.
+#[test]
+fn only_plain_files_inside_the_scratch_copy_are_swapped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("original");
+    std::fs::write(&outside, "the real product").unwrap();
+    let root = tmp.path().join("work");
+    std::fs::create_dir_all(root.join("dist")).unwrap();
+    std::fs::write(root.join("dist/app"), "copy").unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+    std::os::unix::fs::symlink(tmp.path(), root.join("up")).unwrap();
+    assert_eq!(
+        contained_file(&root, "dist/app"),
+        Some(root.join("dist/app"))
+    );
+    let abs = outside.to_string_lossy().into_owned();
+    for name in [
+        abs.as_str(),
+        "../original",
+        "link",
+        "up/original",
+        "dist",
+        "missing",
+    ] {
+        assert_eq!(contained_file(&root, name), None, "{name}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "the real product"
+    );
+}

@@ -190,6 +190,12 @@ fn retiring_soon() {
     assert!(doc
         .retires_within(&kid('a'), at("2026-12-02T00:00:00Z"), d30)
         .is_none());
+    // A window past the year 9999 covers every not_after (it panicked in
+    // the time addition before).
+    let forever = parse_duration("1000000w").unwrap();
+    assert!(doc
+        .retires_within(&b, at("2026-11-30T00:00:00Z"), forever)
+        .is_some());
 }
 
 #[test]
