@@ -25,19 +25,8 @@ fn intact(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .env_remove("INTACT_KEY_PASSWORD")
         .env_remove("INTACT_KEY");
-    for v in [
-        "GITHUB_REPOSITORY",
-        "GITHUB_RUN_ID",
-        "GITHUB_RUN_ATTEMPT",
-        "GITHUB_SHA",
-        "GITHUB_WORKFLOW",
-        "CI_PROJECT_PATH",
-        "CI_PIPELINE_ID",
-        "CI_JOB_ID",
-        "CI_COMMIT_SHA",
-        "BUILDKITE_BUILD_ID",
-        "BUILDKITE_COMMIT",
-    ] {
+    // The CI identifiers entries copy: none from the machine running the tests.
+    for v in intact_log::CI_VARIABLES {
         cmd.env_remove(v);
     }
     let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(120), || {});
