@@ -164,6 +164,20 @@ pub enum Predicate {
     },
 }
 
+/// The predicate object itself (the type URI travels beside it in the
+/// statement): written straight to bytes, with no `serde_json::Value` copy
+/// of a provenance's 100,000 dependencies.
+impl Serialize for Predicate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Predicate::Link(p) => p.serialize(s),
+            Predicate::Provenance(p) => p.serialize(s),
+            Predicate::Vsa(p) => p.serialize(s),
+            Predicate::Other { value, .. } => value.serialize(s),
+        }
+    }
+}
+
 fn typed<T: DeserializeOwned>(kind: &str, value: Map<String, Value>) -> Result<T, AttestError> {
     serde_json::from_value(Value::Object(value))
         .map_err(|e| AttestError::Statement(format!("predicate ({kind}): {e}")))
@@ -213,7 +227,8 @@ impl Predicate {
         !matches!(self, Predicate::Other { .. })
     }
 
-    /// The predicate object.
+    /// The predicate object, as a tree (for callers that inspect it;
+    /// writing goes through [`Serialize`] without one).
     pub fn to_map(&self) -> Result<Map<String, Value>, AttestError> {
         let v = match self {
             Predicate::Link(p) => serde_json::to_value(p),

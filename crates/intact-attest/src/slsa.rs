@@ -125,10 +125,7 @@ fn git_facts(link: &Link) -> Option<GitFacts> {
 fn product_subjects(link: &Link) -> Result<Vec<ResourceDescriptor>, AttestError> {
     let subjects = descriptors(&link.products);
     if subjects.is_empty() {
-        return Err(AttestError::Statement(format!(
-            "step {:?} recorded no products: a statement needs at least one subject",
-            link.name.as_str()
-        )));
+        return Err(no_products(link));
     }
     Ok(subjects)
 }
@@ -138,6 +135,90 @@ fn product_subjects(link: &Link) -> Result<Vec<ResourceDescriptor>, AttestError>
 /// the resolved dependencies.
 pub fn provenance_statement(link: &Link, run: &RunContext) -> Result<Statement, AttestError> {
     let subject = product_subjects(link)?;
+    let st = Statement::new(subject, provenance_predicate(link, run));
+    st.validate()?;
+    Ok(st)
+}
+
+/// The payload of [`provenance_statement`], byte for byte, written with
+/// the subjects taken straight from the link's products: `intact run
+/// --attest slsa` on 100,000 products spent more time copying them into
+/// descriptors than signing them.
+pub fn provenance_payload(link: &Link, run: &RunContext) -> Result<Vec<u8>, AttestError> {
+    payload_of(link, &provenance_predicate(link, run))
+}
+
+/// The payload of [`link_statement`], byte for byte, as
+/// [`provenance_payload`] writes it.
+pub fn link_payload(link: &Link) -> Result<Vec<u8>, AttestError> {
+    payload_of(link, &link_predicate(link))
+}
+
+/// A link's products as a sequence of subject descriptors, serialised in
+/// place (the git source, were it a product, is left out as
+/// [`product_subjects`] leaves it out).
+struct ProductSubjects<'a>(&'a Artifacts);
+
+/// One product as a descriptor: `{"digest": {...}, "name": ...}`.
+#[derive(serde::Serialize)]
+struct ProductSubject<'a> {
+    digest: &'a DigestSet,
+    name: &'a str,
+}
+
+impl ProductSubjects<'_> {
+    fn iter(&self) -> impl Iterator<Item = (&ArtifactName, &DigestSet)> {
+        self.0.iter().filter(|(name, _)| {
+            !name
+                .as_str()
+                .starts_with(intact_model::git::GIT_MATERIAL_PREFIX)
+        })
+    }
+}
+
+impl serde::Serialize for ProductSubjects<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(|(name, digest)| ProductSubject {
+            digest,
+            name: name.as_str(),
+        }))
+    }
+}
+
+/// The statement's rules for subjects made from products (at least one,
+/// each digest valid as a descriptor's), checked on the link itself,
+/// then the predicate's, then the bytes.
+fn payload_of(link: &Link, predicate: &Predicate) -> Result<Vec<u8>, AttestError> {
+    let subjects = ProductSubjects(&link.products);
+    let mut count = 0usize;
+    for (i, (_, digests)) in subjects.iter().enumerate() {
+        if digests.is_empty() {
+            return Err(AttestError::Statement(format!(
+                "subject[{i}]: a subject needs a digest"
+            )));
+        }
+        for (alg, d) in digests.iter() {
+            crate::statement::check_digest(alg, &d.as_str())
+                .map_err(|e| AttestError::Statement(format!("subject[{i}]{e}")))?;
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err(no_products(link));
+    }
+    predicate.validate()?;
+    crate::statement::payload_bytes(&subjects, predicate)
+}
+
+fn no_products(link: &Link) -> AttestError {
+    AttestError::Statement(format!(
+        "step {:?} recorded no products: a statement needs at least one subject",
+        link.name.as_str()
+    ))
+}
+
+/// The SLSA Provenance v1 predicate of a recorded step.
+fn provenance_predicate(link: &Link, run: &RunContext) -> Predicate {
     let mut external = Map::new();
     external.insert("step".into(), json!(link.name.as_str()));
     external.insert("command".into(), json!(link.command));
@@ -208,9 +289,7 @@ pub fn provenance_statement(link: &Link, run: &RunContext) -> Result<Statement, 
             byproducts,
         },
     };
-    let st = Statement::new(subject, Predicate::Provenance(Box::new(p)));
-    st.validate()?;
-    Ok(st)
+    Predicate::Provenance(Box::new(p))
 }
 
 /// Every artifact as a descriptor (the git source material included).
@@ -234,16 +313,20 @@ fn all_descriptors(artifacts: &Artifacts) -> Vec<ResourceDescriptor> {
 /// [`link_of_statement`] gives back the link a verifier would have read.
 pub fn link_statement(link: &Link) -> Result<Statement, AttestError> {
     let subject = product_subjects(link)?;
-    let p = LinkPredicate {
+    let st = Statement::new(subject, link_predicate(link));
+    st.validate()?;
+    Ok(st)
+}
+
+/// The link predicate v0.3 of a link.
+fn link_predicate(link: &Link) -> Predicate {
+    Predicate::Link(LinkPredicate {
         name: link.name.as_str().to_string(),
         command: link.command.clone(),
         materials: all_descriptors(&link.materials),
         byproducts: link.byproducts.clone(),
         environment: link.environment.clone(),
-    };
-    let st = Statement::new(subject, Predicate::Link(p));
-    st.validate()?;
-    Ok(st)
+    })
 }
 
 /// Artifacts from descriptors: each must have a name (a valid artifact
@@ -351,6 +434,43 @@ mod tests {
             "MA=="
         );
         assert_eq!(Statement::from_slice(&st.to_bytes().unwrap()).unwrap(), st);
+    }
+
+    /// The streamed payloads are the statements' bytes, and refuse what
+    /// the statements refuse.
+    #[test]
+    fn payloads_are_the_statements_bytes() {
+        let run = RunContext {
+            builder_id: Some("https://ci.example/b".into()),
+            tools: BTreeMap::from([("cc".into(), "cc 1.0 \u{e9}".into())]),
+            ..Default::default()
+        };
+        let mut l = link();
+        l.products.insert(
+            ArtifactName::new("caf\u{e9}/\"q\"").unwrap(),
+            DigestSet::single("sha512", Digest::new("d".repeat(128)).unwrap()),
+        );
+        l.products.insert(
+            ArtifactName::new("git+https://git.example/app@refs/heads/main").unwrap(),
+            DigestSet::single("gitCommit", Digest::new("c".repeat(40)).unwrap()),
+        );
+        let prov = provenance_statement(&l, &run).unwrap().to_bytes().unwrap();
+        assert_eq!(provenance_payload(&l, &run).unwrap(), prov);
+        let st = link_statement(&l).unwrap().to_bytes().unwrap();
+        assert_eq!(link_payload(&l).unwrap(), st);
+
+        let mut upper = link();
+        upper.products.insert(
+            ArtifactName::new("b").unwrap(),
+            DigestSet::single("sha256", Digest::new("B".repeat(64)).unwrap()),
+        );
+        assert!(provenance_statement(&upper, &run).is_err());
+        let err = provenance_payload(&upper, &run).unwrap_err().to_string();
+        assert!(err.contains("subject[1].digest.sha256"), "{err}");
+        let mut empty = link();
+        empty.products.clear();
+        assert!(link_payload(&empty).is_err());
+        assert!(provenance_payload(&empty, &run).is_err());
     }
 
     #[test]

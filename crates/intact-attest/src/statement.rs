@@ -60,6 +60,32 @@ fn hex_len(algorithm: &str) -> Option<usize> {
     })
 }
 
+/// One digest of a descriptor: a known algorithm's value is lowercase hex
+/// of its length (a git object id 40 or 64 digits); none is empty. The
+/// error is the part of a message after the descriptor's location.
+pub(crate) fn check_digest(alg: &str, value: &str) -> Result<(), String> {
+    let ok_hex = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let len_ok = match (alg, hex_len(alg)) {
+        ("gitCommit" | "gitTree" | "gitBlob" | "gitTag", _) => {
+            value.len() == 40 || value.len() == 64
+        }
+        (_, Some(n)) => value.len() == n,
+        (_, None) => true,
+    };
+    if hex_len(alg).is_some() && !(ok_hex && len_ok) {
+        return Err(format!(
+            ".digest.{alg}: {value:?} is not a {alg} digest in lowercase hex"
+        ));
+    }
+    if value.is_empty() {
+        return Err(format!(".digest.{alg}: empty"));
+    }
+    Ok(())
+}
+
 impl ResourceDescriptor {
     /// A descriptor naming `name` with one `sha256` digest.
     pub fn sha256(name: impl Into<String>, hex: impl Into<String>) -> Self {
@@ -74,36 +100,23 @@ impl ResourceDescriptor {
     /// known algorithms lowercase hex of the right length (gitCommit may
     /// also be a 64-digit SHA-256 object id); content is base64.
     pub fn validate(&self, at: &str) -> Result<(), AttestError> {
+        self.check()
+            .map_err(|e| AttestError::Statement(format!("{at}{e}")))
+    }
+
+    /// [`ResourceDescriptor::validate`] without the location, which is
+    /// formatted only for an error (a statement has 100,000 subjects).
+    fn check(&self) -> Result<(), String> {
         if self.uri.is_none() && self.digest.is_empty() && self.content.is_none() {
-            return Err(AttestError::Statement(format!(
-                "{at}: a resource descriptor needs one of uri, digest, content"
-            )));
+            return Err(": a resource descriptor needs one of uri, digest, content".into());
         }
         for (alg, value) in &self.digest {
-            let ok_hex = !value.is_empty()
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            let len_ok = match (alg.as_str(), hex_len(alg)) {
-                ("gitCommit" | "gitTree" | "gitBlob" | "gitTag", _) => {
-                    value.len() == 40 || value.len() == 64
-                }
-                (_, Some(n)) => value.len() == n,
-                (_, None) => true,
-            };
-            if hex_len(alg).is_some() && !(ok_hex && len_ok) {
-                return Err(AttestError::Statement(format!(
-                    "{at}.digest.{alg}: {value:?} is not a {alg} digest in lowercase hex"
-                )));
-            }
-            if value.is_empty() {
-                return Err(AttestError::Statement(format!("{at}.digest.{alg}: empty")));
-            }
+            check_digest(alg, value)?;
         }
         if let Some(content) = &self.content {
             STANDARD
                 .decode(content)
-                .map_err(|e| AttestError::Statement(format!("{at}.content: not base64: {e}")))?;
+                .map_err(|e| format!(".content: not base64: {e}"))?;
         }
         Ok(())
     }
@@ -120,6 +133,39 @@ struct RawStatement {
     predicate_type: String,
     #[serde(default)]
     predicate: Option<Map<String, Value>>,
+}
+
+/// The wire form borrowed from a [`Statement`], for writing: the subjects
+/// and predicate are serialised in place, not copied into a tree. The
+/// subjects are any sequence of descriptors: a link's products are
+/// written straight from the link (`slsa::provenance_payload`).
+#[derive(Serialize)]
+struct StatementOut<'a, S: Serialize + ?Sized> {
+    #[serde(rename = "_type")]
+    tag: &'static str,
+    subject: &'a S,
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+    predicate: &'a Predicate,
+}
+
+/// The payload bytes of a statement about `subject` (a sequence of
+/// descriptors, already validated by the caller) with `predicate`, as
+/// [`Statement::to_bytes`] writes them.
+pub(crate) fn payload_bytes<S: Serialize + ?Sized>(
+    subject: &S,
+    predicate: &Predicate,
+) -> Result<Vec<u8>, AttestError> {
+    let out = StatementOut {
+        tag: STATEMENT_TYPE,
+        subject,
+        predicate_type: predicate.type_uri(),
+        predicate,
+    };
+    Ok(intact_model::json::python_json_of(
+        &out,
+        intact_model::json::PyStyle::Compact,
+    )?)
 }
 
 /// An in-toto Statement v1 with a typed predicate.
@@ -179,11 +225,13 @@ impl Statement {
             ));
         }
         for (i, s) in self.subject.iter().enumerate() {
-            let at = format!("subject[{i}]");
-            s.validate(&at)?;
+            let at = || format!("subject[{i}]");
+            s.check()
+                .map_err(|e| AttestError::Statement(format!("{}{e}", at())))?;
             if s.digest.is_empty() {
                 return Err(AttestError::Statement(format!(
-                    "{at}: a subject needs a digest"
+                    "{}: a subject needs a digest",
+                    at()
                 )));
             }
         }
@@ -193,23 +241,25 @@ impl Statement {
         self.predicate.validate()
     }
 
+    fn out(&self) -> StatementOut<'_, [ResourceDescriptor]> {
+        StatementOut {
+            tag: STATEMENT_TYPE,
+            subject: &self.subject,
+            predicate_type: self.predicate_type(),
+            predicate: &self.predicate,
+        }
+    }
+
     /// The JSON object.
     pub fn to_value(&self) -> Result<Value, AttestError> {
-        let raw = RawStatement {
-            tag: STATEMENT_TYPE.into(),
-            subject: self.subject.clone(),
-            predicate_type: self.predicate_type().to_string(),
-            predicate: Some(self.predicate.to_map()?),
-        };
-        serde_json::to_value(raw).map_err(|e| AttestError::Statement(e.to_string()))
+        serde_json::to_value(self.out()).map_err(|e| AttestError::Statement(e.to_string()))
     }
 
     /// The payload bytes: keys sorted, no whitespace, ASCII only, so the
-    /// same statement always gives the same bytes.
+    /// same statement always gives the same bytes. Written from the typed
+    /// statement directly: the tree `to_value` builds cost more than the
+    /// rest of a 100,000-product provenance together.
     pub fn to_bytes(&self) -> Result<Vec<u8>, AttestError> {
-        Ok(intact_model::json::python_json_of(
-            &self.to_value()?,
-            intact_model::json::PyStyle::Compact,
-        )?)
+        payload_bytes(&self.subject, &self.predicate)
     }
 }

@@ -91,6 +91,37 @@ fn output_is_sorted_and_deterministic() {
     );
 }
 
+/// The typed writer and the tree give the same bytes, for every predicate
+/// kind, non-ASCII and control characters included (the payload is written
+/// straight from the typed statement; `to_value` is what callers inspect).
+#[test]
+fn typed_bytes_equal_the_trees_bytes() {
+    let mut other = serde_json::Map::new();
+    other.insert(
+        "z\u{e9}\u{1}".into(),
+        json!({"b": [1, "\u{1F600}"], "a": null}),
+    );
+    let predicates = [
+        provenance(),
+        vsa(),
+        Predicate::Other {
+            type_uri: "https://example.com/p/v1".into(),
+            value: other,
+        },
+    ];
+    for p in predicates {
+        let mut subject = subjects();
+        subject[0].name = Some("caf\u{e9}/\u{7f}\"q".into());
+        let st = Statement::new(subject, p);
+        let tree = intact_model::json::python_json_of(
+            &st.to_value().unwrap(),
+            intact_model::json::PyStyle::Compact,
+        )
+        .unwrap();
+        assert_eq!(st.to_bytes().unwrap(), tree);
+    }
+}
+
 fn refused(v: serde_json::Value) -> bool {
     Statement::from_value(v).is_err()
 }

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use intact_attest::sign_statement;
-use intact_attest::slsa::{link_statement, provenance_statement, RunContext};
+use intact_attest::slsa::{link_payload, provenance_payload, RunContext};
 use intact_crypto::SigningKey;
-use intact_model::{KeyId, Link, StepName};
+use intact_model::io::AtomicFile;
+use intact_model::{KeyId, Link, StepName, IN_TOTO_PAYLOAD_TYPE};
 
 use crate::StepError;
 
@@ -131,20 +131,20 @@ pub(crate) fn attestation_paths(
     seen
 }
 
-/// Generate and sign the attestations of a recorded link: the bytes to
-/// write at each path.
-pub(crate) fn build_attestations(
+/// The payloads of the attestations of a recorded link, one per path:
+/// generated from the link before it is signed and written (which
+/// consumes it).
+pub(crate) fn attestation_payloads(
     req: &AttestRequest,
     paths: &[(Attest, PathBuf)],
     link: &Link,
-    key: &SigningKey,
     times: (String, String),
     tools: BTreeMap<String, String>,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, StepError> {
     let mut built = Vec::new();
     for (kind, path) in paths {
-        let st = match kind {
-            Attest::Slsa => provenance_statement(
+        let payload = match kind {
+            Attest::Slsa => provenance_payload(
                 link,
                 &RunContext {
                     builder_id: req.builder_id.clone(),
@@ -154,12 +154,30 @@ pub(crate) fn build_attestations(
                     tools: tools.clone(),
                 },
             )?,
-            Attest::Link => link_statement(link)?,
+            Attest::Link => link_payload(link)?,
         };
-        let env = sign_statement(&st, &[key])?;
-        let mut bytes = env.to_bytes()?;
-        bytes.push(b'\n');
-        built.push((path.clone(), bytes));
+        built.push((path.clone(), payload));
     }
     Ok(built)
+}
+
+/// Sign each payload into its envelope and write it, flushed to disk, as
+/// a temporary file beside its path; [`AtomicFile::commit`] puts it in
+/// place. Runs while the link is signed and written, on another core:
+/// signing 100,000 subjects hashes megabytes twice.
+pub(crate) fn sign_attestations(
+    payloads: &[(PathBuf, Vec<u8>)],
+    key: &SigningKey,
+) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {
+    let mut out = Vec::new();
+    for (path, payload) in payloads {
+        let env = intact_crypto::sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload.clone(), &[key])?;
+        let mut bytes = env.to_bytes()?;
+        bytes.push(b'\n');
+        let file = AtomicFile::create(path, 0o644)?;
+        file.write_at(0, &bytes)?;
+        file.sync_data()?;
+        out.push((path.clone(), file));
+    }
+    Ok(out)
 }

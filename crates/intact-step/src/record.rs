@@ -168,30 +168,45 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
-    // Built before the link is written (which consumes it), written after.
-    let mut envelopes = Vec::new();
-    if let (Some(key), false) = (req.key, attest_paths.is_empty()) {
-        envelopes = crate::attest::build_attestations(
+    // Generated before the link is written (which consumes it); signed
+    // and written beside it while it is, and put in place after it.
+    let mut payloads = Vec::new();
+    if !attest_paths.is_empty() {
+        payloads = crate::attest::attestation_payloads(
             &req.attest,
             &attest_paths,
             &link,
-            key,
             (started_on, finished_on),
             tools,
         )?;
     }
-    let metadata = match req.key {
-        Some(key) => sign_and_write(link, req.container, key, path.clone())?,
+    let (metadata, signed) = match req.key {
+        Some(key) => std::thread::scope(|s| {
+            let sign = || crate::attest::sign_attestations(&payloads, key);
+            let signing =
+                (!payloads.is_empty()).then(|| std::thread::Builder::new().spawn_scoped(s, sign));
+            let metadata = sign_and_write(link, req.container, key, path.clone());
+            let signed = match signing {
+                Some(Ok(handle)) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No second thread to be had: one after the other.
+                Some(Err(_)) => sign(),
+                None => Ok(Vec::new()),
+            };
+            (metadata, signed)
+        }),
         None => {
             // As in-toto-mock writes it: the container with no signatures.
             let metadata = Metadata::new(link.into(), req.container)?;
             metadata.save(&path)?;
-            metadata
+            (Ok(metadata), Ok(Vec::new()))
         }
     };
+    let (metadata, signed) = (metadata?, signed?);
     let mut attestations = Vec::new();
-    for (p, bytes) in envelopes {
-        intact_model::io::write_atomic(&p, &bytes, 0o644)?;
+    for (p, file) in signed {
+        file.commit()?;
         attestations.push(p);
     }
     Ok(Recorded {
