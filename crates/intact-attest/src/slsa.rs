@@ -207,7 +207,23 @@ fn payload_of(link: &Link, predicate: &Predicate) -> Result<Vec<u8>, AttestError
         return Err(no_products(link));
     }
     predicate.validate()?;
-    crate::statement::payload_bytes(&subjects, predicate)
+    // "subject" sorts last: the statement is written with no subjects and
+    // the products' descriptors spliced in before its closing brace.
+    const EMPTY_TAIL: &[u8] = b",\"subject\":[]}";
+    let empty: [ResourceDescriptor; 0] = [];
+    let mut bytes = crate::statement::payload_bytes(&empty[..], predicate)?;
+    if !bytes.ends_with(EMPTY_TAIL) {
+        return crate::statement::payload_bytes(&subjects, predicate);
+    }
+    bytes.truncate(bytes.len() - 3);
+    intact_model::json::compact_descriptor_list(
+        subjects
+            .iter()
+            .map(|(name, digests)| (name.as_str(), digests)),
+        &mut bytes,
+    );
+    bytes.push(b'}');
+    Ok(bytes)
 }
 
 fn no_products(link: &Link) -> AttestError {

@@ -33,7 +33,8 @@ pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair,
 pub use gpg::{is_gpg_key_dict, GpgKey, GpgKind, GpgRefusal};
 pub use gpg_export::{is_openpgp_key, key_dict_from_openpgp};
 pub use metadata::{
-    parse_and_verify_link, sign_and_save, sign_envelope, sign_metadata, verify_metadata,
+    parse_and_verify_link, sign_and_save, sign_and_save_alongside, sign_envelope, sign_metadata,
+    verify_metadata,
 };
 pub use public::{KeyWeakness, PublicKey, RsaHash, Scheme, MIN_RSA_BITS};
 pub use signing::{is_private_pem, SigningKey};

@@ -63,13 +63,40 @@ pub fn sign_and_save(
     key: &SigningKey,
     path_for: impl FnOnce(&KeyId) -> PathBuf,
 ) -> Result<(KeyId, PathBuf), CryptoError> {
+    let none = |_: &Metadata| Ok::<(), std::convert::Infallible>(());
+    match sign_and_save_alongside(md, key, path_for, none)? {
+        Ok((saved, ())) => Ok(saved),
+        Err(never) => match never {},
+    }
+}
+
+/// What [`sign_and_save_alongside`] saved (the keyid and the path) and
+/// what ran beside it returned.
+pub type Saved<R> = ((KeyId, PathBuf), R);
+
+/// [`sign_and_save`], running `alongside` on the metadata on another
+/// thread while the signature is computed and the body written: `intact
+/// run --attest` signs a step's attestations from the link meanwhile. For
+/// an envelope (signed in place) `alongside` runs first, on this thread.
+/// When `alongside` fails, nothing is saved and its error comes back as
+/// the inner error: what goes with the file fails with it.
+pub fn sign_and_save_alongside<R: Send, E: Send>(
+    md: &mut Metadata,
+    key: &SigningKey,
+    path_for: impl FnOnce(&KeyId) -> PathBuf,
+    alongside: impl FnOnce(&Metadata) -> Result<R, E> + Send,
+) -> Result<Result<Saved<R>, E>, CryptoError> {
     let keyid = key.keyid()?;
     let path = path_for(&keyid);
     let in_file = |e: ModelError| CryptoError::from(e.in_file(&path));
     let Metadata::Metablock(mb) = &*md else {
+        let beside = match alongside(md) {
+            Ok(beside) => beside,
+            Err(e) => return Ok(Err(e)),
+        };
         sign_metadata(md, key)?;
         md.save(&path)?;
-        return Ok((keyid, path));
+        return Ok(Ok(((keyid, path), beside)));
     };
     let file = AtomicFile::create(&path, 0o644)?;
     let body_at = match key.signature_len() {
@@ -79,18 +106,30 @@ pub fn sign_and_save(
         }
         None => None,
     };
-    let (sig, body) = std::thread::scope(|s| {
+    let whole: &Metadata = md;
+    let (sig, body, beside) = std::thread::scope(|s| {
         let body = std::thread::Builder::new().spawn_scoped(s, || write_body(mb, &file, body_at));
+        let beside = std::thread::Builder::new().spawn_scoped(s, || alongside(whole));
         let sig = sign_payload(&mb.signed, key);
         let body = match body {
-            Ok(body) => body
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Ok(body) => joined(body),
             // No second thread to be had: one after the other.
             Err(_) => write_body(mb, &file, body_at),
         };
-        (sig, body)
+        (sig, body, beside.map(joined))
     });
+    // No thread for `alongside` (its closure went with the failed spawn):
+    // nothing ran it, so saving cannot go on without its result.
+    let beside = match beside {
+        Ok(Ok(beside)) => beside,
+        // The temporary file goes with `file`, dropped uncommitted.
+        Ok(Err(e)) => return Ok(Err(e)),
+        Err(e) => {
+            return Err(CryptoError::Signing(format!(
+                "no thread to run beside the signing: {e}"
+            )))
+        }
+    };
     let body = body.map_err(in_file)?;
     md.set_signature(keyid.clone(), sig?);
     let Metadata::Metablock(mb) = &*md else {
@@ -107,7 +146,14 @@ pub fn sign_and_save(
         Body::Bytes(tail) => write_whole(&file, &head, &tail)?,
     }
     file.commit()?;
-    Ok((keyid, path))
+    Ok(Ok(((keyid, path), beside)))
+}
+
+/// A scoped thread's result; its panic goes on in this thread.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Where a Metablock's body went.

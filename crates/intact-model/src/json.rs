@@ -146,9 +146,39 @@ pub fn python_json_of<T: serde::Serialize + ?Sized>(
     writer::write(value, Format::Python(style))
 }
 
+/// Append `[{"digest":{…},"name":…},…]`, one resource descriptor per
+/// `(name, digests)`, in [`PyStyle::Compact`]: byte for byte what
+/// [`python_json_of`] writes for those descriptors, without serde's
+/// per-member bookkeeping (a statement about 100,000 products).
+pub fn compact_descriptor_list<'a>(
+    items: impl Iterator<Item = (&'a str, &'a crate::DigestSet)>,
+    out: &mut Vec<u8>,
+) {
+    writer::compact_descriptor_list(items, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptor_lists_are_what_the_generic_writer_writes() {
+        use crate::{Digest, DigestSet};
+        let mut two = DigestSet::single("sha256", Digest::new("ab".repeat(32)).unwrap());
+        two.insert("sha512", Digest::new("cd".repeat(64)).unwrap());
+        let one = DigestSet::single("sha256", Digest::new("ef".repeat(32)).unwrap());
+        let items = [("a\u{e9}\"\\\u{1}\u{1F600}", &two), ("b", &one)];
+        for n in 0..=items.len() {
+            let mut out = Vec::new();
+            compact_descriptor_list(items.iter().take(n).map(|(a, d)| (*a, *d)), &mut out);
+            let tree: Vec<Value> = items
+                .iter()
+                .take(n)
+                .map(|(name, d)| serde_json::json!({"name": name, "digest": d}))
+                .collect();
+            assert_eq!(out, python_json_of(&tree, PyStyle::Compact).unwrap());
+        }
+    }
 
     #[test]
     fn rejects_duplicate_keys_anywhere() {

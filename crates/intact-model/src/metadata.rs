@@ -167,6 +167,17 @@ impl Metadata {
         }
     }
 
+    /// The link of a Metablock, borrowed (an envelope holds only bytes).
+    pub fn link(&self) -> Option<&crate::Link> {
+        match self {
+            Metadata::Metablock(Metablock {
+                signed: Payload::Link(link),
+                ..
+            }) => Some(link),
+            _ => None,
+        }
+    }
+
     /// The link of a Metablock, moved out without a copy; anything else
     /// (a layout, an envelope) comes back unchanged.
     pub fn into_link(self) -> Result<crate::Link, Box<Self>> {

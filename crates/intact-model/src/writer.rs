@@ -13,7 +13,7 @@
 use serde::ser::{self, Serialize};
 
 mod typed;
-pub(crate) use typed::artifact_member;
+pub(crate) use typed::{artifact_member, compact_descriptor_list};
 
 use crate::json::PyStyle;
 use crate::ModelError;
@@ -254,7 +254,7 @@ pub(crate) fn canonical_str(s: &str, out: &mut Vec<u8>) {
 }
 
 /// Python's `ensure_ascii` escaping.
-fn ascii_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn ascii_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     // As in `canonical_str`: printable ASCII without `"` and `\` is
     // copied whole, after a vector check.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use intact_attest::slsa::{link_payload, provenance_payload, RunContext};
 use intact_crypto::SigningKey;
 use intact_model::io::AtomicFile;
-use intact_model::{KeyId, Link, StepName, IN_TOTO_PAYLOAD_TYPE};
+use intact_model::{KeyId, Link, Metadata, StepName, IN_TOTO_PAYLOAD_TYPE};
 
 use crate::StepError;
 
@@ -131,10 +131,42 @@ pub(crate) fn attestation_paths(
     seen
 }
 
-/// The payloads of the attestations of a recorded link, one per path:
-/// generated from the link before it is signed and written (which
-/// consumes it).
-pub(crate) fn attestation_payloads(
+/// The attestations of the link in `md`, signed with `key` and written
+/// beside their paths (not yet in place: see [`sign_attestations`]).
+pub(crate) fn attest_beside(
+    req: &AttestRequest,
+    paths: &[(Attest, PathBuf)],
+    md: &Metadata,
+    key: &SigningKey,
+    times: (String, String),
+    tools: BTreeMap<String, String>,
+) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A DSSE link holds its payload as bytes: parsed back (signing has
+    // not started yet, the envelope is not changed).
+    let parsed;
+    let link = match md.link() {
+        Some(link) => link,
+        None => {
+            parsed = md.payload()?;
+            match &parsed {
+                intact_model::Payload::Link(link) => link,
+                _ => {
+                    return Err(StepError::Attest(intact_attest::AttestError::Statement(
+                        "the metadata to attest is not a link".into(),
+                    )))
+                }
+            }
+        }
+    };
+    let payloads = attestation_payloads(req, paths, link, times, tools)?;
+    sign_attestations(payloads, key)
+}
+
+/// The payloads of the attestations of a recorded link, one per path.
+fn attestation_payloads(
     req: &AttestRequest,
     paths: &[(Attest, PathBuf)],
     link: &Link,
@@ -165,19 +197,19 @@ pub(crate) fn attestation_payloads(
 /// a temporary file beside its path; [`AtomicFile::commit`] puts it in
 /// place. Runs while the link is signed and written, on another core:
 /// signing 100,000 subjects hashes megabytes twice.
-pub(crate) fn sign_attestations(
-    payloads: &[(PathBuf, Vec<u8>)],
+fn sign_attestations(
+    payloads: Vec<(PathBuf, Vec<u8>)>,
     key: &SigningKey,
 ) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {
     let mut out = Vec::new();
     for (path, payload) in payloads {
-        let env = intact_crypto::sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload.clone(), &[key])?;
+        let env = intact_crypto::sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload, &[key])?;
         let mut bytes = env.to_bytes()?;
         bytes.push(b'\n');
-        let file = AtomicFile::create(path, 0o644)?;
+        let file = AtomicFile::create(&path, 0o644)?;
         file.write_at(0, &bytes)?;
         file.sync_data()?;
-        out.push((path.clone(), file));
+        out.push((path, file));
     }
     Ok(out)
 }

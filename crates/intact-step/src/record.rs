@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use intact_crypto::{sign_and_save, sign_metadata, verify_metadata, SigningKey};
+use intact_crypto::{
+    sign_and_save, sign_and_save_alongside, sign_metadata, verify_metadata, SigningKey,
+};
 use intact_git::{GitFacts, RecordedGit};
 use intact_model::{Container, KeyId, Link, Metadata, Payload};
 use intact_record::{environment, record_run, record_start, record_stop, RunResult};
@@ -168,42 +170,32 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     if let Some(f) = &facts {
         f.attach(&mut link)?;
     }
-    // Generated before the link is written (which consumes it); signed
-    // and written beside it while it is, and put in place after it.
-    let mut payloads = Vec::new();
-    if !attest_paths.is_empty() {
-        payloads = crate::attest::attestation_payloads(
-            &req.attest,
-            &attest_paths,
-            &link,
-            (started_on, finished_on),
-            tools,
-        )?;
-    }
+    // Generated from the link, signed and written on another thread
+    // while the link is signed and written, and put in place after it.
     let (metadata, signed) = match req.key {
-        Some(key) => std::thread::scope(|s| {
-            let sign = || crate::attest::sign_attestations(&payloads, key);
-            let signing =
-                (!payloads.is_empty()).then(|| std::thread::Builder::new().spawn_scoped(s, sign));
-            let metadata = sign_and_write(link, req.container, key, path.clone());
-            let signed = match signing {
-                Some(Ok(handle)) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No second thread to be had: one after the other.
-                Some(Err(_)) => sign(),
-                None => Ok(Vec::new()),
+        Some(key) => {
+            let mut metadata = Metadata::new(link.into(), req.container)?;
+            let attest = |md: &Metadata| {
+                crate::attest::attest_beside(
+                    &req.attest,
+                    &attest_paths,
+                    md,
+                    key,
+                    (started_on, finished_on),
+                    tools,
+                )
             };
+            let (_, signed) =
+                sign_and_save_alongside(&mut metadata, key, |_| path.clone(), attest)??;
             (metadata, signed)
-        }),
+        }
         None => {
             // As in-toto-mock writes it: the container with no signatures.
             let metadata = Metadata::new(link.into(), req.container)?;
             metadata.save(&path)?;
-            (Ok(metadata), Ok(Vec::new()))
+            (metadata, Vec::new())
         }
     };
-    let (metadata, signed) = (metadata?, signed?);
     let mut attestations = Vec::new();
     for (p, file) in signed {
         file.commit()?;

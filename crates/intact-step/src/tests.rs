@@ -599,3 +599,55 @@ fn a_clone_made_inside_a_checkout_is_the_source() {
     assert!(!git.dirty, "{git:?}");
     assert_eq!(git.remote, None, "a local origin is not recorded");
 }
+
+/// `--attest`: the attestations are signed beside the link, for either
+/// container, and carry the link's products; when one cannot be made (a
+/// step without products) nothing is written, the link included.
+#[test]
+fn attestations_are_written_with_the_link_or_not_at_all() {
+    use crate::{Attest, AttestRequest};
+    let key = SigningKey::generate_ed25519();
+    let both = || AttestRequest {
+        kinds: vec![Attest::Slsa, Attest::Link],
+        ..AttestRequest::default()
+    };
+    for container in [Container::Metablock, Container::Envelope] {
+        let (_dir, tree, links) = work();
+        let recorded = run_step(
+            &RunRequest::new(step("build"), &key)
+                .products(["in.txt"])
+                .hash_options(hash(&tree))
+                .container(container)
+                .attest(both())
+                .link_dir(&links),
+        )
+        .unwrap();
+        assert_eq!(recorded.attestations.len(), 2);
+        for path in &recorded.attestations {
+            let env = intact_attest::load_envelope(path).unwrap();
+            let st = intact_attest::statement_of(&env).unwrap();
+            assert_eq!(st.subject[0].name.as_deref(), Some("in.txt"));
+            let pae = env.pae();
+            let sig = &env.signatures[0];
+            assert!(key.public_key().verify(&pae, &sig.sig));
+        }
+        assert_eq!(std::fs::read_dir(&links).unwrap().count(), 3);
+
+        let (_dir, tree, links) = work();
+        let err = run_step(
+            &RunRequest::new(step("build"), &key)
+                .materials(["in.txt"])
+                .hash_options(hash(&tree))
+                .container(container)
+                .attest(both())
+                .link_dir(&links),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("recorded no products"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(&links).unwrap().count(),
+            0,
+            "{container:?}"
+        );
+    }
+}

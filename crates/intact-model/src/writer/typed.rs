@@ -144,6 +144,36 @@ pub(crate) fn artifact_member(
     out.push(b'}');
 }
 
+/// `[{"digest":{ALG:HEX,…},"name":NAME},…]` as Python's compact
+/// `json.dumps(sort_keys=True)` writes it: a statement's subjects made
+/// from a link's artifacts, written straight as [`artifact_member`]
+/// writes artifacts (an attestation of 100,000 products spent 30 ms in
+/// the generic writer here).
+pub(crate) fn compact_descriptor_list<'a>(
+    items: impl Iterator<Item = (&'a str, &'a DigestSet)>,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'[');
+    for (i, (name, digests)) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"digest\":{");
+        for (j, (algorithm, digest)) in digests.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            super::ascii_str(algorithm, out);
+            out.push(b':');
+            digest.push_json(out);
+        }
+        out.extend_from_slice(b"},\"name\":");
+        super::ascii_str(name, out);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{stream_with, write, write_with};
