@@ -435,3 +435,32 @@ fn a_failure_for_another_reason_is_an_error_not_a_catch() {
         Verdict::Caught { check: Some(ref c), .. } if c == "unsigned"
     ));
 }
+
+/// The expiry drill moves the verifier's clock (`DrillOptions::now`, then
+/// a day past the expiry), never the system's: every verification of the
+/// drill judges time by that clock, so a drill run "just before expiry"
+/// passes its baseline and one run after it is refused.
+#[test]
+fn the_expiry_drill_moves_the_verifiers_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path(), false);
+    let expiry = time::macros::datetime!(2099-01-01 00:00 UTC);
+    let before = DrillOptions::default().now(expiry - time::Duration::hours(1));
+    let report = drill(&c, &before).unwrap();
+    let expired = report
+        .attacks
+        .iter()
+        .find(|a| a.id == "expired-layout")
+        .unwrap();
+    assert!(
+        matches!(&expired.verdict, Verdict::Caught { code, .. } if code == "layout-expired"),
+        "{:?}",
+        expired.verdict
+    );
+    assert!(report.passed(), "{}", report.to_text());
+    let after = DrillOptions::default().now(expiry + time::Duration::seconds(1));
+    match drill(&c, &after) {
+        Err(DrillError::Baseline { code, .. }) => assert_eq!(code, "layout-expired"),
+        other => panic!("{other:?}"),
+    }
+}
