@@ -880,11 +880,6 @@ impl Driller<'_> {
             Some(w) => copy_tree(w, &work)?,
             None => fs_err::create_dir(&work)?,
         }
-        #[cfg(test)]
-        if a.sabotage {
-            fs_err::remove_dir_all(&work)?;
-            fs_err::create_dir(&work)?;
-        }
         if let Some(f) = &a.swap_file {
             // Only a regular file inside the scratch copy is changed: an
             // absolute or `..` name, or a copied symlink, would lead out
@@ -897,6 +892,11 @@ impl Driller<'_> {
             let mut bytes = fs_err::read(&path)?;
             bytes.extend_from_slice(b"\nswapped by intact drill\n");
             fs_err::write(&path, bytes)?;
+        }
+        #[cfg(test)]
+        if a.sabotage {
+            fs_err::remove_dir_all(&work)?;
+            fs_err::create_dir(&work)?;
         }
         let mut opts = VerifyOptions::new()
             .params(self.opts.params.clone())
@@ -915,14 +915,47 @@ impl Driller<'_> {
     }
 
     /// Verify attack `a` and judge the outcome against `expect`.
+    ///
+    /// An inspection that fails is the one catch that the scratch copy
+    /// itself can cause (a tool missing, a file not copied): it counts only
+    /// if the same inspections pass without the attack, in a scratch copy
+    /// made the same way.
     #[cfg_attr(not(test), allow(unused_mut))]
     fn verdict(&self, mut a: Attempt<'_>, expect: &Expect) -> Result<Verdict, DrillError> {
         #[cfg(test)]
         {
             a.sabotage = self.sabotage == Some(expect.id);
         }
+        let mut control = Attempt::new(
+            &self.chain.layout,
+            &self.chain.keys,
+            self.chain.links.clone(),
+        );
+        #[cfg(test)]
+        {
+            control.sabotage = a.sabotage;
+        }
+        control.git_repo = a.git_repo.clone();
         let report = self.verify(a)?;
-        Ok(judge(expect, report.failure))
+        let verdict = judge(expect, report.failure);
+        let Verdict::Caught { code, .. } = &verdict else {
+            return Ok(verdict);
+        };
+        if code != "inspection-failed" {
+            return Ok(verdict);
+        }
+        Ok(match self.verify(control)?.failure {
+            None => verdict,
+            Some(f) => Verdict::Error {
+                stage: stage_name(f.stage),
+                code: f.kind.code().to_string(),
+                scope: f.scope,
+                message: format!(
+                    "{} (it fails without the attack too, so the inspection's failure proves nothing)",
+                    f.message
+                ),
+            },
+        })
     }
 }
 

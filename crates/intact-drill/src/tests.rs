@@ -82,8 +82,9 @@ fn chain(dir: &Path, weak: bool) -> Chain {
     chain_as(dir, weak, Forms::Classic)
 }
 
-/// [`chain`] with its links in `forms`, and an inspection that checks the
-/// verifier's directory (`dir/verifier`) holds `marker`.
+/// [`chain`] with its links in `forms`, and an inspection that compares
+/// the package in the verifier's directory (`dir/verifier/app.bin`) with
+/// a reference copy (`marker`).
 fn chain_as(dir: &Path, weak: bool, forms: Forms) -> Chain {
     let owner = SigningKey::generate_ed25519();
     let alice = SigningKey::generate_ed25519();
@@ -112,13 +113,16 @@ fn chain_as(dir: &Path, weak: bool, forms: Forms) -> Chain {
         &["CREATE app.bin", "DISALLOW *"]
     };
     layout.steps.push(step("build", bob, materials, products));
+    // The verifier holds the package (app.bin) and a reference copy of
+    // it (marker); the inspection compares them.
     layout.inspect.push(Inspection::new(
         StepName::new("check").unwrap(),
-        vec!["test".into(), "-f".into(), "marker".into()],
+        vec!["cmp".into(), "-s".into(), "marker".into(), "app.bin".into()],
     ));
     let verifier = dir.join("verifier");
     std::fs::create_dir(&verifier).unwrap();
-    std::fs::write(verifier.join("marker"), "here").unwrap();
+    std::fs::write(verifier.join("marker"), "the package").unwrap();
+    std::fs::write(verifier.join("app.bin"), "the package").unwrap();
     let mut md = Metadata::new(Payload::Layout(layout), Container::Metablock).unwrap();
     intact_crypto::sign_metadata(&mut md, &owner).unwrap();
     md.save(&dir.join("root.layout")).unwrap();
@@ -399,6 +403,37 @@ fn a_failure_for_another_reason_is_an_error_not_a_catch() {
     assert!(!broken.passed());
     assert!(broken.to_text().contains("ERROR"), "{}", broken.to_text());
     assert_eq!(broken.to_json()["summary"]["errors"], 1);
+
+    // The swapped package makes the inspection fail: caught. In a broken
+    // scratch copy the inspection fails without the attack too: ERROR.
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path(), false);
+    let swap = |r: &DrillReport| {
+        r.attacks
+            .iter()
+            .find(|a| a.id == "swap-final-product")
+            .unwrap()
+            .verdict
+            .clone()
+    };
+    let honest = drill(&c, &opts).unwrap();
+    assert!(
+        matches!(swap(&honest), Verdict::Caught { ref code, .. } if code == "inspection-failed"),
+        "{}",
+        honest.to_text()
+    );
+    let broken = run_drill(Driller {
+        chain: &c,
+        opts: &opts,
+        sabotage: Some("swap-final-product"),
+    })
+    .unwrap();
+    match swap(&broken) {
+        Verdict::Error { message, .. } => {
+            assert!(message.contains("without the attack too"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
 
     // A tight layout's rule failure stays a catch; the same code for the
     // wrong attack does not.
