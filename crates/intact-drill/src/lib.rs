@@ -17,6 +17,17 @@
 //! attacker's view of a compromised functionary or of an artifact swapped
 //! before an honest functionary recorded it.
 //!
+//! With a git provenance policy ([`Chain::with_git_repo`]), the git
+//! attacks (an unsigned commit, a foreign signer, a tree that differs from
+//! the commit) each write a commit to their own scratch clone of the
+//! repository, a bare repository borrowing the original's objects
+//! read-only; the original is never written.
+//!
+//! An attack is caught only when verification fails for a reason the
+//! attack targets (its check codes, and for git the failed git check);
+//! any other failure is a [`Verdict::Error`]: the drill proves nothing
+//! about that attack.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use intact_drill::{drill, Chain, DrillOptions};
