@@ -233,3 +233,159 @@ fn the_weak_layout_example_script_runs() {
     assert!(all.contains("high[open-allow]"), "{all}");
     assert!(all.contains("2 NOT caught"), "{all}");
 }
+
+/// The chain of examples/git-provenance/run.sh in D/chain (an SSH-signed
+/// commit, a clone and a package step); with `attest`, both steps are
+/// recorded again with `--attest link` (a link attestation beside each
+/// link), from a fresh clone.
+fn git_chain(attest: bool) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("chain");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_intact"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = intact_tests::repo_root().join("examples/git-provenance/run.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&script).arg(&work).env("PATH", &path);
+    let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(300), || {});
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        intact_tests::output_text(&out)
+    );
+    if attest {
+        std::fs::remove_dir_all(work.join("project")).unwrap();
+        for e in std::fs::read_dir(&work).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".link") || p.ends_with("project.tar.gz") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+        let upstream = format!("file://{}/upstream", work.display());
+        for args in [
+            vec![
+                "run",
+                "--step",
+                "clone",
+                "--key",
+                "keys/builder.pem",
+                "--products",
+                "project",
+                "--attest",
+                "link",
+                "--",
+                "git",
+                "clone",
+                "-q",
+                &upstream,
+                "project",
+            ],
+            vec![
+                "run",
+                "--step",
+                "package",
+                "--key",
+                "keys/builder.pem",
+                "--no-git",
+                "--materials",
+                "project",
+                "--products",
+                "project.tar.gz",
+                "--attest",
+                "link",
+                "--",
+                "tar",
+                "--exclude",
+                ".git",
+                "-czf",
+                "project.tar.gz",
+                "project",
+            ],
+        ] {
+            let mut cmd = Command::new(&bin);
+            cmd.args(&args)
+                .current_dir(&work)
+                .env("PATH", &path)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1");
+            let out = intact_tests::output_bounded(&mut cmd, Duration::from_secs(120), || {});
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                intact_tests::output_text(&out)
+            );
+        }
+        let names: Vec<String> = std::fs::read_dir(&work)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.ends_with(".link.intoto.json")),
+            "{names:?}"
+        );
+    }
+    (tmp, work)
+}
+
+const GIT_DRILL: &[&str] = &[
+    "drill",
+    "--layout",
+    "root.layout",
+    "--layout-key",
+    "keys/owner.pub",
+    "--link-dir",
+    ".",
+    "--git-repo",
+    "project",
+];
+
+/// With git provenance the three git attacks are mounted, each on a
+/// scratch clone of the repository, and each is caught by the git stage
+/// for its own reason; the repository (and everything else) is
+/// byte-identical afterwards. Recorded with `--attest link`, the link
+/// attacks are mounted on the link attestations too.
+#[test]
+fn git_attacks_are_mounted_on_scratch_clones_and_caught_by_the_git_stage() {
+    for attest in [false, true] {
+        let (_tmp, work) = git_chain(attest);
+        let before = hashes(&work);
+        let j = run(&work, GIT_DRILL, &["--format", "json"], 0);
+        assert_eq!(before, hashes(&work), "the drill changed the originals");
+        let v = json(&j);
+        let attacks = v["attacks"].as_array().unwrap();
+        let find = |id: &str| attacks.iter().find(|a| a["id"] == id).unwrap().clone();
+        for (id, check) in [
+            ("git-unsigned-commit", "unsigned"),
+            ("git-foreign-signer", "signer-not-allowed"),
+            ("git-tree-differs", "tree-mismatch"),
+        ] {
+            let a = find(id);
+            assert_eq!(a["verdict"], "caught", "{a}");
+            assert_eq!(a["stage"], "git-provenance", "{a}");
+            assert_eq!(a["check"], check, "{a}");
+            assert_eq!(a["target"], "clone", "{a}");
+        }
+        for id in ["modify-material", "add-product", "drop-link", "foreign-key"] {
+            assert_eq!(find(id)["verdict"], "caught", "{id} (attest {attest}): {j}");
+        }
+        assert_eq!(v["summary"]["errors"], 0, "{j}");
+        if !attest {
+            let text = run(&work, GIT_DRILL, &[], 0);
+            insta::assert_snapshot!("drill_git_text", text);
+        }
+        // Without the repository the git attacks cannot run: the chain
+        // does not verify as given.
+        let out = intact(&work, &GIT_DRILL[..7]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            intact_tests::output_text(&out)
+        );
+    }
+}

@@ -158,3 +158,64 @@ fn standard_input_and_bad_input() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// `--coverage` marks the open hops `intact layout coverage` finds: on
+/// the weak layout of examples/weak-layout, package (whose materials are
+/// `ALLOW *`) is drawn red with its open rules, in every format; the
+/// plain picture is unchanged.
+#[test]
+fn coverage_marks_the_open_hops_of_the_weak_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = intact_tests::repo_root().join("examples/weak-layout/layout.yaml");
+    let out = intact(
+        dir.path(),
+        &[
+            "demo",
+            "--dir",
+            "w",
+            "--layout",
+            &weak.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        intact_tests::output_text(&out)
+    );
+    let w = dir.path().join("w");
+    let draw = |args: &[&str]| {
+        let mut all = vec!["layout", "graph", "demo.yaml"];
+        all.extend_from_slice(args);
+        let out = intact(&w, &all, None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            intact_tests::output_text(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dot = draw(&["--coverage"]);
+    assert!(dot.contains("open: materials ALLOW *"), "{dot}");
+    assert!(!draw(&[]).contains("open:"));
+    settings().bind(|| insta::assert_snapshot!("graph_weak_coverage_dot", dot));
+    let mermaid = draw(&["--coverage", "--format", "mermaid"]);
+    settings().bind(|| insta::assert_snapshot!("graph_weak_coverage_mermaid", mermaid));
+    let svg = draw(&["--coverage", "--format", "svg"]);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let open: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.attribute("class").is_some_and(|c| c.ends_with(" open")))
+        .filter_map(|n| {
+            Some(
+                n.children()
+                    .find(|c| c.has_tag_name("title"))?
+                    .text()?
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert!(open.contains(&"package".to_string()), "{open:?}");
+}

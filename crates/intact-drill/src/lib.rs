@@ -17,6 +17,17 @@
 //! attacker's view of a compromised functionary or of an artifact swapped
 //! before an honest functionary recorded it.
 //!
+//! With a git provenance policy ([`Chain::with_git_repo`]), the git
+//! attacks (an unsigned commit, a foreign signer, a tree that differs from
+//! the commit) each write a commit to their own scratch clone of the
+//! repository, a bare repository borrowing the original's objects
+//! read-only; the original is never written.
+//!
+//! An attack is caught only when verification fails for a reason the
+//! attack targets (its check codes, and for git the failed git check);
+//! any other failure is a [`Verdict::Error`]: the drill proves nothing
+//! about that attack.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use intact_drill::{drill, Chain, DrillOptions};
@@ -65,6 +76,18 @@ pub enum DrillError {
     /// The verifier refused its inputs.
     #[error(transparent)]
     Verify(#[from] intact_verify::VerifyError),
+    /// A link attestation that cannot be re-made.
+    #[error(transparent)]
+    Attest(#[from] intact_attest::AttestError),
+    /// The repository (or the drill's scratch clone of it) cannot be
+    /// read or written.
+    #[error("{}: {message}", .path.display())]
+    Git {
+        /// The repository.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// Reading the originals or writing the scratch copy (names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -99,6 +122,9 @@ pub struct Chain {
     pub workdir: Option<PathBuf>,
     /// Links of an older run, for the replay drill.
     pub old_links: Option<BTreeMap<String, Vec<u8>>>,
+    /// The repository a git provenance policy is checked against
+    /// (`--git-repo`); the git drills run on scratch clones of it.
+    pub git_repo: Option<PathBuf>,
 }
 
 impl Chain {
@@ -132,7 +158,15 @@ impl Chain {
             links: read_links(link_dir)?,
             workdir: workdir.map(Path::to_path_buf),
             old_links,
+            git_repo: None,
         })
+    }
+
+    /// Check the layout's git provenance policy against `repo` (only
+    /// read: the git drills run on scratch clones of it).
+    pub fn with_git_repo(mut self, repo: Option<&Path>) -> Self {
+        self.git_repo = repo.map(Path::to_path_buf);
+        self
     }
 
     fn layout_payload(&self) -> Result<Layout, DrillError> {
@@ -143,8 +177,9 @@ impl Chain {
     }
 }
 
-/// `*.link` files under `dir` (and its subdirectories, for sublayouts,
-/// two levels deep), by relative path.
+/// Link files (`*.link`, and the link attestations `*.link.intoto.json`)
+/// under `dir` (and its subdirectories, for sublayouts, two levels deep),
+/// by relative path.
 fn read_links(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, DrillError> {
     let mut out = BTreeMap::new();
     collect_links(dir, "", 0, &mut out)?;
@@ -167,7 +202,9 @@ fn collect_links(
         let kind = fs_err::symlink_metadata(&path)?.file_type();
         if kind.is_dir() && depth < 2 {
             collect_links(&path, &format!("{prefix}{name}/"), depth + 1, out)?;
-        } else if kind.is_file() && name.ends_with(".link") {
+        } else if kind.is_file()
+            && (name.ends_with(".link") || name.ends_with(LINK_ATTESTATION_SUFFIX))
+        {
             let bytes = intact_model::io::read_limited(&path, MAX_LINK)
                 .map_err(intact_model::ModelError::from)?;
             out.insert(format!("{prefix}{name}"), bytes.to_vec());
@@ -221,11 +258,27 @@ pub enum Verdict {
         stage: String,
         /// The check code (`failure.code` of the verify report).
         code: String,
+        /// The failed sub-check the attack targets, where the stage has
+        /// several (`unsigned` for git provenance).
+        check: Option<String>,
         /// The step or inspection that failed.
         scope: Option<String>,
     },
     /// The attacked chain verified: a hole.
     NotCaught,
+    /// Verification failed, but not for a reason the attack targets (a
+    /// broken scratch copy, an inspection failing for its own reasons):
+    /// the drill proves nothing either way about this attack.
+    Error {
+        /// The stage that failed.
+        stage: String,
+        /// Its check code (with the failed sub-checks, if any).
+        code: String,
+        /// The step or inspection that failed.
+        scope: Option<String>,
+        /// The verifier's message.
+        message: String,
+    },
     /// The attack does not apply to this chain (the reason says why).
     NotApplicable(String),
 }
@@ -270,10 +323,24 @@ impl DrillReport {
     pub fn not_applicable(&self) -> usize {
         self.count(|v| matches!(v, Verdict::NotApplicable(_)))
     }
+    /// Attacks whose verification failed for another reason than the
+    /// attack: the drill could not judge them.
+    pub fn errors(&self) -> usize {
+        self.count(|v| matches!(v, Verdict::Error { .. }))
+    }
+    /// Whether the drill proved every applicable attack caught.
+    pub fn passed(&self) -> bool {
+        self.uncaught() == 0 && self.errors() == 0
+    }
 
     fn summary(&self) -> String {
+        let errors = match self.errors() {
+            0 => String::new(),
+            1 => ", 1 ERROR (not judged)".to_string(),
+            n => format!(", {n} ERRORS (not judged)"),
+        };
         format!(
-            "{} attacks on {} step{} and {} inspection{}: {} caught, {} NOT caught, {} not applicable",
+            "{} attacks on {} step{} and {} inspection{}: {} caught, {} NOT caught, {} not applicable{errors}",
             self.attacks.len(),
             self.steps,
             plural(self.steps),
@@ -281,7 +348,7 @@ impl DrillReport {
             plural(self.inspections),
             self.caught(),
             self.uncaught(),
-            self.not_applicable()
+            self.not_applicable(),
         )
     }
 
@@ -339,8 +406,28 @@ impl DrillReport {
                     "target": a.target,
                 });
                 let extra = match &a.verdict {
-                    Verdict::Caught { stage, code, scope } => json!({
-                        "verdict": "caught", "stage": stage, "code": code, "scope": scope,
+                    Verdict::Caught {
+                        stage,
+                        code,
+                        check,
+                        scope,
+                    } => {
+                        let mut v = json!({
+                            "verdict": "caught", "stage": stage, "code": code, "scope": scope,
+                        });
+                        if let (Some(c), Some(obj)) = (check, v.as_object_mut()) {
+                            obj.insert("check".into(), json!(c));
+                        }
+                        v
+                    }
+                    Verdict::Error {
+                        stage,
+                        code,
+                        scope,
+                        message,
+                    } => json!({
+                        "verdict": "error", "stage": stage, "code": code, "scope": scope,
+                        "message": message,
                     }),
                     Verdict::NotCaught => json!({"verdict": "not-caught"}),
                     Verdict::NotApplicable(why) => {
@@ -362,6 +449,7 @@ impl DrillReport {
                 "caught": self.caught(),
                 "not_caught": self.uncaught(),
                 "not_applicable": self.not_applicable(),
+                "errors": self.errors(),
             },
             "attacks": attacks,
         })
@@ -378,13 +466,39 @@ fn plural(n: usize) -> &'static str {
 
 fn verdict_words(v: &Verdict) -> (&'static str, String) {
     match v {
-        Verdict::Caught { stage, code, scope } => (
-            "caught",
-            match scope {
-                Some(s) => format!("by {stage} ({code}) in {s}"),
-                None => format!("by {stage} ({code})"),
-            },
-        ),
+        Verdict::Caught {
+            stage,
+            code,
+            check,
+            scope,
+        } => {
+            let code = match check {
+                Some(c) => format!("{code}: {c}"),
+                None => code.clone(),
+            };
+            (
+                "caught",
+                match scope {
+                    Some(s) => format!("by {stage} ({code}) in {s}"),
+                    None => format!("by {stage} ({code})"),
+                },
+            )
+        }
+        Verdict::Error {
+            stage,
+            code,
+            scope,
+            message,
+        } => {
+            let at = match scope {
+                Some(s) => format!("{stage} ({code}) in {s}"),
+                None => format!("{stage} ({code})"),
+            };
+            (
+                "ERROR",
+                format!("failed for another reason than the attack, at {at}: {message}"),
+            )
+        }
         Verdict::NotCaught => ("NOT CAUGHT", String::new()),
         Verdict::NotApplicable(why) => ("n/a", why.clone()),
     }
@@ -395,27 +509,91 @@ fn evil_digest() -> DigestSet {
     DigestSet::single("sha256", Digest::from_bytes(&[0xd1; 32]))
 }
 
-/// Files of `links` for `step` (top level), by name.
-fn links_of<'a>(
-    links: &'a BTreeMap<String, Vec<u8>>,
-    step: &str,
-) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> {
-    let prefix = format!("{step}.");
-    links
-        .iter()
-        .filter(move |(n, _)| n.starts_with(&prefix) && n.ends_with(".link") && !n.contains('/'))
+/// What a link attestation's file name ends with.
+const LINK_ATTESTATION_SUFFIX: &str = ".link.intoto.json";
+
+/// The step, the short keyid and the form of a top-level link file name:
+/// exactly `STEP.KEYID8.link` or `STEP.KEYID8.link.intoto.json` with
+/// KEYID8 eight lowercase hex digits, the names `intact verify` reads. A
+/// step `build` has no `build.extra.abcd1234.link`: that is step
+/// `build.extra`'s.
+fn link_name_parts(name: &str) -> Option<(&str, &str, bool)> {
+    if name.contains('/') {
+        return None;
+    }
+    let (rest, attestation) = match name.strip_suffix(LINK_ATTESTATION_SUFFIX) {
+        Some(r) => (r, true),
+        None => (name.strip_suffix(".link")?, false),
+    };
+    let (step, id) = rest.rsplit_once('.')?;
+    let hex = id.len() == 8 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    (hex && !step.is_empty()).then_some((step, id, attestation))
 }
 
-fn parse_link(bytes: &[u8]) -> Option<(Metadata, Link)> {
+/// Files of `links` for `step` (top level, both forms), by name.
+fn links_of<'a>(
+    links: &'a BTreeMap<String, Vec<u8>>,
+    step: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> {
+    links
+        .iter()
+        .filter(move |(n, _)| link_name_parts(n).is_some_and(|(s, _, _)| s == step))
+}
+
+/// How a link is stored: a classic link (Metablock or DSSE), or a link
+/// attestation (an in-toto Statement with the link predicate, in DSSE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Classic(Container),
+    Attestation,
+}
+
+/// A parsed link file.
+struct Parsed {
+    md: Metadata,
+    link: Link,
+    form: Form,
+}
+
+fn parse_link(bytes: &[u8]) -> Option<Parsed> {
     let md = Metadata::from_slice(bytes).ok()?;
+    if let Metadata::Envelope(env) = &md {
+        if let Ok(st) = intact_attest::statement_of(env) {
+            if st.predicate_type() == intact_attest::LINK_PREDICATE_TYPE {
+                let link = intact_attest::slsa::link_of_statement(&st).ok()?;
+                return Some(Parsed {
+                    md,
+                    link,
+                    form: Form::Attestation,
+                });
+            }
+        }
+    }
     match md.payload().ok()? {
-        Payload::Link(l) => Some((md, l)),
+        Payload::Link(link) => Some(Parsed {
+            form: Form::Classic(md.container()),
+            md,
+            link,
+        }),
         Payload::Layout(_) => None,
     }
 }
 
-fn link_file(step: &str, keyid: &KeyId) -> String {
-    format!("{step}.{}.link", keyid.short())
+/// The file name of `keyid`'s link for `step` in `form`.
+fn link_file(step: &str, keyid: &KeyId, form: Form) -> String {
+    match form {
+        Form::Classic(_) => format!("{step}.{}.link", keyid.short()),
+        Form::Attestation => format!("{step}.{}{LINK_ATTESTATION_SUFFIX}", keyid.short()),
+    }
+}
+
+/// The form a file name says (the content decides when it is parsed).
+fn form_of_name(name: &str) -> Form {
+    if name.ends_with(LINK_ATTESTATION_SUFFIX) {
+        Form::Attestation
+    } else {
+        Form::Classic(Container::Metablock)
+    }
 }
 
 /// The chain re-signed with keys made for the drill (one per functionary
@@ -426,6 +604,8 @@ struct Mirror {
     /// Mirror signing key by the original keyid.
     keys: BTreeMap<KeyId, SigningKey>,
     links: BTreeMap<String, Vec<u8>>,
+    /// The original keyid whose mirror key signed each file of `links`.
+    signer: BTreeMap<String, KeyId>,
 }
 
 impl Mirror {
@@ -454,51 +634,96 @@ impl Mirror {
         let mut md = Metadata::new(Payload::Layout(mirror), chain.layout.container())?;
         intact_crypto::sign_metadata(&mut md, &owner)?;
         let mut links = BTreeMap::new();
+        let mut signer = BTreeMap::new();
         for (name, bytes) in &chain.links {
-            if name.contains('/') {
-                continue;
-            }
-            let Some((md, link)) = parse_link(bytes) else {
+            let Some((step, short, _)) = link_name_parts(name) else {
                 continue;
             };
-            let step = link.name.to_string();
+            let Some(p) = parse_link(bytes) else {
+                continue;
+            };
             let Some(orig) = layout
                 .keys
                 .keys()
-                .find(|id| *name == link_file(&step, id) && md.signature_by(id).is_some())
+                .find(|id| id.short() == short && p.md.signature_by(id).is_some())
             else {
                 continue;
             };
             let Some(k) = keys.get(orig) else { continue };
-            let signed = sign_link(link, md.container(), k)?;
-            links.insert(link_file(&step, &k.keyid()?), signed);
+            let file = link_file(step, &k.keyid()?, p.form);
+            links.insert(file.clone(), sign_link(p.link, p.form, k)?);
+            signer.insert(file, orig.clone());
         }
         Ok(Mirror {
             layout: md,
             owner: BTreeMap::from([(owner.keyid()?, owner.public_key().clone())]),
             keys,
             links,
+            signer,
         })
     }
 
-    /// The mirror link file of `step` and the key that signs it.
-    fn link_of(&self, step: &str) -> Option<(String, Link, &SigningKey)> {
-        for k in self.keys.values() {
-            let id = k.keyid().ok()?;
-            let name = link_file(step, &id);
-            if let Some(bytes) = self.links.get(&name) {
-                let (_, link) = parse_link(bytes)?;
-                return Some((name, link, k));
+    /// The first mirror link of `step`.
+    fn link_of(&self, step: &str) -> Option<Link> {
+        links_of(&self.links, step).find_map(|(_, b)| Some(parse_link(b)?.link))
+    }
+
+    /// The mirror's links with every file of `step` (both forms, every
+    /// functionary) changed by `change` and re-signed, so the forms and
+    /// the functionaries still agree and only the attack differs.
+    fn rewrite(
+        &self,
+        step: &str,
+        change: impl Fn(&mut Link),
+    ) -> Result<BTreeMap<String, Vec<u8>>, DrillError> {
+        let mut links = self.links.clone();
+        for (name, bytes) in links_of(&self.links, step) {
+            let (Some(mut p), Some(key)) = (
+                parse_link(bytes),
+                self.signer.get(name).and_then(|id| self.keys.get(id)),
+            ) else {
+                continue;
+            };
+            change(&mut p.link);
+            match sign_link(p.link.clone(), p.form, key) {
+                Ok(bytes) => {
+                    links.insert(name.clone(), bytes);
+                }
+                // A link attestation needs a product (its subject): with
+                // none left, the attacker files a classic link instead,
+                // which the verifier reads under the classic name.
+                Err(DrillError::Attest(_)) if p.form == Form::Attestation => {
+                    links.remove(name);
+                    let classic = name
+                        .strip_suffix(".intoto.json")
+                        .unwrap_or(name)
+                        .to_string();
+                    let form = Form::Classic(Container::Metablock);
+                    links.insert(classic, sign_link(p.link, form, key)?);
+                }
+                Err(e) => return Err(e),
             }
         }
-        None
+        Ok(links)
     }
 }
 
-fn sign_link(link: Link, container: Container, key: &SigningKey) -> Result<Vec<u8>, DrillError> {
-    let mut md = Metadata::new(Payload::Link(link), container)?;
-    intact_crypto::sign_metadata(&mut md, key)?;
-    Ok(md.to_bytes()?)
+/// `link` signed by `key` in `form`.
+fn sign_link(link: Link, form: Form, key: &SigningKey) -> Result<Vec<u8>, DrillError> {
+    match form {
+        Form::Classic(container) => {
+            let mut md = Metadata::new(Payload::Link(link), container)?;
+            intact_crypto::sign_metadata(&mut md, key)?;
+            Ok(md.to_bytes()?)
+        }
+        Form::Attestation => {
+            let st = intact_attest::slsa::link_statement(&link)?;
+            let env = intact_attest::sign_statement(&st, &[key])?;
+            let mut bytes = env.to_bytes()?;
+            bytes.push(b'\n');
+            Ok(bytes)
+        }
+    }
 }
 
 /// What an attack verifies.
@@ -510,6 +735,13 @@ struct Attempt<'a> {
     swap_file: Option<String>,
     subjects: Vec<intact_verify::Subject>,
     now: Option<OffsetDateTime>,
+    /// Check git provenance against this repository (a scratch clone)
+    /// instead of the chain's.
+    git_repo: Option<PathBuf>,
+    /// Test only: empty the scratch work directory before verifying, a
+    /// broken scratch copy.
+    #[cfg(test)]
+    sabotage: bool,
 }
 
 impl<'a> Attempt<'a> {
@@ -525,13 +757,128 @@ impl<'a> Attempt<'a> {
             swap_file: None,
             subjects: Vec::new(),
             now: None,
+            git_repo: None,
+            #[cfg(test)]
+            sabotage: false,
         }
+    }
+}
+
+/// What counts as catching an attack: verification failing with one of
+/// `codes` (the verify report's `failure.code`) and, when `checks` is not
+/// empty, one of those sub-checks among the failed ones (git provenance:
+/// `unsigned`, ...). Any other failure is no proof the attack was seen:
+/// it is an error of the drill.
+struct Expect {
+    /// The attack's identifier.
+    id: &'static str,
+    codes: &'static [&'static str],
+    checks: &'static [&'static str],
+}
+
+const fn expect(id: &'static str, codes: &'static [&'static str]) -> Expect {
+    Expect {
+        id,
+        codes,
+        checks: &[],
+    }
+}
+
+/// The reasons each attack may be caught for.
+mod expect {
+    use super::{expect, Expect};
+
+    const RULES: &[&str] = &["step-rule", "inspection-rule"];
+    pub(super) const SWAP: Expect = expect(
+        "swap-final-product",
+        &[
+            "inspection-failed",
+            "inspection-rule",
+            "subject-not-produced",
+        ],
+    );
+    pub(super) const MODIFY: Expect = expect("modify-material", RULES);
+    pub(super) const ADD: Expect = expect("add-product", RULES);
+    pub(super) const DELETE: Expect = expect("delete-product", RULES);
+    pub(super) const DROP: Expect = expect("drop-link", &["link-missing", "threshold"]);
+    pub(super) const MISFILE: Expect = expect(
+        "misfiled-link",
+        &["link-name-mismatch", "threshold", "link-missing"],
+    );
+    pub(super) const FOREIGN: Expect = expect("foreign-key", &["threshold"]);
+    pub(super) const DUPLICATE: Expect = expect(
+        "threshold-duplicate-link",
+        &["threshold", "duplicate-signature"],
+    );
+    pub(super) const SECOND_KEYID: Expect = expect(
+        "threshold-second-keyid",
+        &["threshold", "duplicate-signature"],
+    );
+    pub(super) const EDITED: Expect = expect("layout-edited", &["layout-signature"]);
+    pub(super) const EXPIRED: Expect = expect("expired-layout", &["layout-expired"]);
+    pub(super) const REPLAY: Expect = expect(
+        "replay-old-link",
+        &["step-rule", "inspection-rule", "threshold-disagreement"],
+    );
+    const GIT: &[&str] = &["git-provenance"];
+    pub(super) const GIT_UNSIGNED: Expect = Expect {
+        id: "git-unsigned-commit",
+        codes: GIT,
+        checks: &["unsigned"],
+    };
+    pub(super) const GIT_FOREIGN: Expect = Expect {
+        id: "git-foreign-signer",
+        codes: GIT,
+        checks: &["signer-not-allowed"],
+    };
+    pub(super) const GIT_TREE: Expect = Expect {
+        id: "git-tree-differs",
+        codes: GIT,
+        checks: &["tree-mismatch"],
+    };
+}
+
+/// The verdict on an attack from the failure its verification ended
+/// with: caught only for a reason the attack targets.
+fn judge(expect: &Expect, failure: Option<intact_verify::Failure>) -> Verdict {
+    let Some(f) = failure else {
+        return Verdict::NotCaught;
+    };
+    let code = f.kind.code();
+    let check = if expect.checks.is_empty() {
+        Some(None)
+    } else {
+        f.checks
+            .iter()
+            .find(|c| expect.checks.contains(&c.as_str()))
+            .map(|c| Some(c.clone()))
+    };
+    match check {
+        Some(check) if expect.codes.contains(&code) => Verdict::Caught {
+            stage: stage_name(f.stage),
+            code: code.to_string(),
+            check,
+            scope: f.scope,
+        },
+        _ => Verdict::Error {
+            stage: stage_name(f.stage),
+            code: if f.checks.is_empty() {
+                code.to_string()
+            } else {
+                format!("{code}: {}", f.checks.join(", "))
+            },
+            scope: f.scope,
+            message: f.message,
+        },
     }
 }
 
 struct Driller<'a> {
     chain: &'a Chain,
     opts: &'a DrillOptions,
+    /// Test only: the attack whose scratch copy is broken.
+    #[cfg(test)]
+    sabotage: Option<&'static str>,
 }
 
 impl Driller<'_> {
@@ -557,27 +904,67 @@ impl Driller<'_> {
             bytes.extend_from_slice(b"\nswapped by intact drill\n");
             fs_err::write(&path, bytes)?;
         }
-        let opts = VerifyOptions::new()
+        #[cfg(test)]
+        if a.sabotage {
+            fs_err::remove_dir_all(&work)?;
+            fs_err::create_dir(&work)?;
+        }
+        let mut opts = VerifyOptions::new()
             .params(self.opts.params.clone())
             .workdir(&work)
             .persist_inspection_links(false)
             .inspection_timeout(self.opts.inspection_timeout)
             .now(a.now.unwrap_or(self.opts.now))
             .subjects(a.subjects);
+        if let Some(repo) = a.git_repo.as_ref().or(self.chain.git_repo.as_ref()) {
+            opts = opts.git_repo(repo);
+        }
         let source = MemoryLinkSource::new(a.links);
         let report = intact_verify::verify(a.layout, a.keys, &source, &opts)?;
         scratch.close()?;
         Ok(report)
     }
 
-    fn verdict(&self, a: Attempt<'_>) -> Result<Verdict, DrillError> {
+    /// Verify attack `a` and judge the outcome against `expect`.
+    ///
+    /// An inspection that fails is the one catch that the scratch copy
+    /// itself can cause (a tool missing, a file not copied): it counts only
+    /// if the same inspections pass without the attack, in a scratch copy
+    /// made the same way.
+    #[cfg_attr(not(test), allow(unused_mut))]
+    fn verdict(&self, mut a: Attempt<'_>, expect: &Expect) -> Result<Verdict, DrillError> {
+        #[cfg(test)]
+        {
+            a.sabotage = self.sabotage == Some(expect.id);
+        }
+        let mut control = Attempt::new(
+            &self.chain.layout,
+            &self.chain.keys,
+            self.chain.links.clone(),
+        );
+        #[cfg(test)]
+        {
+            control.sabotage = a.sabotage;
+        }
+        control.git_repo = a.git_repo.clone();
         let report = self.verify(a)?;
-        Ok(match report.failure {
-            None => Verdict::NotCaught,
-            Some(f) => Verdict::Caught {
+        let verdict = judge(expect, report.failure);
+        let Verdict::Caught { code, .. } = &verdict else {
+            return Ok(verdict);
+        };
+        if code != "inspection-failed" {
+            return Ok(verdict);
+        }
+        Ok(match self.verify(control)?.failure {
+            None => verdict,
+            Some(f) => Verdict::Error {
                 stage: stage_name(f.stage),
                 code: f.kind.code().to_string(),
                 scope: f.scope,
+                message: format!(
+                    "{} (it fails without the attack too, so the inspection's failure proves nothing)",
+                    f.message
+                ),
             },
         })
     }
@@ -636,8 +1023,17 @@ fn contained_file(root: &Path, name: &str) -> Option<PathBuf> {
 /// Fails with [`DrillError::Baseline`] when the chain does not verify as
 /// given. The originals are only read.
 pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillError> {
+    run_drill(Driller {
+        chain,
+        opts,
+        #[cfg(test)]
+        sabotage: None,
+    })
+}
+
+fn run_drill(d: Driller<'_>) -> Result<DrillReport, DrillError> {
+    let chain = d.chain;
     let layout = chain.layout_payload()?;
-    let d = Driller { chain, opts };
     let base = d.verify(Attempt::new(
         &chain.layout,
         &chain.keys,
@@ -679,17 +1075,19 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
                 .into(),
         )
     };
+    let on_mirror =
+        |links: BTreeMap<String, Vec<u8>>| Attempt::new(&mirror.layout, &mirror.owner, links);
 
     // 1. Swap a final product.
     {
-        let (title, verdict) = match swap_final(&d, &layout, final_step.as_deref())? {
+        let (title, verdict) = match swap_final(&d, final_step.as_deref())? {
             Some((t, v)) => (t, v),
             None => (
                 "swap a final product".into(),
                 Verdict::NotApplicable("the final step's link records no products".into()),
             ),
         };
-        push("swap-final-product", title, final_step.clone(), verdict);
+        push(expect::SWAP.id, title, final_step.clone(), verdict);
     }
 
     // 2-4. Alter artifacts between steps (on the mirror).
@@ -702,14 +1100,14 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
         || Verdict::NotApplicable("no step used an artifact an earlier step recorded".into());
     if !mirror_ok {
         push(
-            "modify-material",
+            expect::MODIFY.id,
             "change a material between two steps".into(),
             None,
             mirror_na(),
         );
     } else if all_edges.is_empty() {
         push(
-            "modify-material",
+            expect::MODIFY.id,
             "change a material between two steps".into(),
             None,
             no_edge(),
@@ -718,18 +1116,14 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
     // One per step that uses an earlier step's product: a hole at any hop
     // shows.
     for e in &all_edges {
-        let mut links = mirror.links.clone();
-        let mut link = e.consumer_link.clone();
-        if let Ok(name) = ArtifactName::new(e.artifact.clone()) {
-            link.materials.insert(name, evil_digest());
-        }
-        links.insert(
-            e.consumer_file.clone(),
-            sign_link(link, mirror.layout.container(), e.consumer_key)?,
-        );
-        let verdict = d.verdict(Attempt::new(&mirror.layout, &mirror.owner, links))?;
+        let links = mirror.rewrite(&e.consumer, |link| {
+            if let Ok(name) = ArtifactName::new(e.artifact.clone()) {
+                link.materials.insert(name, evil_digest());
+            }
+        })?;
+        let verdict = d.verdict(on_mirror(links), &expect::MODIFY)?;
         push(
-            "modify-material",
+            expect::MODIFY.id,
             format!(
                 "change {} after {} recorded it, before {} used it",
                 e.artifact, e.producer, e.consumer
@@ -744,18 +1138,18 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
             (_, false) => mirror_na(),
             (Some(step), true) => match mirror.link_of(step) {
                 None => Verdict::NotApplicable(format!("no link of step {step}")),
-                Some((file, mut link, key)) => {
-                    if let Ok(name) = ArtifactName::new("intact-drill-unexpected.bin") {
-                        link.products.insert(name, evil_digest());
-                    }
-                    let mut links = mirror.links.clone();
-                    links.insert(file, sign_link(link, mirror.layout.container(), key)?);
-                    d.verdict(Attempt::new(&mirror.layout, &mirror.owner, links))?
+                Some(_) => {
+                    let links = mirror.rewrite(step, |link| {
+                        if let Ok(name) = ArtifactName::new("intact-drill-unexpected.bin") {
+                            link.products.insert(name, evil_digest());
+                        }
+                    })?;
+                    d.verdict(on_mirror(links), &expect::ADD)?
                 }
             },
         };
         push(
-            "add-product",
+            expect::ADD.id,
             "slip an unexpected product into the final step".into(),
             final_step.clone(),
             verdict,
@@ -767,16 +1161,12 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
             (_, false) => (None, mirror_na()),
             (None, _) => (None, no_edge()),
             (Some(e), true) => {
-                let mut links = mirror.links.clone();
-                let mut link = e.producer_link.clone();
-                link.products.remove(e.artifact.as_str());
-                links.insert(
-                    e.producer_file.clone(),
-                    sign_link(link, mirror.layout.container(), e.producer_key)?,
-                );
+                let links = mirror.rewrite(&e.producer, |link| {
+                    link.products.remove(e.artifact.as_str());
+                })?;
                 (
                     Some(e.producer.clone()),
-                    d.verdict(Attempt::new(&mirror.layout, &mirror.owner, links))?,
+                    d.verdict(on_mirror(links), &expect::DELETE)?,
                 )
             }
         };
@@ -784,7 +1174,7 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
             Some(e) => format!("delete {} from the products of {}", e.artifact, e.producer),
             None => "delete a product".into(),
         };
-        push("delete-product", title, target, verdict);
+        push(expect::DELETE.id, title, target, verdict);
     }
 
     // 5. Drop a link.
@@ -797,11 +1187,14 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
                 for n in names {
                     links.remove(&n);
                 }
-                d.verdict(Attempt::new(&chain.layout, &chain.keys, links))?
+                d.verdict(
+                    Attempt::new(&chain.layout, &chain.keys, links),
+                    &expect::DROP,
+                )?
             }
         };
         push(
-            "drop-link",
+            expect::DROP.id,
             "remove the final step's link".into(),
             final_step.clone(),
             verdict,
@@ -811,7 +1204,7 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
     // 6. File one step's link under another.
     {
         let (title, target, verdict) = misfile(&d, &layout)?;
-        push("misfiled-link", title, target, verdict);
+        push(expect::MISFILE.id, title, target, verdict);
     }
 
     // 7. Re-sign with a key the layout does not authorise.
@@ -821,7 +1214,7 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
             Some(step) => foreign_key(&d, &layout, step)?,
         };
         push(
-            "foreign-key",
+            expect::FOREIGN.id,
             "re-sign the final step's link with the attacker's own key".into(),
             final_step.clone(),
             verdict,
@@ -832,13 +1225,13 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
     {
         let (target, v1, v2) = pad_threshold(&d, &layout)?;
         push(
-            "threshold-duplicate-link",
+            expect::DUPLICATE.id,
             "copy one functionary's link under a second functionary's name".into(),
             target.clone(),
             v1,
         );
         push(
-            "threshold-second-keyid",
+            expect::SECOND_KEYID.id,
             "sign once, claim the signature for a second keyid".into(),
             target,
             v2,
@@ -860,18 +1253,22 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
                         md.set_signature(sig.keyid.clone(), bytes.to_vec());
                     }
                 }
-                d.verdict(Attempt::new(&md, &chain.keys, chain.links.clone()))?
+                d.verdict(
+                    Attempt::new(&md, &chain.keys, chain.links.clone()),
+                    &expect::EDITED,
+                )?
             }
         };
         push(
-            "layout-edited",
+            expect::EDITED.id,
             "add `ALLOW *` to the layout after the owners signed it".into(),
             final_step.clone(),
             verdict,
         );
     }
 
-    // 11. The clock moved past the expiry.
+    // 11. The clock moved past the expiry: the verifier's clock
+    // (VerifyOptions::now), never the system's.
     {
         let verdict = match &layout.expires {
             None => Verdict::NotApplicable("the layout has no expiry".into()),
@@ -879,14 +1276,14 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
                 Some(later) => {
                     let mut a = Attempt::new(&chain.layout, &chain.keys, chain.links.clone());
                     a.now = Some(later);
-                    d.verdict(a)?
+                    d.verdict(a, &expect::EXPIRED)?
                 }
                 // An expiry at the end of time: no clock gets past it.
                 None => Verdict::NotApplicable("the layout expires at the end of time".into()),
             },
         };
         push(
-            "expired-layout",
+            expect::EXPIRED.id,
             "verify a day after the layout expired".into(),
             None,
             verdict,
@@ -896,48 +1293,110 @@ pub fn drill(chain: &Chain, opts: &DrillOptions) -> Result<DrillReport, DrillErr
     // 12. Replay an older run's link.
     for (target, verdict) in replay(&d, &layout)? {
         push(
-            "replay-old-link",
+            expect::REPLAY.id,
             "replace a link with the same step's link from an older run".into(),
             target,
             verdict,
         );
     }
 
-    // 13-15. Git provenance.
-    let git = layout
-        .inspect
-        .iter()
-        .any(|i| intact_model::GitPolicy::from_run(&i.run).is_some());
-    let why = if git {
-        "not drilled yet: intact drill does not rewrite repositories (check git provenance with `intact git check`)"
-    } else {
-        "the layout has no git provenance policy"
-    };
-    for (id, title) in [
-        ("git-unsigned-commit", "build from an unsigned commit"),
+    // 13-15. Git provenance, on scratch clones of the repository.
+    let attacks = [
         (
-            "git-foreign-signer",
+            &expect::GIT_UNSIGNED,
+            git::Attack::Unsigned,
+            "build from an unsigned commit",
+        ),
+        (
+            &expect::GIT_FOREIGN,
+            git::Attack::ForeignSigner,
             "build from a commit signed by someone not allowed",
         ),
         (
-            "git-tree-differs",
+            &expect::GIT_TREE,
+            git::Attack::TreeDiffers,
             "record a tree that differs from the commit",
         ),
-    ] {
-        push(id, title.into(), None, Verdict::NotApplicable(why.into()));
+    ];
+    let policy = layout
+        .inspect
+        .iter()
+        .find_map(|i| intact_model::GitPolicy::from_run(&i.run));
+    for (exp, attack, title) in attacks {
+        let (target, verdict) = match (&policy, &chain.git_repo, mirror_ok) {
+            (None, _, _) => (
+                None,
+                Verdict::NotApplicable("the layout has no git provenance policy".into()),
+            ),
+            (Some(Err(e)), _, _) => (
+                None,
+                Verdict::NotApplicable(format!("the layout's git policy is malformed: {e}")),
+            ),
+            (Some(Ok(p)), None, _) => (
+                Some(p.step.to_string()),
+                Verdict::NotApplicable("no repository given (--git-repo)".into()),
+            ),
+            (Some(Ok(p)), _, false) => (Some(p.step.to_string()), mirror_na()),
+            (Some(Ok(p)), Some(repo), true) => (
+                Some(p.step.to_string()),
+                git_attack(&d, &mirror, p, repo, attack, exp)?,
+            ),
+        };
+        push(exp.id, title.into(), target, verdict);
     }
     Ok(report)
 }
 
+/// Mount a git attack: a new commit in a scratch clone of `repo` (the
+/// protected ref moved to it, as an attacker who can push would), the
+/// source step's links (on the mirror) naming it, verified against the
+/// scratch clone. The original repository is only read.
+fn git_attack(
+    d: &Driller<'_>,
+    mirror: &Mirror,
+    policy: &intact_model::GitPolicy,
+    repo: &Path,
+    attack: git::Attack,
+    exp: &Expect,
+) -> Result<Verdict, DrillError> {
+    let step = policy.step.as_str();
+    let Some(link) = mirror.link_of(step) else {
+        return Ok(Verdict::NotApplicable(format!("no link of step {step}")));
+    };
+    let facts = link.environment.get("git").and_then(Value::as_object);
+    let Some(commit) = facts.and_then(|g| g.get("commit")).and_then(Value::as_str) else {
+        return Ok(Verdict::NotApplicable(format!(
+            "the link of step {step} records no commit (environment.git)"
+        )));
+    };
+    let subdir = facts
+        .and_then(|g| g.get("subdir"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let scratch = git::Scratch::clone_of(repo)?;
+    let made = scratch.mount(attack, commit, subdir, policy.protected_ref.as_deref())?;
+    let links = mirror.rewrite(step, |link| {
+        if let Some(Value::Object(g)) = link.environment.get_mut("git") {
+            g.insert("commit".into(), Value::String(made.commit.clone()));
+            g.insert("tree".into(), Value::String(made.tree.clone()));
+        }
+    })?;
+    let mut a = Attempt::new(&mirror.layout, &mirror.owner, links);
+    a.git_repo = Some(scratch.path().to_path_buf());
+    let verdict = d.verdict(a, exp)?;
+    scratch.close()?;
+    Ok(verdict)
+}
+
 fn swap_final(
     d: &Driller<'_>,
-    _layout: &Layout,
     final_step: Option<&str>,
 ) -> Result<Option<(String, Verdict)>, DrillError> {
     let Some(step) = final_step else {
         return Ok(None);
     };
-    let Some((_, link)) = links_of(&d.chain.links, step).find_map(|(_, b)| parse_link(b)) else {
+    let Some(link) = links_of(&d.chain.links, step).find_map(|(_, b)| Some(parse_link(b)?.link))
+    else {
         return Ok(None);
     };
     let names: Vec<String> = link.products.keys().map(|n| n.to_string()).collect();
@@ -948,7 +1407,7 @@ fn swap_final(
             a.swap_file = Some(n.clone());
             return Ok(Some((
                 format!("replace {n} in the verifier's directory"),
-                d.verdict(a)?,
+                d.verdict(a, &expect::SWAP)?,
             )));
         }
     }
@@ -964,27 +1423,21 @@ fn swap_final(
     }];
     Ok(Some((
         format!("hand the consumer a different {n}"),
-        d.verdict(a)?,
+        d.verdict(a, &expect::SWAP)?,
     )))
 }
 
 /// An artifact one step recorded and a later step MATCHed.
-struct Edge<'a> {
+struct Edge {
     producer: String,
-    producer_file: String,
-    producer_link: Link,
-    producer_key: &'a SigningKey,
     consumer: String,
-    consumer_file: String,
-    consumer_link: Link,
-    consumer_key: &'a SigningKey,
     artifact: String,
 }
 
 /// For each step that used an earlier step's product, one such artifact:
 /// the producer a MATCH rule names first, else any earlier step (a
 /// layout that MATCHes nothing is drilled too).
-fn edges<'a>(layout: &Layout, mirror: &'a Mirror) -> Vec<Edge<'a>> {
+fn edges(layout: &Layout, mirror: &Mirror) -> Vec<Edge> {
     let mut out = Vec::new();
     for (j, s) in layout.steps.iter().enumerate() {
         let mut producers: Vec<String> = s
@@ -1010,14 +1463,10 @@ fn edges<'a>(layout: &Layout, mirror: &'a Mirror) -> Vec<Edge<'a>> {
     out
 }
 
-fn edge_between<'a>(mirror: &'a Mirror, producers: &[String], consumer: &str) -> Option<Edge<'a>> {
+fn edge_between(mirror: &Mirror, producers: &[String], consumer: &str) -> Option<Edge> {
+    let cl = mirror.link_of(consumer)?;
     for producer in producers {
-        let producer = producer.clone();
-        let consumer = consumer.to_string();
-        let Some((cf, cl, ck)) = mirror.link_of(&consumer) else {
-            continue;
-        };
-        let Some((pf, pl, pk)) = mirror.link_of(&producer) else {
+        let Some(pl) = mirror.link_of(producer) else {
             continue;
         };
         let common = cl
@@ -1027,14 +1476,8 @@ fn edge_between<'a>(mirror: &'a Mirror, producers: &[String], consumer: &str) ->
             .map(|(n, _)| n.to_string());
         if let Some(artifact) = common {
             return Some(Edge {
-                producer,
-                producer_file: pf,
-                producer_link: pl,
-                producer_key: pk,
-                consumer,
-                consumer_file: cf,
-                consumer_link: cl,
-                consumer_key: ck,
+                producer: producer.clone(),
+                consumer: consumer.to_string(),
                 artifact,
             });
         }
@@ -1082,10 +1525,10 @@ fn misfile(
         .find(|(n, _)| {
             shared
                 .as_ref()
-                .is_none_or(|k| **n == link_file(donor.name.as_str(), k))
+                .is_none_or(|k| link_name_parts(n).is_some_and(|(_, short, _)| short == k.short()))
         })
         .map(|(n, b)| (n.clone(), b.clone()));
-    let Some((_, bytes)) = donor_file else {
+    let Some((donor_name, bytes)) = donor_file else {
         return Ok((
             title,
             target,
@@ -1109,8 +1552,15 @@ fn misfile(
     for n in old {
         links.remove(&n);
     }
-    links.insert(link_file(victim.name.as_str(), &key), bytes);
-    let verdict = d.verdict(Attempt::new(&d.chain.layout, &d.chain.keys, links))?;
+    // Under the victim's name, in the donor file's form.
+    links.insert(
+        link_file(victim.name.as_str(), &key, form_of_name(&donor_name)),
+        bytes,
+    );
+    let verdict = d.verdict(
+        Attempt::new(&d.chain.layout, &d.chain.keys, links),
+        &expect::MISFILE,
+    )?;
     Ok((title, target, verdict))
 }
 
@@ -1118,14 +1568,14 @@ fn foreign_key(d: &Driller<'_>, layout: &Layout, step: &str) -> Result<Verdict, 
     let Some(s) = layout.steps.iter().find(|s| s.name.as_str() == step) else {
         return Ok(Verdict::NotApplicable(format!("no step {step}")));
     };
-    let Some((_, (md, link))) =
-        links_of(&d.chain.links, step).find_map(|(n, b)| Some((n, parse_link(b)?)))
-    else {
+    let Some(p) = links_of(&d.chain.links, step).find_map(|(_, b)| parse_link(b)) else {
         return Ok(Verdict::NotApplicable(format!("no link of step {step}")));
     };
-    // The attacker's view: a key of their own, made on the spot.
+    // The attacker's view: a key of their own, made on the spot, signing
+    // in the form the chain uses.
     let attacker = SigningKey::generate_ed25519();
-    let forged = sign_link(link, md.container(), &attacker)?;
+    let form = p.form;
+    let forged = sign_link(p.link, form, &attacker)?;
     let mut links = d.chain.links.clone();
     let old: Vec<String> = links_of(&links, step).map(|(n, _)| n.clone()).collect();
     for n in old {
@@ -1133,10 +1583,13 @@ fn foreign_key(d: &Driller<'_>, layout: &Layout, step: &str) -> Result<Verdict, 
     }
     // Under every name the verifier looks for, and under its own.
     for id in &s.pubkeys {
-        links.insert(link_file(step, id), forged.clone());
+        links.insert(link_file(step, id, form), forged.clone());
     }
-    links.insert(link_file(step, &attacker.keyid()?), forged);
-    d.verdict(Attempt::new(&d.chain.layout, &d.chain.keys, links))
+    links.insert(link_file(step, &attacker.keyid()?, form), forged);
+    d.verdict(
+        Attempt::new(&d.chain.layout, &d.chain.keys, links),
+        &expect::FOREIGN,
+    )
 }
 
 fn pad_threshold(
@@ -1153,15 +1606,18 @@ fn pad_threshold(
     };
     let step = s.name.as_str();
     let target = Some(step.to_string());
-    // The first functionary with a link, and another functionary.
+    // The first functionary with a link (in either form), and another
+    // functionary.
     let mut signer = None;
     for id in &s.pubkeys {
-        if let Some(b) = d.chain.links.get(&link_file(step, id)) {
-            signer = Some((id.clone(), b.clone()));
+        if let Some((n, b)) = links_of(&d.chain.links, step)
+            .find(|(n, _)| link_name_parts(n).is_some_and(|(_, short, _)| short == id.short()))
+        {
+            signer = Some((id.clone(), form_of_name(n), b.clone()));
             break;
         }
     }
-    let Some((k1, bytes)) = signer else {
+    let Some((k1, form, bytes)) = signer else {
         let na = || Verdict::NotApplicable(format!("no link of step {step}"));
         return Ok((target, na(), na()));
     };
@@ -1175,10 +1631,13 @@ fn pad_threshold(
     for n in old {
         base.remove(&n);
     }
-    base.insert(link_file(step, &k1), bytes.clone());
+    base.insert(link_file(step, &k1, form), bytes.clone());
     let mut dup = base.clone();
-    dup.insert(link_file(step, &k2), bytes.clone());
-    let v1 = d.verdict(Attempt::new(&d.chain.layout, &d.chain.keys, dup))?;
+    dup.insert(link_file(step, &k2, form), bytes.clone());
+    let v1 = d.verdict(
+        Attempt::new(&d.chain.layout, &d.chain.keys, dup),
+        &expect::DUPLICATE,
+    )?;
     // k1's signature claimed for k2 as well.
     let v2 = match Metadata::from_slice(&bytes) {
         Ok(mut md) => {
@@ -1188,9 +1647,12 @@ fn pad_threshold(
                     md.set_signature(k2.clone(), sig);
                     let padded = md.to_bytes()?;
                     let mut links = base.clone();
-                    links.insert(link_file(step, &k1), padded.clone());
-                    links.insert(link_file(step, &k2), padded);
-                    d.verdict(Attempt::new(&d.chain.layout, &d.chain.keys, links))?
+                    links.insert(link_file(step, &k1, form), padded.clone());
+                    links.insert(link_file(step, &k2, form), padded);
+                    d.verdict(
+                        Attempt::new(&d.chain.layout, &d.chain.keys, links),
+                        &expect::SECOND_KEYID,
+                    )?
                 }
                 None => {
                     Verdict::NotApplicable("the link's signature is not a raw signature".into())
@@ -1217,8 +1679,8 @@ fn replay(d: &Driller<'_>, layout: &Layout) -> Result<Vec<(Option<String>, Verdi
                 continue;
             };
             let same = match (parse_link(bytes), parse_link(current)) {
-                (Some((_, a)), Some((_, b))) => {
-                    a.materials == b.materials && a.products == b.products
+                (Some(a), Some(b)) => {
+                    a.link.materials == b.link.materials && a.link.products == b.link.products
                 }
                 _ => bytes == current,
             };
@@ -1227,9 +1689,22 @@ fn replay(d: &Driller<'_>, layout: &Layout) -> Result<Vec<(Option<String>, Verdi
             }
             let mut links = d.chain.links.clone();
             links.insert(name.clone(), bytes.clone());
+            // The other form of the same key's link, if the run wrote
+            // both: the older run's too, or none.
+            let other = match name.strip_suffix(".intoto.json") {
+                Some(classic) => classic.to_string(),
+                None => format!("{name}.intoto.json"),
+            };
+            match old.get(&other) {
+                Some(b) => links.insert(other, b.clone()),
+                None => links.remove(&other),
+            };
             out.push((
                 Some(step.to_string()),
-                d.verdict(Attempt::new(&d.chain.layout, &d.chain.keys, links))?,
+                d.verdict(
+                    Attempt::new(&d.chain.layout, &d.chain.keys, links),
+                    &expect::REPLAY,
+                )?,
             ));
             break;
         }
@@ -1244,6 +1719,8 @@ fn replay(d: &Driller<'_>, layout: &Layout) -> Result<Vec<(Option<String>, Verdi
     }
     Ok(out)
 }
+
+mod git;
 
 #[cfg(test)]
 mod tests;

@@ -91,6 +91,11 @@ pub struct Node {
     pub threshold: Option<i64>,
     /// A step's expected command, an inspection's command.
     pub command: Vec<String>,
+    /// The open hops `intact layout coverage` found at this item
+    /// (`materials: ALLOW *`), once marked ([`LayoutGraph::mark_open_hops`]):
+    /// artifacts enter here that nobody else agrees to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<String>,
 }
 
 /// Which rule list of the consuming item holds the rule.
@@ -196,6 +201,7 @@ impl LayoutGraph {
                     .collect(),
                 threshold: Some(s.threshold),
                 command: s.expected_command.clone(),
+                open: Vec::new(),
             });
             add_edges(s.name.as_str(), &s.expected_materials, &s.expected_products);
         }
@@ -206,6 +212,7 @@ impl LayoutGraph {
                 functionaries: Vec::new(),
                 threshold: None,
                 command: i.run.clone(),
+                open: Vec::new(),
             });
             add_edges(i.name.as_str(), &i.expected_materials, &i.expected_products);
         }
@@ -219,10 +226,31 @@ impl LayoutGraph {
                     functionaries: Vec::new(),
                     threshold: None,
                     command: Vec::new(),
+                    open: Vec::new(),
                 });
             }
         }
         LayoutGraph { nodes, edges }
+    }
+
+    /// Mark the open hops `report` found: each step or inspection with
+    /// one lists its open rules, and the pictures draw it in red with
+    /// them (`intact layout graph --coverage`).
+    pub fn mark_open_hops(&mut self, report: &crate::coverage::CoverageReport) {
+        let open = report
+            .paths
+            .iter()
+            .flat_map(|p| &p.hops)
+            .filter(|h| h.status == crate::coverage::HopStatus::Open);
+        for h in open {
+            let Some(n) = self.nodes.iter_mut().find(|n| n.name == h.item) else {
+                continue;
+            };
+            let line = format!("open: {} {}", h.side, h.rule);
+            if !n.open.contains(&line) {
+                n.open.push(line);
+            }
+        }
     }
 
     /// Each node's index by name (the first node of a name, should a
@@ -322,11 +350,15 @@ impl LayoutGraph {
         for n in &self.nodes {
             let lines = node_lines(n);
             let label: Vec<String> = lines.iter().map(|l| dot_escape(l)).collect();
-            let style = match n.kind {
+            let mut style = match n.kind {
                 NodeKind::Step => "shape=box",
                 NodeKind::Inspection => "shape=ellipse",
                 NodeKind::Unknown => "shape=box, style=dashed",
-            };
+            }
+            .to_string();
+            if !n.open.is_empty() {
+                style.push_str(", color=\"#cc0000\", penwidth=2");
+            }
             let _ = writeln!(
                 out,
                 "  \"{}\" [label=\"{}\", {style}];",
@@ -378,6 +410,9 @@ impl LayoutGraph {
         for (i, n) in self.nodes.iter().enumerate() {
             if n.kind == NodeKind::Unknown {
                 let _ = writeln!(out, "  style n{i} stroke-dasharray: 5 5");
+            }
+            if !n.open.is_empty() {
+                let _ = writeln!(out, "  style n{i} stroke:#cc0000,stroke-width:2px");
             }
         }
         out
@@ -441,6 +476,7 @@ pub(crate) fn node_lines(n: &Node) -> Vec<String> {
         }
         NodeKind::Unknown => lines.push("not in the layout".to_string()),
     }
+    lines.extend(n.open.iter().map(|o| escape(o).to_string()));
     lines.into_iter().map(|l| truncate(&l)).collect()
 }
 

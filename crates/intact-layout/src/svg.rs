@@ -290,6 +290,8 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
             " failed"
         } else if passed {
             " passed"
+        } else if !node.open.is_empty() {
+            " open"
         } else {
             ""
         };
@@ -297,6 +299,8 @@ pub(crate) fn render(graph: &LayoutGraph, options: &SvgOptions) -> String {
             ("#fde2e2", "#cc0000", 3.0)
         } else if passed {
             ("#e7f4e4", "#4e9a06", 1.5)
+        } else if !node.open.is_empty() {
+            ("#fff1f0", "#cc0000", 2.5)
         } else {
             match node.kind {
                 NodeKind::Step => ("#eef3fb", "#3465a4", 1.5),

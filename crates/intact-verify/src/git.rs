@@ -69,6 +69,7 @@ pub(crate) fn run(
             first.hint(),
         );
         f.artifacts = failures.iter().flat_map(|f| issues(f)).collect();
+        f.checks = failures.iter().map(|f| f.name().to_string()).collect();
         return Err(Box::new(f).into());
     }
     for c in &report.checks {

@@ -446,6 +446,11 @@ pub struct Failure {
     /// The last lines of a failing inspection's standard error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stderr: Vec<String>,
+    /// The names of the failed sub-checks, where a stage has several
+    /// (git provenance: `unsigned`, `signer-not-allowed`, `tree-mismatch`,
+    /// ...), in the order they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }
 
 impl Failure {
@@ -465,6 +470,7 @@ impl Failure {
             hint: hint.into(),
             artifacts: Vec::new(),
             stderr: Vec::new(),
+            checks: Vec::new(),
         }
     }
 }

@@ -179,6 +179,11 @@ pub struct GraphArgs {
     /// A value for a `{NAME}` placeholder (YAML only).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Mark the open hops `intact layout coverage` finds: each step or
+    /// inspection where artifacts enter unchecked is drawn in red with
+    /// its open rules.
+    #[arg(long)]
+    coverage: bool,
 }
 
 pub fn run(cmd: LayoutCommand) -> Result<Outcome> {
@@ -358,7 +363,7 @@ fn graph(a: GraphArgs) -> Result<Outcome> {
             a.file.parent().map(Path::to_path_buf).unwrap_or_default(),
         )
     };
-    let (graph, findings) = intact_layout::graph_source(&bytes, &base, &opts)
+    let (mut graph, findings) = intact_layout::graph_source(&bytes, &base, &opts)
         .with_context(|| a.file.display().to_string())?;
     if has_errors(&findings) {
         for f in findings.iter().filter(|f| f.severity == Severity::Error) {
@@ -370,6 +375,11 @@ fn graph(a: GraphArgs) -> Result<Outcome> {
             summary(&findings)
         );
         return Ok(Outcome::Failed);
+    }
+    if a.coverage {
+        let (report, _) = intact_layout::coverage_source(&bytes, &base, &opts)
+            .with_context(|| a.file.display().to_string())?;
+        graph.mark_open_hops(&report);
     }
     match a.format {
         GraphFormat::Dot => print!("{}", graph.to_dot()),
