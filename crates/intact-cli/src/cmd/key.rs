@@ -17,7 +17,8 @@ use crate::{password, Outcome};
 pub enum KeyCommand {
     /// Generate an ed25519 key pair: NAME.pem (PKCS#8, mode 0600) and NAME.pub.
     Generate(GenerateArgs),
-    /// Print the keyid of a public or private key file.
+    /// Print the keyid of a public or private key file, a PKCS#11 token key
+    /// or an ssh-agent key.
     Id(FileArgs),
     /// Print the securesystemslib key dict of a key file as JSON (for a GPG
     /// public key exported with `gpg --export [--armor]`, its GPG key dict).
@@ -142,13 +143,20 @@ Examples:
   intact key id alice.pub
   intact key show alice.pem
   gpg --export --armor 8288EF56 > bob.asc && intact key show bob.asc
+  intact key show --pem 'pkcs11:token=release;object=ed?module-path=/usr/lib/softhsm/libsofthsm2.so' > release.pub
+  intact key id ssh-agent:SHA256:2p6d0jvqyhTx3YlB8A3m0O7vk4eVzHUUw0Y5xV1cEJE
 
 Exit codes:
   0   printed
   2   the file is unreadable or not a key")]
 pub struct FileArgs {
-    /// A PEM key file (public or private), or an exported GPG public key.
+    /// A PEM key file (public or private), an exported GPG public key, a
+    /// PKCS#11 URI (pkcs11:...) or an ssh-agent key (ssh-agent:FINGERPRINT|COMMENT).
     file: PathBuf,
+    /// `show`: print the public key as a SubjectPublicKeyInfo PEM (a .pub
+    /// file for layouts) instead of the key dict.
+    #[arg(long)]
+    pem: bool,
     /// Ask for the password of an encrypted private key.
     #[arg(long)]
     prompt: bool,
@@ -159,6 +167,10 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
         KeyCommand::Generate(a) => generate(a),
         KeyCommand::Id(a) => {
             println!("{}", load(&a)?.public_key().keyid()?);
+            Ok(Outcome::Ok)
+        }
+        KeyCommand::Show(a) if a.pem => {
+            print!("{}", load(&a)?.public_key().to_spki_pem()?);
             Ok(Outcome::Ok)
         }
         KeyCommand::Show(a) => {
