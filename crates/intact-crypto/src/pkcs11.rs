@@ -326,11 +326,13 @@ impl TokenKey {
                     uri.describe()
                 )))
             }
-            _ => return Err(err(format!(
+            _ => {
+                return Err(err(format!(
                 "token {token_label:?} holds {} private keys matching {}; add id= to choose one",
                 found.len(),
                 uri.describe()
-            ))),
+            )))
+            }
         };
         let attrs = session
             .get_attributes(
