@@ -22,7 +22,7 @@ pub enum KeyCommand {
     Id(FileArgs),
     /// Print the securesystemslib key dict of a key file as JSON (for a GPG
     /// public key exported with `gpg --export [--armor]`, its GPG key dict).
-    Show(FileArgs),
+    Show(ShowArgs),
     /// Revoke a key in a key-status document (created if absent) and re-sign it.
     Revoke(RevokeArgs),
     /// Retire a key: signatures after --at are no longer accepted.
@@ -143,8 +143,8 @@ Examples:
   intact key id alice.pub
   intact key show alice.pem
   gpg --export --armor 8288EF56 > bob.asc && intact key show bob.asc
-  intact key show --pem 'pkcs11:token=release;object=ed?module-path=/usr/lib/softhsm/libsofthsm2.so' > release.pub
-  intact key id ssh-agent:SHA256:2p6d0jvqyhTx3YlB8A3m0O7vk4eVzHUUw0Y5xV1cEJE
+  intact key id 'pkcs11:token=release;object=ed?module-path=/usr/lib/softhsm/libsofthsm2.so'
+  intact key show --pem ssh-agent:release > release.pub
 
 Exit codes:
   0   printed
@@ -153,13 +153,19 @@ pub struct FileArgs {
     /// A PEM key file (public or private), an exported GPG public key, a
     /// PKCS#11 URI (pkcs11:...) or an ssh-agent key (ssh-agent:FINGERPRINT|COMMENT).
     file: PathBuf,
-    /// `show`: print the public key as a SubjectPublicKeyInfo PEM (a .pub
-    /// file for layouts) instead of the key dict.
-    #[arg(long)]
-    pem: bool,
     /// Ask for the password of an encrypted private key.
     #[arg(long)]
     prompt: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    key: FileArgs,
+    /// Print the public key as a SubjectPublicKeyInfo PEM (a .pub file for
+    /// layouts) instead of the key dict.
+    #[arg(long)]
+    pem: bool,
 }
 
 pub fn run(cmd: KeyCommand) -> Result<Outcome> {
@@ -170,11 +176,11 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         KeyCommand::Show(a) if a.pem => {
-            print!("{}", load(&a)?.public_key().to_spki_pem()?);
+            print!("{}", load(&a.key)?.public_key().to_spki_pem()?);
             Ok(Outcome::Ok)
         }
         KeyCommand::Show(a) => {
-            let dict = load(&a)?.public_key().to_key_dict()?;
+            let dict = load(&a.key)?.public_key().to_key_dict()?;
             println!("{}", serde_json::to_string_pretty(dict.as_map())?);
             Ok(Outcome::Ok)
         }
