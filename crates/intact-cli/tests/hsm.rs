@@ -297,11 +297,12 @@ fn clear_sign_helper() {
 }
 
 #[test]
-fn wrong_pin_missing_token_and_non_signing_key_are_refused_with_exit_2() {
+fn wrong_pin_missing_token_non_signing_key_and_unsupported_curve_are_refused_with_exit_2() {
     let t = Token::new("ci");
     let d = t.dir.path();
     t.keygen("ci", "EC:edwards25519", "good", "01");
     t.keygen("ci", "EC:edwards25519", "nosign", "02");
+    t.keygen("ci", "EC:secp256k1", "k1", "03");
     clear_sign(&t, "nosign");
     let module = module().display().to_string();
     let run = |uri: &str, pin: Option<&str>| {
@@ -333,6 +334,10 @@ fn wrong_pin_missing_token_and_non_signing_key_are_refused_with_exit_2() {
     refused(
         &run(&t.uri("ci", "nosign"), None),
         "key \"nosign\" in token \"ci\" is not allowed to sign (CKA_SIGN is false)",
+    );
+    refused(
+        &run(&t.uri("ci", "k1"), None),
+        "key \"k1\" in token \"ci\" is on an unsupported curve",
     );
     refused(
         &run("pkcs11:token=ci;objekt=good", None),
