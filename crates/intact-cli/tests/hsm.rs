@@ -223,6 +223,52 @@ inspect: []
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // An attestation signed in the token (ECDSA in a DSSE envelope), and a
+    // transparency log whose key is the token's ed25519 key.
+    std::fs::write(d.join("predicate.json"), r#"{"signed_in": "softhsm2"}"#).unwrap();
+    ok(t.intact(
+        d,
+        &[
+            "attest",
+            "--subject",
+            "work/ec.txt",
+            "--predicate-type",
+            "https://example.com/test/v1",
+            "--predicate",
+            "predicate.json",
+            "--key",
+            &t.uri("release", "ec"),
+            "-o",
+            "ec.intoto.json",
+        ],
+    ));
+    ok(t.intact(
+        d,
+        &[
+            "verify-attestation",
+            "ec.intoto.json",
+            "--key",
+            "ec.pub",
+            "--subject",
+            "work/ec.txt",
+            "--predicate-type",
+            "https://example.com/test/v1",
+        ],
+    ));
+    ok(t.intact(
+        d,
+        &[
+            "log",
+            "init",
+            "tlog",
+            "--key",
+            &owner,
+            "--origin",
+            "example.com/hsm-test",
+        ],
+    ));
+    ok(t.intact(d, &["log", "add", "tlog", "root.layout"]));
+    ok(t.intact(d, &["log", "verify", "tlog", "--log-key", "ed.pub"]));
     // A link signed by another key fails both.
     std::fs::remove_file(d.join("root.layout")).unwrap();
     ok(t.intact(
