@@ -47,12 +47,17 @@ await() {
 
 bash tests/interop/setup-venv.sh >target/ci-venv.log 2>&1 &
 venv_pid=$!
+# SoftHSM2, OpenSC and OpenSSH for the PKCS#11 and ssh-agent tests
+# (crates/intact-cli/tests/hsm.rs): installed from Debian when missing.
+bash tests/hsm/setup.sh >target/ci-hsm.log 2>&1 &
+hsm_pid=$!
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 phase "fmt and clippy"
 cargo test --workspace --no-run
 await "$venv_pid" target/ci-venv.log "the in-toto reference venv (tests/interop/setup-venv.sh)"
+await "$hsm_pid" target/ci-hsm.log "the SoftHSM2 and ssh-agent tools (tests/hsm/setup.sh)"
 phase "test build (and the venv)"
 
 # --- cargo-deny: licenses, bans, sources (deny.toml) ----------------------

@@ -76,9 +76,11 @@ fn commands(text: &str) -> Vec<String> {
 }
 
 /// A synopsis made concrete: `[--x V]` -> `--x V`, `a|b` -> `a`,
-/// `VALUE...` -> `VALUE`, comments and `cargo run --release --` dropped.
+/// `VALUE...` -> `VALUE`, comments, a `> FILE` redirection and
+/// `cargo run --release --` dropped.
 fn argv(cmd: &str) -> Vec<String> {
     let cmd = cmd.split(" # ").next().unwrap_or(cmd);
+    let cmd = cmd.split(" > ").next().unwrap_or(cmd);
     let cmd = cmd.replacen("cargo run --release -- ", "intact ", 1);
     let cleaned: String = cmd.chars().filter(|c| !matches!(c, '[' | ']')).collect();
     let words = intact_model::split_like_python(&cleaned).unwrap_or_default();

@@ -65,6 +65,13 @@ pub enum CryptoError {
     /// Signing failed (the key refused the operation).
     #[error("signing failed: {0}")]
     Signing(String),
+    /// A PKCS#11 token could not be used: no such token, wrong PIN, a
+    /// key not allowed to sign, an unsupported mechanism, a bad URI.
+    #[error("PKCS#11: {0}")]
+    Pkcs11(String),
+    /// The ssh-agent could not be used: no agent, no such key, a refusal.
+    #[error("ssh-agent: {0}")]
+    Agent(String),
     /// The metadata could not be encoded for signing.
     #[error(transparent)]
     Model(#[from] intact_model::ModelError),

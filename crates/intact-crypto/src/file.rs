@@ -60,9 +60,23 @@ fn read_key(path: &Path) -> Result<Read, CryptoError> {
     })
 }
 
+/// Whether a `--key` value names a key outside any file: a `pkcs11:` URI
+/// or an `ssh-agent:` key ([`SigningKey::from_key_uri`]).
+pub fn is_key_uri(key: &Path) -> bool {
+    key.to_str()
+        .is_some_and(|s| s.starts_with("pkcs11:") || s.starts_with(crate::agent::PREFIX))
+}
+
 /// Load a public or private PEM key file (`password` for encrypted keys),
 /// or a GPG public key export.
+///
+/// A `pkcs11:` URI or `ssh-agent:` key name in place of the path opens
+/// that key instead ([`SigningKey::from_key_uri`]); a file whose name
+/// starts so is reached as `./pkcs11:...`.
 pub fn load_key_file(path: &Path, password: Option<&[u8]>) -> Result<KeyFile, CryptoError> {
+    if let Some(key) = path.to_str().and_then(SigningKey::from_key_uri) {
+        return key.map(|k| KeyFile::Private(Box::new(k)));
+    }
     let text = match read_key(path)? {
         Read::Gpg(key) => return Ok(KeyFile::Public(key)),
         Read::Text(text) => text,
@@ -90,8 +104,12 @@ pub fn load_public_key(path: &Path) -> Result<PublicKey, CryptoError> {
     PublicKey::from_spki_pem(&text).map_err(|e| e.in_file(path))
 }
 
-/// Load a private key file for signing.
+/// Load a private key file for signing, or open the PKCS#11 token key or
+/// ssh-agent key that `path` names instead ([`SigningKey::from_key_uri`]).
 pub fn load_signing_key(path: &Path, password: Option<&[u8]>) -> Result<SigningKey, CryptoError> {
+    if let Some(key) = path.to_str().and_then(SigningKey::from_key_uri) {
+        return key;
+    }
     let text = read_text(path)?;
     if !is_private_pem(&text) {
         return Err(

@@ -20,22 +20,28 @@
 //! assert!(verify_metadata(&md, &keyid, key.public_key()).is_ok());
 //! ```
 
+mod agent;
 mod error;
 mod file;
 mod gpg;
 mod gpg_export;
 mod metadata;
+mod pkcs11;
 mod public;
 mod signing;
 
+pub use agent::PREFIX as SSH_AGENT_PREFIX;
 pub use error::CryptoError;
-pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile};
+pub use file::{
+    is_key_uri, load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile,
+};
 pub use gpg::{is_gpg_key_dict, GpgKey, GpgKind, GpgRefusal};
 pub use gpg_export::{is_openpgp_key, key_dict_from_openpgp};
 pub use metadata::{
     parse_and_verify_link, sign_and_save, sign_and_save_alongside, sign_envelope, sign_metadata,
     verify_metadata,
 };
+pub use pkcs11::{Pkcs11Uri, MODULE_ENV as PKCS11_MODULE_ENV, PIN_ENV as PKCS11_PIN_ENV};
 pub use public::{KeyWeakness, PublicKey, RsaHash, Scheme, MIN_RSA_BITS};
 pub use signing::{is_private_pem, SigningKey};
 pub use zeroize::Zeroizing;

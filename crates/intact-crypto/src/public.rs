@@ -133,6 +133,17 @@ impl PublicKey {
     /// Why this key is too weak to rely on, if it is: an RSA key under
     /// [`MIN_RSA_BITS`]. Verification still accepts such keys (the
     /// reference does) but should warn; signing refuses them.
+    /// The length of every signature this key verifies, where the key
+    /// fixes it (ed25519, RSA); ECDSA's DER encoding varies.
+    pub(crate) fn signature_len(&self) -> Option<usize> {
+        use rsa::traits::PublicKeyParts;
+        match &self.material {
+            KeyMaterial::Ed25519(_) => Some(ed25519_dalek::SIGNATURE_LENGTH),
+            KeyMaterial::Rsa(k) => Some(k.size()),
+            _ => None,
+        }
+    }
+
     pub fn weakness(&self) -> Option<KeyWeakness> {
         match &self.material {
             KeyMaterial::Rsa(k) => {

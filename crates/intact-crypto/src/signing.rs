@@ -1,5 +1,11 @@
 //! Private keys: loading the PEM files reference users have, generating
 //! ed25519 keys, and signing.
+//!
+//! [`SigningKey`] is the one signer type every crate signs with; where the
+//! private key lives is its backend: a key file read into memory, a key
+//! inside a PKCS#11 token ([`crate::Pkcs11Uri`]), or an ed25519 key held
+//! by a running ssh-agent. Each gives the public key (and so the keyid)
+//! and signs bytes; callers never see the difference.
 
 use ecdsa::signature::Signer;
 use intact_model::KeyId;
@@ -16,11 +22,25 @@ use crate::{CryptoError, PublicKey};
 /// PBKDF2-HMAC-SHA256); readers take whatever count the file states.
 const PBKDF2_ITERATIONS: u32 = 600_000;
 
-enum Secret {
+/// A private key read from a file (or generated) into memory.
+enum FileSecret {
     Ed25519(ed25519_dalek::SigningKey),
     Rsa(Box<rsa::RsaPrivateKey>),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
+}
+
+/// Where the private key is.
+// File keys are the common case and were never boxed; the token and
+// agent handles are boxed instead.
+#[allow(clippy::large_enum_variant)]
+enum Secret {
+    /// In memory.
+    File(FileSecret),
+    /// In a PKCS#11 token: the token signs, the key never leaves it.
+    Pkcs11(Box<crate::pkcs11::TokenKey>),
+    /// In a running ssh-agent.
+    Agent(Box<crate::agent::AgentKey>),
 }
 
 /// A private key and the scheme it signs with.
@@ -50,21 +70,53 @@ pub fn is_private_pem(pem: &str) -> bool {
 impl SigningKey {
     /// A fresh ed25519 key from the OS random generator.
     pub fn generate_ed25519() -> Self {
-        Self::from_secret(Secret::Ed25519(ed25519_dalek::SigningKey::generate(
+        Self::from_secret(FileSecret::Ed25519(ed25519_dalek::SigningKey::generate(
             &mut OsRng,
         )))
     }
 
-    fn from_secret(secret: Secret) -> Self {
+    fn from_secret(secret: FileSecret) -> Self {
         let material = match &secret {
-            Secret::Ed25519(k) => KeyMaterial::Ed25519(k.verifying_key()),
-            Secret::Rsa(k) => KeyMaterial::Rsa(k.to_public_key()),
-            Secret::P256(k) => KeyMaterial::P256(*k.verifying_key()),
-            Secret::P384(k) => KeyMaterial::P384(*k.verifying_key()),
+            FileSecret::Ed25519(k) => KeyMaterial::Ed25519(k.verifying_key()),
+            FileSecret::Rsa(k) => KeyMaterial::Rsa(k.to_public_key()),
+            FileSecret::P256(k) => KeyMaterial::P256(*k.verifying_key()),
+            FileSecret::P384(k) => KeyMaterial::P384(*k.verifying_key()),
         };
         SigningKey {
-            secret,
+            secret: Secret::File(secret),
             public: PublicKey::from_material(material),
+        }
+    }
+
+    /// Open a key that is not in a file: `pkcs11:...` (an RFC 7512 URI,
+    /// [`crate::Pkcs11Uri`]) or `ssh-agent:FINGERPRINT|COMMENT`. The public
+    /// key and keyid come from the token or agent; the private key stays
+    /// there. `None` when `spec` is neither (a file path).
+    pub fn from_key_uri(spec: &str) -> Option<Result<Self, CryptoError>> {
+        if spec.starts_with("pkcs11:") {
+            let opened =
+                crate::Pkcs11Uri::parse(spec).and_then(|uri| crate::pkcs11::TokenKey::open(&uri));
+            Some(opened.map(|(token, public)| SigningKey {
+                secret: Secret::Pkcs11(Box::new(token)),
+                public,
+            }))
+        } else if let Some(selector) = spec.strip_prefix(crate::agent::PREFIX) {
+            let opened = crate::agent::AgentKey::open(selector);
+            Some(opened.map(|(agent, public)| SigningKey {
+                secret: Secret::Agent(Box::new(agent)),
+                public,
+            }))
+        } else {
+            None
+        }
+    }
+
+    /// Where the private key is: `"file"`, `"pkcs11"` or `"ssh-agent"`.
+    pub fn backend(&self) -> &'static str {
+        match self.secret {
+            Secret::Pkcs11(_) => "pkcs11",
+            Secret::Agent(_) => "ssh-agent",
+            _ => "file",
         }
     }
 
@@ -93,13 +145,13 @@ impl SigningKey {
                     ));
                 }
                 let k = rsa::RsaPrivateKey::from_pkcs1_der(doc.as_bytes()).map_err(invalid)?;
-                Ok(Self::from_secret(Secret::Rsa(Box::new(k))))
+                Ok(Self::from_secret(FileSecret::Rsa(Box::new(k))))
             }
             "EC PRIVATE KEY" => {
                 if let Ok(k) = p256::SecretKey::from_sec1_der(doc.as_bytes()) {
-                    Ok(Self::from_secret(Secret::P256(k.into())))
+                    Ok(Self::from_secret(FileSecret::P256(k.into())))
                 } else if let Ok(k) = p384::SecretKey::from_sec1_der(doc.as_bytes()) {
-                    Ok(Self::from_secret(Secret::P384(k.into())))
+                    Ok(Self::from_secret(FileSecret::P384(k.into())))
                 } else {
                     Err(invalid(
                         "unsupported EC private key (P-256 and P-384 are supported)",
@@ -116,15 +168,15 @@ impl SigningKey {
         let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(invalid)?;
         let oid = info.algorithm.oid;
         let secret = if oid == ed25519_dalek::pkcs8::ALGORITHM_OID {
-            Secret::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?)
+            FileSecret::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?)
         } else if oid == rsa::pkcs1::ALGORITHM_OID {
-            Secret::Rsa(Box::new(
+            FileSecret::Rsa(Box::new(
                 rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(invalid)?,
             ))
         } else if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
-            Secret::P256(k)
+            FileSecret::P256(k)
         } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(der) {
-            Secret::P384(k)
+            FileSecret::P384(k)
         } else {
             return Err(invalid(format!("unsupported private key algorithm {oid}")));
         };
@@ -135,10 +187,15 @@ impl SigningKey {
     /// password is given — a form OpenSSL and pyca/cryptography both read.
     pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, CryptoError> {
         let doc = match &self.secret {
-            Secret::Ed25519(k) => ed25519_pkcs8_v1(k),
-            Secret::Rsa(k) => k.to_pkcs8_der(),
-            Secret::P256(k) => k.to_pkcs8_der(),
-            Secret::P384(k) => k.to_pkcs8_der(),
+            Secret::File(FileSecret::Ed25519(k)) => ed25519_pkcs8_v1(k),
+            Secret::File(FileSecret::Rsa(k)) => k.to_pkcs8_der(),
+            Secret::File(FileSecret::P256(k)) => k.to_pkcs8_der(),
+            Secret::File(FileSecret::P384(k)) => k.to_pkcs8_der(),
+            Secret::Pkcs11(_) | Secret::Agent(_) => {
+                return Err(invalid(
+                    "a key in a PKCS#11 token or an ssh-agent cannot be exported",
+                ))
+            }
         }
         .map_err(invalid)?;
         let Some(password) = password else {
@@ -181,9 +238,10 @@ impl SigningKey {
     pub fn signature_len(&self) -> Option<usize> {
         use rsa::traits::PublicKeyParts;
         match &self.secret {
-            Secret::Ed25519(_) => Some(ed25519_dalek::SIGNATURE_LENGTH),
-            Secret::Rsa(k) => Some(k.size()),
-            Secret::P256(_) | Secret::P384(_) => None,
+            Secret::File(FileSecret::Ed25519(_)) => Some(ed25519_dalek::SIGNATURE_LENGTH),
+            Secret::File(FileSecret::Rsa(k)) => Some(k.size()),
+            Secret::File(FileSecret::P256(_)) | Secret::File(FileSecret::P384(_)) => None,
+            Secret::Pkcs11(_) | Secret::Agent(_) => self.public.signature_len(),
         }
     }
 
@@ -198,16 +256,24 @@ impl SigningKey {
             return Err(CryptoError::WeakKey(weakness));
         }
         let sig = match (&self.secret, self.public.scheme()) {
-            (Secret::Ed25519(k), _) => k.sign(msg).to_bytes().to_vec(),
-            (Secret::P256(k), _) => {
+            (Secret::Pkcs11(token), scheme) => {
+                let sig = token.sign(scheme, msg)?;
+                return self.checked(msg, sig, "the PKCS#11 token");
+            }
+            (Secret::Agent(agent), _) => {
+                let sig = agent.sign(msg)?;
+                return self.checked(msg, sig, "the ssh-agent");
+            }
+            (Secret::File(FileSecret::Ed25519(k)), _) => k.sign(msg).to_bytes().to_vec(),
+            (Secret::File(FileSecret::P256(k)), _) => {
                 let s: p256::ecdsa::Signature = k.sign(msg);
                 s.to_der().to_vec()
             }
-            (Secret::P384(k), _) => {
+            (Secret::File(FileSecret::P384(k)), _) => {
                 let s: p384::ecdsa::Signature = k.sign(msg);
                 s.to_der().to_vec()
             }
-            (Secret::Rsa(k), Scheme::RsaPss(h)) => {
+            (Secret::File(FileSecret::Rsa(k)), Scheme::RsaPss(h)) => {
                 let k = (**k).clone();
                 let r = &mut OsRng;
                 match h {
@@ -223,7 +289,7 @@ impl SigningKey {
                 }
                 .map_err(|e| CryptoError::Signing(e.to_string()))?
             }
-            (Secret::Rsa(k), Scheme::RsaPkcs1v15(h)) => {
+            (Secret::File(FileSecret::Rsa(k)), Scheme::RsaPkcs1v15(h)) => {
                 let k = (**k).clone();
                 match h {
                     RsaHash::Sha256 => rsa::pkcs1v15::SigningKey::<Sha256>::new(k)
@@ -238,7 +304,7 @@ impl SigningKey {
                 }
                 .map_err(|e| CryptoError::Signing(e.to_string()))?
             }
-            (Secret::Rsa(_), other) => {
+            (Secret::File(FileSecret::Rsa(_)), other) => {
                 return Err(CryptoError::Signing(format!(
                     "scheme {:?} cannot sign with an RSA key",
                     other.names().1
@@ -246,6 +312,19 @@ impl SigningKey {
             }
         };
         Ok(sig)
+    }
+
+    /// A signature made outside this process, checked against the public
+    /// key before it is written anywhere: a token or agent that signed
+    /// with another key (or garbled the signature) is caught here.
+    fn checked(&self, msg: &[u8], sig: Vec<u8>, by: &str) -> Result<Vec<u8>, CryptoError> {
+        if self.public.verify(msg, &sig) {
+            Ok(sig)
+        } else {
+            Err(CryptoError::Signing(format!(
+                "the signature from {by} does not verify with the key's public half"
+            )))
+        }
     }
 }
 

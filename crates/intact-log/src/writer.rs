@@ -116,7 +116,12 @@ impl LogWriter {
         }
         let state = dir.join(STATE_DIR);
         fs_err::create_dir_all(&state).map_err(io(&state))?;
-        let key = fs_err::canonicalize(key_path).map_err(io(key_path))?;
+        // A token or agent key is named, not a file: kept as given.
+        let key = if intact_crypto::is_key_uri(key_path) {
+            key_path.to_path_buf()
+        } else {
+            fs_err::canonicalize(key_path).map_err(io(key_path))?
+        };
         let config = LogConfig {
             origin: origin.to_string(),
             key,

@@ -54,7 +54,7 @@ pub struct AttestArgs {
 
 #[derive(Args)]
 struct SignOpts {
-    /// Private keys to sign with.
+    /// Private keys to sign with (PEM files, pkcs11: URIs or ssh-agent:KEY).
     #[arg(long = "key", short = 'k', num_args = 1.., required = true)]
     keys: Vec<PathBuf>,
     /// Write the envelope here (default: standard output).

@@ -17,11 +17,12 @@ use crate::{password, Outcome};
 pub enum KeyCommand {
     /// Generate an ed25519 key pair: NAME.pem (PKCS#8, mode 0600) and NAME.pub.
     Generate(GenerateArgs),
-    /// Print the keyid of a public or private key file.
+    /// Print the keyid of a public or private key file, a PKCS#11 token key
+    /// or an ssh-agent key.
     Id(FileArgs),
     /// Print the securesystemslib key dict of a key file as JSON (for a GPG
     /// public key exported with `gpg --export [--armor]`, its GPG key dict).
-    Show(FileArgs),
+    Show(ShowArgs),
     /// Revoke a key in a key-status document (created if absent) and re-sign it.
     Revoke(RevokeArgs),
     /// Retire a key: signatures after --at are no longer accepted.
@@ -142,16 +143,29 @@ Examples:
   intact key id alice.pub
   intact key show alice.pem
   gpg --export --armor 8288EF56 > bob.asc && intact key show bob.asc
+  intact key id 'pkcs11:token=release;object=ed?module-path=/usr/lib/softhsm/libsofthsm2.so'
+  intact key show --pem ssh-agent:release > release.pub
 
 Exit codes:
   0   printed
   2   the file is unreadable or not a key")]
 pub struct FileArgs {
-    /// A PEM key file (public or private), or an exported GPG public key.
+    /// A PEM key file (public or private), an exported GPG public key, a
+    /// PKCS#11 URI (pkcs11:...) or an ssh-agent key (ssh-agent:FINGERPRINT|COMMENT).
     file: PathBuf,
     /// Ask for the password of an encrypted private key.
     #[arg(long)]
     prompt: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    key: FileArgs,
+    /// Print the public key as a SubjectPublicKeyInfo PEM (a .pub file for
+    /// layouts) instead of the key dict.
+    #[arg(long)]
+    pem: bool,
 }
 
 pub fn run(cmd: KeyCommand) -> Result<Outcome> {
@@ -161,8 +175,12 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
             println!("{}", load(&a)?.public_key().keyid()?);
             Ok(Outcome::Ok)
         }
+        KeyCommand::Show(a) if a.pem => {
+            print!("{}", load(&a.key)?.public_key().to_spki_pem()?);
+            Ok(Outcome::Ok)
+        }
         KeyCommand::Show(a) => {
-            let dict = load(&a)?.public_key().to_key_dict()?;
+            let dict = load(&a.key)?.public_key().to_key_dict()?;
             println!("{}", serde_json::to_string_pretty(dict.as_map())?);
             Ok(Outcome::Ok)
         }

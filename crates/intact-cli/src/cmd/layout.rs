@@ -75,7 +75,8 @@ Exit codes:
 pub struct BuildArgs {
     /// The YAML layout.
     layout: PathBuf,
-    /// The owners' private keys; the layout is signed with each.
+    /// The owners' private keys (PEM files, pkcs11: URIs or ssh-agent:KEY);
+    /// the layout is signed with each.
     #[arg(long = "key", short = 'k', required = true, num_args = 1..)]
     keys: Vec<PathBuf>,
     /// A value for a `{NAME}` placeholder, substituted before signing

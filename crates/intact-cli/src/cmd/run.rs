@@ -25,7 +25,8 @@ pub struct Common {
     /// The step name (as in the layout).
     #[arg(long, short = 'n', alias = "step-name")]
     step: String,
-    /// The functionary's private key (PEM: ed25519, ECDSA or RSA).
+    /// The functionary's private key (PEM: ed25519, ECDSA or RSA), a key in a
+    /// PKCS#11 token (pkcs11:...) or in ssh-agent (ssh-agent:FINGERPRINT|COMMENT).
     #[arg(
         long,
         short = 'k',

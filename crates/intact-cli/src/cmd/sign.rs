@@ -23,7 +23,8 @@ Exit codes:
 pub struct SignArgs {
     /// The link or layout file (Metablock or DSSE envelope).
     file: PathBuf,
-    /// Private keys to sign with, or public keys with --verify.
+    /// Private keys to sign with (PEM files, pkcs11: URIs or ssh-agent:KEY),
+    /// or public keys with --verify.
     #[arg(long = "key", short = 'k', required = true, num_args = 1..)]
     keys: Vec<PathBuf>,
     /// Write the signed file here instead of replacing FILE.
