@@ -47,12 +47,17 @@ await() {
 
 bash tests/interop/setup-venv.sh >target/ci-venv.log 2>&1 &
 venv_pid=$!
+# The registry and skopeo for the OCI tests (docs/oci.md), installed while
+# clippy runs.
+bash tests/oci/setup.sh >target/ci-oci.log 2>&1 &
+oci_pid=$!
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 phase "fmt and clippy"
 cargo test --workspace --no-run
 await "$venv_pid" target/ci-venv.log "the in-toto reference venv (tests/interop/setup-venv.sh)"
+await "$oci_pid" target/ci-oci.log "the OCI registry packages (tests/oci/setup.sh)"
 phase "test build (and the venv)"
 
 # --- cargo-deny: licenses, bans, sources (deny.toml) ----------------------
