@@ -12,7 +12,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::disallowed_methods
+    clippy::disallowed_methods,
+    // The loud skip message when the registry cannot be installed.
+    clippy::print_stderr
 )]
 
 use std::io::{Read, Write};

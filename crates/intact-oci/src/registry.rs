@@ -1039,7 +1039,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         // "user:pa:ss" in base64
-        std::fs::write(
+        fs_err::write(
             &path,
             r#"{"auths":{"https://reg.example:5000":{"auth":"dXNlcjpwYTpzcw=="}}}"#,
         )
@@ -1053,7 +1053,7 @@ mod tests {
         );
         assert!(docker_config_credentials(&path, "other").unwrap().is_none());
         assert!(format!("{c:?}").contains("redacted"));
-        std::fs::write(&path, "not json").unwrap();
+        fs_err::write(&path, "not json").unwrap();
         assert!(docker_config_credentials(&path, "reg.example:5000").is_err());
     }
 }
