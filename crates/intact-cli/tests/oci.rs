@@ -557,3 +557,26 @@ fn tls_with_a_custom_ca_and_basic_auth() {
         "{text}"
     );
 }
+
+#[test]
+fn the_container_example_verifies_by_digest_and_refuses_another_image() {
+    if !have_registry() || which("skopeo").is_none() {
+        eprintln!("\n\n*** SKIPPED: examples/container needs docker-registry and skopeo ***\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = intact_tests::repo_root().join("examples/container/run.sh");
+    let out = intact_tests::output_bounded(
+        Command::new("bash")
+            .arg(script)
+            .arg(dir.path().join("work"))
+            .env("INTACT", env!("CARGO_BIN_EXE_intact")),
+        Duration::from_secs(300),
+        || {},
+    );
+    let text = intact_tests::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("verification PASSED"), "{text}");
+    assert!(text.contains("product:  image.manifest.json of step push"), "{text}");
+    assert!(text.contains("the other image was refused (exit 1)"), "{text}");
+}

@@ -126,7 +126,7 @@ pub struct PushArgs {
 Examples:
   intact oci pull registry.example.com/app@sha256:HEX -o chain/
   intact verify --layout chain/root.layout --layout-key alice.pub --link-dir chain/ \\
-      --subject oci:registry.example.com/app=sha256:HEX
+      --subject oci:registry.example.com/app@sha256:HEX=sha256:HEX
 
 A tag is resolved to its digest, which is printed (--require-digest
 refuses tags). Every file is checked against its digest before it is
@@ -279,7 +279,7 @@ fn pull(a: PullArgs) -> Result<Outcome> {
 /// by its content digest, named by its file name.
 pub fn subject_spec(r: &ImageRef, kind: &intact_oci::SubjectKind, digest: &str) -> String {
     match kind {
-        intact_oci::SubjectKind::Image => format!("oci:{}={digest}", r.name()),
+        intact_oci::SubjectKind::Image => format!("oci:{}@{digest}={digest}", r.name()),
         intact_oci::SubjectKind::File { name, digest } => format!("{name}={digest}"),
     }
 }
