@@ -404,11 +404,13 @@ fn a_link_swapped_in_the_registry_fails_verification() {
                 .unwrap()
                 .to_string_lossy()
                 .starts_with("package.")
+                && p.extension().is_some_and(|x| x == "link")
         })
         .unwrap();
     let name = original.file_name().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(&original).unwrap();
-    let at = text.find("\"sha256\": \"").unwrap() + 11;
+    let key = text.find("\"sha256\":").unwrap() + 9;
+    let at = key + text[key..].find('"').unwrap() + 1;
     let flipped = if &text[at..=at] == "0" { "1" } else { "0" };
     let forged = format!("{}{flipped}{}", &text[..at], &text[at + 1..]);
     std::fs::create_dir(d.join("forged")).unwrap();
@@ -577,6 +579,12 @@ fn the_container_example_verifies_by_digest_and_refuses_another_image() {
     let text = intact_tests::output_text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("verification PASSED"), "{text}");
-    assert!(text.contains("product:  image.manifest.json of step push"), "{text}");
-    assert!(text.contains("the other image was refused (exit 1)"), "{text}");
+    assert!(
+        text.contains("product:  image.manifest.json of step push"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the other image was refused (exit 1)"),
+        "{text}"
+    );
 }
