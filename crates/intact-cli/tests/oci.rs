@@ -450,6 +450,7 @@ fn a_link_swapped_in_the_registry_fails_verification() {
     let text = intact_tests::output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("verification FAILED"), "{text}");
+    assert!(text.contains("does not verify"), "{text}");
 }
 
 #[test]
