@@ -360,6 +360,26 @@ fn push_list_pull_and_verify_by_digest() {
     assert!(text.contains("verification PASSED"), "{text}");
     assert!(text.contains("artifact demo-project.tar.gz"), "{text}");
 
+    // A file with nothing attached: no referrers, exit 2.
+    std::fs::write(d.join("bare.txt"), d.display().to_string()).unwrap();
+    let bare = format!("{}/demo/bare", r.addr);
+    let out = intact(
+        d,
+        &["oci", "push", &bare, "--artifact", "bare.txt", "--insecure"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+    let bare = format!("{bare}@{}", stdout(&out).trim());
+    let out = verify_image(d, &bare, &["--insecure"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(intact_tests::output_text(&out).contains("no layout, link or attestation is attached"));
+
+    // Nobody listening: unreachable, exit 2.
+    let closed = format!("127.0.0.1:{}/app:v1", free_port());
+    let out = intact(d, &["oci", "resolve", &closed, "--insecure"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(intact_tests::output_text(&out).contains("registry unreachable"));
+
     // Plain HTTP is for localhost only.
     let out = intact(
         d,
