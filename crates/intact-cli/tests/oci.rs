@@ -25,8 +25,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A registry running for the whole test process. It lives under a shell
-/// that kills it when its standard input closes, that is when this test
-/// process exits, however it exits.
+/// that kills it, and removes its directory, when its standard input
+/// closes, that is when this test process exits, however it exits.
 struct Registry {
     addr: String,
     root: PathBuf,
@@ -96,10 +96,14 @@ fn start(tls_auth: bool) -> Registry {
     std::fs::write(dir.join("config.yml"), config).unwrap();
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg("docker-registry serve \"$1\" >\"$2\" 2>&1 & pid=$!; read _; kill $pid")
+        .arg(
+            "docker-registry serve \"$1\" >\"$2\" 2>&1 & pid=$!; read _; \
+             kill $pid; wait $pid; rm -rf \"$3\"",
+        )
         .arg("sh")
         .arg(dir.join("config.yml"))
         .arg(dir.join("registry.log"))
+        .arg(&dir)
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
