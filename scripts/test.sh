@@ -47,17 +47,20 @@ await() {
 
 bash tests/interop/setup-venv.sh >target/ci-venv.log 2>&1 &
 venv_pid=$!
-# SoftHSM2, OpenSC and OpenSSH for the PKCS#11 and ssh-agent tests
-# (crates/intact-cli/tests/hsm.rs): installed from Debian when missing.
-bash tests/hsm/setup.sh >target/ci-hsm.log 2>&1 &
-hsm_pid=$!
+# Debian packages the tests drive, installed when missing while clippy
+# runs, one after the other (apt takes one install at a time): SoftHSM2,
+# OpenSC and OpenSSH for the PKCS#11 and ssh-agent tests
+# (crates/intact-cli/tests/hsm.rs), the registry and skopeo for the OCI
+# tests (docs/oci.md).
+{ bash tests/hsm/setup.sh && bash tests/oci/setup.sh; } >target/ci-packages.log 2>&1 &
+packages_pid=$!
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 phase "fmt and clippy"
 cargo test --workspace --no-run
 await "$venv_pid" target/ci-venv.log "the in-toto reference venv (tests/interop/setup-venv.sh)"
-await "$hsm_pid" target/ci-hsm.log "the SoftHSM2 and ssh-agent tools (tests/hsm/setup.sh)"
+await "$packages_pid" target/ci-packages.log "the test packages (tests/hsm/setup.sh, tests/oci/setup.sh)"
 phase "test build (and the venv)"
 
 # --- cargo-deny: licenses, bans, sources (deny.toml) ----------------------

@@ -54,6 +54,9 @@ enum Command {
     MatchProducts(cmd::matching::MatchArgs),
     /// Verify a supply chain against its signed layout.
     Verify(cmd::verify::VerifyArgs),
+    /// Layouts, links and attestations in an OCI registry, attached to an image digest.
+    #[command(subcommand)]
+    Oci(cmd::oci::OciCommand),
     /// A transparency log of signing and verification events (C2SP tlog-tiles).
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Command::VerifyAttestation(a) => cmd::attest::verify(a),
         Command::Git(c) => cmd::git::run(c),
         Command::Log(c) => cmd::log::run(c),
+        Command::Oci(c) => cmd::oci::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Drill(a) => cmd::drill::run(a),
         Command::Completions(a) => {

@@ -8,6 +8,7 @@ pub mod key;
 pub mod layout;
 pub mod log;
 pub mod matching;
+pub mod oci;
 pub mod run;
 pub mod shell;
 pub mod show;

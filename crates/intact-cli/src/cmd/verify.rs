@@ -31,6 +31,7 @@ Examples:
   intact verify -l root.layout -k alice.pub --git-repo . --format json
   curl -s https://example.com/root.layout | intact verify --layout - -k alice.pub
   intact verify -l root.layout -k alice.pub --artifact dist/app.tar.gz
+  intact verify --image registry.example.com/app@sha256:HEX -k alice.pub
   intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format markdown
   intact verify -l root.layout -k alice.pub --artifact app.tar.gz --format html > report.html
   intact verify -l root.layout -k alice.pub --from package \
@@ -52,9 +53,10 @@ Exit codes:
 #[derive(Args)]
 #[command(after_help = VERIFY_HELP)]
 pub struct VerifyArgs {
-    /// The signed root layout (`-` reads it from standard input).
-    #[arg(long, short = 'l')]
-    layout: PathBuf,
+    /// The signed root layout (`-` reads it from standard input). With
+    /// --image, the layout attached to the image unless given here.
+    #[arg(long, short = 'l', required_unless_present = "image")]
+    layout: Option<PathBuf>,
     /// Public keys of the layout owners; every one must have signed.
     #[arg(
         long = "layout-key",
@@ -76,9 +78,16 @@ pub struct VerifyArgs {
     /// then a count of the rest).
     #[arg(long, short = 'v')]
     verbose: bool,
-    /// Directory holding the links (it must exist).
-    #[arg(long, default_value = ".")]
-    link_dir: PathBuf,
+    /// Directory holding the links (it must exist; default `.`).
+    #[arg(long, conflicts_with = "image")]
+    link_dir: Option<PathBuf>,
+    /// Verify the image (or pushed file) REGISTRY/REPO@sha256:DIGEST: its
+    /// layout and links are pulled from the registry (docs/oci.md) and it
+    /// must be a product of the chain, as --artifact.
+    #[arg(long, value_name = "REF@sha256:HEX")]
+    image: Option<String>,
+    #[command(flatten)]
+    registry: super::oci::RegistryArgs,
     /// Refuse a layout or link file larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = intact_model::io::DEFAULT_MAX_METADATA_SIZE)]
     max_metadata_size: u64,
@@ -167,7 +176,44 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     if a.gpg.is_some() {
         bail!("--gpg: intact does not verify GPG-signed layouts; sign the layout with a PEM key");
     }
-    let (layout, layout_bytes) = super::load_metadata_bytes(&a.layout, a.max_metadata_size)?;
+    // `--image`: the chain comes from the registry, into a directory that
+    // lives as long as the verification.
+    let pulled_dir = match &a.image {
+        Some(_) => Some(tempfile::tempdir().context("creating a directory for the pulled chain")?),
+        None => None,
+    };
+    let mut image_subject = None;
+    let (layout_path, link_dir) = match (&a.image, &pulled_dir) {
+        (Some(reference), Some(dir)) => {
+            let pulled = super::oci::pull_into(&a.registry, reference, dir.path())?;
+            let layout_path = match &a.layout {
+                Some(l) => l.clone(),
+                None => {
+                    let layouts: Vec<&std::path::Path> = pulled.layouts().collect();
+                    match layouts.as_slice() {
+                        [one] => one.to_path_buf(),
+                        [] => bail!("{reference}: no layout is attached; give --layout"),
+                        _ => bail!(
+                            "{reference}: {} layouts are attached; choose one with --layout",
+                            layouts.len()
+                        ),
+                    }
+                }
+            };
+            let digest = pulled.subject.digest().unwrap_or_default().to_string();
+            image_subject = Some(super::oci::subject_spec(
+                &pulled.subject,
+                &pulled.subject_kind,
+                &digest,
+            ));
+            (layout_path, dir.path().to_path_buf())
+        }
+        _ => (
+            a.layout.clone().unwrap_or_else(|| PathBuf::from("-")),
+            a.link_dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+        ),
+    };
+    let (layout, layout_bytes) = super::load_metadata_bytes(&layout_path, a.max_metadata_size)?;
     // The summary's signing key and options are checked before anything
     // is verified, so a bad one stops with exit 2, not after the verdict.
     let vsa_key = match &a.key {
@@ -177,7 +223,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     for level in &a.verified_levels {
         intact_verify::vsa::check_level(level)?;
     }
-    if a.vsa.is_some() && a.artifacts.is_empty() && a.subjects.is_empty() {
+    if a.vsa.is_some() && a.artifacts.is_empty() && a.subjects.is_empty() && a.image.is_none() {
         bail!("--vsa: a verification summary is about artifacts: give --artifact or --subject");
     }
     let mut keys = BTreeMap::new();
@@ -221,7 +267,7 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
     for file in &a.artifacts {
         subjects.push(intact_verify::Subject::from_file(file)?);
     }
-    for spec in &a.subjects {
+    for spec in a.subjects.iter().chain(&image_subject) {
         subjects.push(intact_verify::Subject::parse(spec)?);
     }
     let from_step = match &a.from_step {
@@ -245,20 +291,20 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         Some(path) => Some(intact_keystatus::load(path, &keys)?),
         None => None,
     };
-    let links = DirLinkSource::open(&a.link_dir)?;
+    let links = DirLinkSource::open(&link_dir)?;
     let mut report = verify(&layout, &keys, &links, &opts)?;
     if let Some(status) = &status {
         intact_verify::apply_key_status(
             &mut report,
             status,
-            &a.layout,
-            &a.link_dir,
+            &layout_path,
+            &link_dir,
             log_key.as_ref(),
             now,
         );
     }
     if let (Some(key), true) = (&log_key, a.require_logged) {
-        intact_verify::require_logged(&mut report, &a.layout, &a.link_dir, key);
+        intact_verify::require_logged(&mut report, &layout_path, &link_dir, key);
     }
     intact_verify::warn_expiry(&mut report, status.as_ref(), warn_within, now);
     if let (Some(out), Some(key)) = (&a.vsa, &vsa_key) {
@@ -266,8 +312,11 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
             verifier_id: a.verifier_id.clone(),
             resource_uri: a.resource_uri.clone(),
             time_verified: intact_attest::time::Clock::from_env()?.now()?,
-            policy_uri: (a.layout != std::path::Path::new("-"))
-                .then(|| a.layout.display().to_string()),
+            policy_uri: match (&a.image, layout_path != std::path::Path::new("-")) {
+                (Some(image), _) if a.layout.is_none() => Some(format!("oci:{image}")),
+                (_, true) => Some(layout_path.display().to_string()),
+                _ => None,
+            },
             policy_bytes: layout_bytes,
             levels: a.verified_levels.clone(),
         };
