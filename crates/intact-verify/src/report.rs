@@ -504,9 +504,11 @@ impl LayoutRecord {
 /// A link used as evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkRecord {
-    /// The step it is evidence for.
+    /// The step it is evidence for: `step`, or `parent/step` inside a
+    /// sublayout.
     pub step: String,
-    /// Its file, relative to the link directory.
+    /// Its file, relative to the link directory (a sublayout's links are
+    /// in its subdirectory: `parent.<keyid8>/step.<keyid8>.link`).
     pub file: String,
     /// SHA-256 of the file (in the JSON report; `None` unless
     /// [`crate::VerifyOptions::audit`] was set).
@@ -526,7 +528,8 @@ pub struct Report {
     pub verified_at: String,
     /// The root layout, when its signatures held.
     pub layout: Option<LayoutRecord>,
-    /// Every top-level link used as evidence, in layout order.
+    /// Every link used as evidence, in layout order; a sublayout's links
+    /// come before the link of the step that holds the sublayout.
     pub links: Vec<LinkRecord>,
     /// Whether the supply chain verified.
     pub verified: bool,

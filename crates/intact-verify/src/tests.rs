@@ -255,6 +255,23 @@ fn sublayouts_verify_recursively_and_summarise() {
         let r = c.verify();
         if digest_value == "aa" {
             assert!(r.verified, "{r}");
+            // The inner link is evidence too (key status, --require-logged
+            // and a VSA's input attestations read these records).
+            let records: Vec<(&str, &str)> = r
+                .links
+                .iter()
+                .map(|l| (l.step.as_str(), l.file.as_str()))
+                .collect();
+            let inner = format!(
+                "{}/{}",
+                file.trim_end_matches(".link"),
+                name("compile").link_file_name(&bob.keyid().unwrap())
+            );
+            assert!(
+                records.contains(&("build/compile", inner.as_str())),
+                "{records:?}"
+            );
+            assert!(records.contains(&("build", file.as_str())), "{records:?}");
             assert!(
                 r.stages
                     .iter()
