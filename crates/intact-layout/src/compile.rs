@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use intact_crypto::PublicKey;
 use intact_model::{
-    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Side, Step, StepName,
+    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Separation, Side, Step, StepName,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -212,6 +212,43 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+
+    /// The `separate:` section as the inspection that carries it.
+    fn separation_inspection(
+        &mut self,
+        groups: &[Vec<String>],
+        layout: &Layout,
+    ) -> Option<Inspection> {
+        let at = || At::path(vec![key("separate")]);
+        let mut policy = Separation::default();
+        for g in groups {
+            let mut group = Vec::new();
+            for name in g {
+                let known = StepName::new(name.clone())
+                    .ok()
+                    .filter(|n| layout.steps.iter().any(|s| &s.name == n));
+                match known {
+                    Some(n) => group.push(n),
+                    None => {
+                        self.report(
+                            Severity::Error,
+                            codes::SEPARATION,
+                            format!("separate: {name:?} is not a step of this layout"),
+                            at(),
+                        );
+                        return None;
+                    }
+                }
+            }
+            policy.groups.push(group);
+        }
+        if let Err(e) = policy.validate() {
+            self.report(Severity::Error, codes::SEPARATION, e.to_string(), at());
+            return None;
+        }
+        let name = StepName::new(intact_model::separation::SEPARATION_INSPECTION_NAME).ok()?;
+        Some(Inspection::new(name, policy.to_run()))
     }
 
     fn git_policy(&self, g: &GitSpec, layout: &Layout) -> Result<GitPolicy, String> {
@@ -529,6 +566,12 @@ impl Compiler<'_> {
                 .insert((ItemKind::Inspection, ci, Part::Products), po);
             self.origins.inspect.push(yi);
             layout.inspect.push(insp);
+        }
+        if !spec.separate.is_empty() {
+            if let Some(insp) = self.separation_inspection(&spec.separate, &layout) {
+                self.origins.inspect.push(spec.inspect.len());
+                layout.inspect.push(insp);
+            }
         }
         if let Some(g) = &spec.git {
             if let Some(insp) = self.git_inspection(g, &layout) {
