@@ -350,7 +350,7 @@ fn commit_signature(
     id: Oid,
     signers: &AllowedSigners,
     gpg: Option<(&GpgVerifier, &[String])>,
-) -> Result<Signer, Failure> {
+) -> Result<crate::Signer, Failure> {
     let (sig, data) = match repo.extract_signature(&id, None) {
         Ok(pair) => pair,
         Err(e) if e.code() == ErrorCode::NotFound => {

@@ -82,6 +82,22 @@ impl Separation {
         out
     }
 
+    /// The first pair of separated steps a keyid signed for both, given
+    /// the keyids that signed each step's links. This compares keyids
+    /// only, as a verifier without the layout's keys can (`intact
+    /// verify-separation` run by the reference); `intact verify` compares
+    /// key material.
+    pub fn shared_keyid(
+        &self,
+        signed_by: &std::collections::BTreeMap<StepName, Vec<crate::KeyId>>,
+    ) -> Option<(&StepName, &StepName, crate::KeyId)> {
+        self.pairs().into_iter().find_map(|(a, b)| {
+            let by_b = signed_by.get(b)?;
+            let shared = signed_by.get(a)?.iter().find(|k| by_b.contains(k))?;
+            Some((a, b, shared.clone()))
+        })
+    }
+
     /// The inspection command that carries this policy.
     pub fn to_run(&self) -> Vec<String> {
         let mut run: Vec<String> = SEPARATION_COMMAND.iter().map(|s| s.to_string()).collect();

@@ -35,6 +35,7 @@ mod options;
 mod render;
 mod report;
 mod rules;
+mod separation;
 mod signatures;
 mod source;
 mod subjects;

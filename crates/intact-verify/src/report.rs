@@ -47,6 +47,10 @@ pub enum Stage {
     InspectionRules,
     /// Source provenance from a git commit.
     GitProvenance,
+    /// Separated steps were performed by different keys (a layout's
+    /// `separate:`), and the source's commit signer performs none of the
+    /// steps separated from it.
+    SeparationOfDuties,
     /// The layout and every link carry a valid inclusion proof in the
     /// transparency log (`--require-logged`).
     TransparencyLog,
@@ -73,6 +77,7 @@ impl Stage {
             Stage::Inspections => "inspections",
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
+            Stage::SeparationOfDuties => "separation of duties",
             Stage::TransparencyLog => "transparency log",
             Stage::KeyStatus => "key status",
         }
@@ -158,6 +163,12 @@ pub enum FailureKind {
     GitPolicyUnusable,
     /// A git provenance check failed (signature, ref, tree).
     GitProvenance,
+    /// The layout's separation-of-duties policy does not parse or names
+    /// a step the layout does not have.
+    SeparationMalformed,
+    /// One key's signature counts for two separated steps, or the source
+    /// commit's signer is a functionary of a step separated from it.
+    SeparationOfDuties,
     /// `--require-logged`: the layout or a link has no valid inclusion
     /// proof (`FILE.proof`) under a checkpoint signed by the log key.
     NotLogged,
@@ -208,6 +219,8 @@ impl FailureKind {
         FailureKind::GitRepoMissing,
         FailureKind::GitPolicyUnusable,
         FailureKind::GitProvenance,
+        FailureKind::SeparationMalformed,
+        FailureKind::SeparationOfDuties,
         FailureKind::NotLogged,
         FailureKind::KeyRevoked,
         FailureKind::KeyNotYetValid,
@@ -250,6 +263,8 @@ impl FailureKind {
             FailureKind::GitRepoMissing => "git-repo-missing",
             FailureKind::GitPolicyUnusable => "git-policy-unusable",
             FailureKind::GitProvenance => "git-provenance",
+            FailureKind::SeparationMalformed => "separation-malformed",
+            FailureKind::SeparationOfDuties => "separation-of-duties",
             FailureKind::NotLogged => "not-logged",
             FailureKind::KeyRevoked => "key-revoked",
             FailureKind::KeyNotYetValid => "key-not-yet-valid",
@@ -282,6 +297,7 @@ impl FailureKind {
             K::GitPolicyMalformed | K::GitRepoMissing | K::GitPolicyUnusable | K::GitProvenance => {
                 Stage::GitProvenance
             }
+            K::SeparationMalformed | K::SeparationOfDuties => Stage::SeparationOfDuties,
             K::NotLogged => Stage::TransparencyLog,
             K::KeyRevoked | K::KeyNotYetValid | K::KeyRetired => Stage::KeyStatus,
         }

@@ -967,3 +967,32 @@ mod link_attestations {
         assert!(r.verified, "{r}");
     }
 }
+
+#[test]
+fn one_key_performing_two_separated_steps_fails_verification() {
+    let separate = |c: &mut Chain, groups: &[&[&str]]| {
+        let policy = intact_model::Separation {
+            groups: groups
+                .iter()
+                .map(|g| g.iter().map(|s| name(s)).collect())
+                .collect(),
+        };
+        c.layout.inspect = vec![intact_model::Inspection::new(
+            name("separation-of-duties"),
+            policy.to_run(),
+        )];
+    };
+    // Alice records both clone and build.
+    let mut c = Chain::new();
+    c.standard_links("aa");
+    assert!(c.verify().verified);
+    separate(&mut c, &[&["clone", "build"]]);
+    let r = c.verify();
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::SeparationOfDuties);
+    assert_eq!(f.stage, Stage::SeparationOfDuties);
+    assert!(f.message.contains("clone and build"), "{}", f.message);
+    // A group naming no step of the layout is malformed.
+    separate(&mut c, &[&["clone", "nope"]]);
+    assert_eq!(failure(&c.verify()).kind, FailureKind::SeparationMalformed);
+}

@@ -172,13 +172,27 @@ pub(crate) fn verify_level(
     let mut evidence = step_links(ctx, &layout, links, &layout_keys, scope)?;
     sublayouts(ctx, &mut evidence, &layout_keys, links, scope, depth)?;
     expected_commands(ctx, &evidence, scope);
+    let signed_by: BTreeMap<StepName, Vec<KeyId>> = evidence
+        .iter()
+        .map(|(step, ev)| {
+            (
+                step.name.clone(),
+                ev.iter().map(|e| e.keyid.clone()).collect(),
+            )
+        })
+        .collect();
     let chosen = threshold_agreement(ctx, evidence, scope)?;
     rules::check_steps(ctx, &layout, &chosen, scope)?;
     if depth == 0 {
         let signers = std::mem::take(&mut ctx.signers);
         crate::subjects::check(ctx, &layout, &chosen, &signers)?;
     }
-    inspections(ctx, &layout, &chosen, scope)?;
+    let keys = crate::separation::Keys {
+        layout: &layout,
+        functionaries: &layout_keys,
+        signed_by: &signed_by,
+    };
+    inspections(ctx, &layout, &chosen, &keys, scope)?;
     let summary = summary_name.map(|name| signatures::summary(name, &layout, &chosen));
     free_in_background(chosen.into_inner());
     Ok(summary)
@@ -601,17 +615,36 @@ fn inspections(
     ctx: &mut Ctx<'_>,
     layout: &Verified<Layout>,
     chosen: &Verified<BTreeMap<StepName, Link>>,
+    keys: &crate::separation::Keys<'_>,
     scope: &Scope,
 ) -> Flow<()> {
     if layout.inspect.is_empty() {
         return Ok(());
     }
     let mut ran = BTreeMap::new();
+    let mut separations = Vec::new();
+    let mut commit_signers = Vec::new();
     for insp in &layout.inspect {
+        if let Some(policy) = intact_model::Separation::from_run(&insp.run) {
+            // Checked once every other inspection ran: the git check
+            // says who signed the source's commit.
+            separations.push((insp, policy));
+            continue;
+        }
         let link = match intact_model::GitPolicy::from_run(&insp.run) {
-            Some(policy) => crate::git::run(ctx, insp, policy, chosen, scope)?,
+            Some(policy) => {
+                let (link, policy, signer) = crate::git::run(ctx, insp, policy, chosen, scope)?;
+                if let Some(signer) = signer {
+                    commit_signers.push((policy.step, signer));
+                }
+                link
+            }
             None => inspect::run(ctx, insp, scope)?,
         };
+        ran.insert(insp.name.clone(), link);
+    }
+    for (insp, policy) in separations {
+        let link = crate::separation::run(ctx, insp, policy, keys, &commit_signers, scope)?;
         ran.insert(insp.name.clone(), link);
     }
     rules::check_inspections(ctx, layout, chosen, ran, scope)

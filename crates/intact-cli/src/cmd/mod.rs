@@ -9,6 +9,7 @@ pub mod layout;
 pub mod log;
 pub mod matching;
 pub mod run;
+pub mod separation;
 pub mod shell;
 pub mod show;
 pub mod sign;
