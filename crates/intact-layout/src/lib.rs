@@ -66,6 +66,7 @@ mod export;
 mod finding;
 pub mod graph;
 mod lint;
+mod rotate;
 mod signed;
 mod svg;
 
@@ -92,6 +93,7 @@ pub use intact_model::params::{
     Bound, ParamError, ParamErrorKind,
 };
 pub use lint::lint;
+pub use rotate::{rotate_key, rotate_yaml, Rotation};
 pub use signed::{check_signed, is_signed_metadata};
 pub use spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, Source, StepSpec};
 

@@ -93,7 +93,7 @@ pub fn apply_key_status(
                 let (kind, hint) = match problem {
                     Problem::Revoked => (
                         FailureKind::KeyRevoked,
-                        "have the chain re-recorded with a valid key (docs/key-management.md); a signature made before the revocation is accepted only with its inclusion proof (--log-key)",
+                        "revoke, rotate and re-record as docs/incident-response.md says; a signature made before the revocation is accepted only with its inclusion proof (--log-key)",
                     ),
                     Problem::NotYetValid => (
                         FailureKind::KeyNotYetValid,
