@@ -216,9 +216,9 @@ fn the_documented_rotation_procedure_runs_end_to_end() {
 
     // A chain signed with the rotated key verifies under the reference.
     record(d, "bob-2027.pem");
-    let venv = intact_tests::repo_root().join("target/venv/bin/in-toto-verify");
+    let venv = intact_tests::repo_root().join("target/interop-venv/bin/in-toto-verify");
     if !venv.exists() && std::env::var_os("CI").is_none() {
-        eprintln!("skipped the in-toto-verify check: no target/venv here (CI has it)");
+        eprintln!("skipped the in-toto-verify check: no target/interop-venv here (CI has it)");
         return;
     }
     let reference = intact_tests::reference_python().with_file_name("in-toto-verify");
