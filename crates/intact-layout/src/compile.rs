@@ -33,7 +33,13 @@ pub struct BuildOptions {
     /// On by default; off for layouts meant for in-toto-golang or
     /// in-toto-rs, which re-encode key dictionaries and would drop it.
     pub key_names: bool,
+    /// Warn when the layout expires within this period of `now` (30 days
+    /// by default; `intact layout check --warn-expiry`).
+    pub warn_expiry: time::Duration,
 }
+
+/// The default of [`BuildOptions::warn_expiry`]: 30 days.
+pub const DEFAULT_WARN_EXPIRY: time::Duration = time::Duration::days(30);
 
 impl Default for BuildOptions {
     fn default() -> Self {
@@ -41,6 +47,7 @@ impl Default for BuildOptions {
             parameters: BTreeMap::new(),
             now: OffsetDateTime::now_utc(),
             key_names: true,
+            warn_expiry: DEFAULT_WARN_EXPIRY,
         }
     }
 }
@@ -583,6 +590,7 @@ impl Compiler<'_> {
 
         let (layout, unbound) = self.parameters(layout);
 
+        self.hints.warn_expiry = Some(self.opts.warn_expiry);
         let raw = lint_raw(&layout, self.opts.now, &self.hints);
         let mut findings: Vec<Finding> = self
             .found

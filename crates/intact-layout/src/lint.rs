@@ -47,6 +47,8 @@ pub(crate) struct Hints {
     pub skip_expiry: bool,
     /// Template syntax was already reported.
     pub skip_templates: bool,
+    /// Warn of an expiry within this period (default 30 days).
+    pub warn_expiry: Option<Duration>,
 }
 
 /// Turn spots into locations.
@@ -158,7 +160,10 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
     };
 
     if !hints.skip_expiry {
-        check_expiry(layout, now, &mut push);
+        let within = hints
+            .warn_expiry
+            .unwrap_or(crate::compile::DEFAULT_WARN_EXPIRY);
+        check_expiry(layout, now, within, &mut push);
     }
 
     // Names, in layout order; the first holder of a name wins.
@@ -398,7 +403,7 @@ fn check_separation(layout: &Layout, push: &mut Push<'_>) {
     }
 }
 
-fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
+fn check_expiry(layout: &Layout, now: OffsetDateTime, within: Duration, push: &mut Push<'_>) {
     let Some(expires) = &layout.expires else {
         push(
             Severity::Error,
@@ -418,7 +423,7 @@ fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
             format!("the layout expired at {expires}; verification fails",),
             Spot::Expires,
         );
-    } else if at - now < Duration::days(30) {
+    } else if at - now < within {
         let secs = (at - now).whole_seconds().max(1);
         let days = (secs + 86_399) / 86_400;
         push(

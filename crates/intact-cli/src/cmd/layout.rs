@@ -160,6 +160,10 @@ pub struct CheckArgs {
     /// A value for a `{NAME}` placeholder, as for `build` (YAML only).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Warn when the layout expires within this period (`s`, `m`, `h`,
+    /// `d`, `w`), as `intact verify` does.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    warn_expiry: String,
 }
 
 #[derive(Args)]
@@ -422,7 +426,11 @@ fn read_stdin() -> Result<Vec<u8>> {
 fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::Finding>> {
     let bytes = read_stdin()?;
     if intact_layout::is_signed_metadata(&bytes) {
-        return Ok(intact_layout::check_signed(&bytes, opts.now)?);
+        return Ok(intact_layout::check_signed_with(
+            &bytes,
+            opts.now,
+            opts.warn_expiry,
+        )?);
     }
     let text = String::from_utf8(bytes).context("standard input: not UTF-8")?;
     Ok(intact_layout::Source::parse(text, "")?
@@ -431,7 +439,9 @@ fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::
 }
 
 fn check(a: CheckArgs) -> Result<Outcome> {
-    let opts = options(&a.params)?;
+    let mut opts = options(&a.params)?;
+    opts.warn_expiry = intact_keystatus::parse_duration(&a.warn_expiry)
+        .map_err(|e| anyhow::anyhow!("--warn-expiry {}: {e}", a.warn_expiry))?;
     let findings = if a.file == Path::new("-") {
         check_stdin(&opts)?
     } else {
