@@ -167,6 +167,28 @@ impl PublicKey {
         ))
     }
 
+    /// The OpenSSH fingerprint (`SHA256:...`) of a key written as OpenSSH
+    /// does (`ssh-ed25519 AAAA... [comment]`, or an `allowed_signers`
+    /// line's key part); `None` when it is not such a key.
+    pub fn ssh_fingerprint_of(openssh: &str) -> Option<String> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let mut words = openssh.split_whitespace();
+        let kind = words.next()?;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(words.next()?)
+            .ok()?;
+        // The blob starts with its own key type.
+        let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+        if blob.get(4..4 + len)? != kind.as_bytes() {
+            return None;
+        }
+        Some(format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob))
+        ))
+    }
+
     /// The SSH wire encoding of the key (RFC 4253 §6.6, RFC 5656 §3.1).
     fn ssh_blob(&self) -> Option<Vec<u8>> {
         fn string(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -432,6 +432,16 @@ fn openssh_form_and_fingerprint_match_ssh_keygen() {
         k.ssh_fingerprint().as_deref(),
         Some("SHA256:bbXpuKG6zhzdmnxq256TlqzFBzRl2f6OOg722cYNbU8")
     );
+    assert_eq!(
+        PublicKey::ssh_fingerprint_of(&k.to_openssh().unwrap()),
+        k.ssh_fingerprint()
+    );
+    assert_eq!(
+        PublicKey::ssh_fingerprint_of(
+            "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
+        ),
+        None
+    );
     let other = SigningKey::generate_ed25519();
     assert!(k.same_material(&k.clone()));
     assert!(!k.same_material(other.public_key()));
