@@ -155,7 +155,9 @@ fn split_separation(inspections: &[Inspection]) -> (Vec<Vec<String>>, &[Inspecti
         && last.expected_products.is_empty()
         && last.name.as_str() == intact_model::separation::SEPARATION_INSPECTION_NAME;
     match intact_model::Separation::from_run(&last.run) {
-        Some(Ok(p)) if plain => (
+        // Only the exact form `build` writes, so that build -> export ->
+        // build gives the same bytes.
+        Some(Ok(p)) if plain && p.to_run() == last.run => (
             p.groups
                 .iter()
                 .map(|g| g.iter().map(ToString::to_string).collect())
