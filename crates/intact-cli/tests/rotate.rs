@@ -236,3 +236,164 @@ fn the_documented_rotation_procedure_runs_end_to_end() {
         .unwrap();
     assert!(out.status.success(), "{}", intact_tests::output_text(&out));
 }
+
+/// `separate:` end to end: `layout build` refuses a layout whose separated
+/// steps share a key; a layout whose steps have their own keys signs, and
+/// verifies under intact (a separation-of-duties stage line) and under
+/// in-toto-verify, which runs `intact verify-separation` as an inspection.
+#[test]
+fn separation_of_duties_is_enforced_and_the_reference_runs_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for k in ["alice", "bob", "carol"] {
+        intact(d, 0, &["key", "generate", k]);
+    }
+    let yaml = |tester: &str| {
+        format!(
+            "expires: 90d\nkeys:\n  bob: bob.pub\n  carol: carol.pub\n  alias: bob.pub\nsteps:\n  \
+             - name: build\n    functionaries: [bob]\n    expected_products: [CREATE dist/app, DISALLOW *]\n  \
+             - name: test\n    functionaries: [{tester}]\n    expected_materials: [MATCH dist/app WITH PRODUCTS FROM build, DISALLOW *]\n\
+             separate: [[build, test]]\n"
+        )
+    };
+    // bob's key under another name is still bob.
+    std::fs::write(d.join("layout.yaml"), yaml("alias")).unwrap();
+    let out = intact(
+        d,
+        1,
+        &[
+            "layout",
+            "build",
+            "layout.yaml",
+            "--key",
+            "alice.pem",
+            "-o",
+            "root.layout",
+        ],
+    );
+    assert!(out.contains("separation-of-duties"), "{out}");
+    std::fs::write(d.join("layout.yaml"), yaml("carol")).unwrap();
+    intact(
+        d,
+        0,
+        &[
+            "layout",
+            "build",
+            "layout.yaml",
+            "--key",
+            "alice.pem",
+            "-o",
+            "root.layout",
+        ],
+    );
+    intact(
+        d,
+        0,
+        &[
+            "run",
+            "--no-git",
+            "--step",
+            "build",
+            "--key",
+            "bob.pem",
+            "-p",
+            "dist",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p dist && echo app > dist/app",
+        ],
+    );
+    intact(
+        d,
+        0,
+        &[
+            "run",
+            "--no-git",
+            "--step",
+            "test",
+            "--key",
+            "carol.pem",
+            "-m",
+            "dist",
+            "--",
+            "true",
+        ],
+    );
+    let out = intact(
+        d,
+        0,
+        &[
+            "verify",
+            "-l",
+            "root.layout",
+            "-k",
+            "alice.pub",
+            "--verbose",
+        ],
+    );
+    assert!(out.contains("separation of duties"), "{out}");
+    // The command the reference runs: keyids of the links found.
+    intact(d, 0, &["verify-separation", "--steps", "build,test"]);
+    // Bob records the test step too: refused.
+    let extra = tempfile::tempdir_in(d).unwrap();
+    for f in std::fs::read_dir(d).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "link") {
+            std::fs::copy(&p, extra.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir(extra.path().join("dist")).unwrap();
+    std::fs::write(extra.path().join("dist/app"), "app\n").unwrap();
+    intact(
+        extra.path(),
+        0,
+        &[
+            "run",
+            "--no-git",
+            "--step",
+            "test",
+            "--key",
+            "../bob.pem",
+            "-m",
+            "dist",
+            "--",
+            "true",
+        ],
+    );
+    let out = intact(
+        extra.path(),
+        1,
+        &["verify-separation", "--steps", "build,test"],
+    );
+    assert!(out.contains("build and test"), "{out}");
+
+    let venv = intact_tests::repo_root().join("target/interop-venv/bin/in-toto-verify");
+    if !venv.exists() && std::env::var_os("CI").is_none() {
+        eprintln!("skipped the in-toto-verify check: no target/interop-venv here (CI has it)");
+        return;
+    }
+    let reference = intact_tests::reference_python().with_file_name("in-toto-verify");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_intact"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let out = Command::new(reference)
+        .args([
+            "--layout",
+            "root.layout",
+            "--verification-keys",
+            "alice.pub",
+            "--link-dir",
+            ".",
+        ])
+        .env("PATH", path)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+}
