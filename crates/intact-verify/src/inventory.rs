@@ -75,6 +75,10 @@ pub struct InventoryInput<'a> {
     pub status: Option<&'a KeyStatus>,
     /// The transparency log, if given.
     pub log: Option<&'a dyn intact_log::Source>,
+    /// The owners' public keys the caller was given, with their names
+    /// (an owner's key is otherwise known only by the keyid its
+    /// signature claims).
+    pub owners: &'a BTreeMap<KeyId, (String, PublicKey)>,
     /// The instant statuses are judged at.
     pub now: time::OffsetDateTime,
 }
@@ -124,6 +128,15 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
         let k = slot(&mut keys, s.keyid.as_str(), &blank);
         if !k.roles.iter().any(|r| r == "owner") {
             k.roles.push("owner".into());
+        }
+        if let Some((name, key)) = input.owners.get(s.keyid) {
+            k.name = Some(name.clone());
+            k.key_type = key.to_key_dict().ok().and_then(|d| {
+                d.keytype().map(|t| match d.scheme() {
+                    Some(sc) if sc != t => format!("{t}/{sc}"),
+                    _ => t.to_string(),
+                })
+            });
         }
     }
     let mut steps_of: BTreeMap<&KeyId, Vec<&str>> = BTreeMap::new();

@@ -393,12 +393,22 @@ fn list(a: ListArgs) -> Result<Outcome> {
         None => None,
     };
     let log = a.log.as_deref().map(super::log::source).transpose()?;
+    let mut owners = BTreeMap::new();
+    for path in &a.layout_keys {
+        let key = intact_crypto::load_public_key(path)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        owners.insert(key.keyid()?, (name, key));
+    }
     let inventory =
         intact_verify::inventory::inventory(&intact_verify::inventory::InventoryInput {
             layout: &md,
             link_dir: a.link_dir.as_deref(),
             status: status.as_ref(),
             log: log.as_deref(),
+            owners: &owners,
             now: time::OffsetDateTime::now_utc(),
         })
         .with_context(|| a.layout.display().to_string())?;
