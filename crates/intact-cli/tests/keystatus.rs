@@ -13,6 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "rotate/mod.rs"]
+mod rotate;
+
 struct Run {
     code: i32,
     stdout: String,
