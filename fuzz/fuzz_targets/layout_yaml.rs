@@ -62,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
         parameters: BTreeMap::from([("VERSION".to_string(), "1.0".to_string())]),
         now: now(),
         key_names: true,
+        warn_expiry: intact_layout::DEFAULT_WARN_EXPIRY,
     };
     if is_signed_metadata(data) {
         let _ = check_signed(data, options.now);
@@ -90,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
             parameters: BTreeMap::new(),
             now: options.now,
             key_names: true,
+            warn_expiry: options.warn_expiry,
         })
         .expect("exported YAML compiles");
     if !again.has_errors() {

@@ -67,6 +67,8 @@ enum Command {
     /// Git commit provenance (what a layout's git inspection runs).
     #[command(subcommand)]
     Git(cmd::git::GitCommand),
+    /// Check that separated steps were signed by different keys (what a layout's separate: inspection runs).
+    VerifySeparation(cmd::separation::VerifySeparationArgs),
     /// Run an end-to-end demo supply chain: keys, layout, steps, verification, tampering.
     Demo(cmd::demo::DemoArgs),
     /// Mount supply-chain attacks on a copy of a chain and report which the layout catches.
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Attest(a) => cmd::attest::run(a),
         Command::VerifyAttestation(a) => cmd::attest::verify(a),
         Command::Git(c) => cmd::git::run(c),
+        Command::VerifySeparation(a) => cmd::separation::run(a),
         Command::Log(c) => cmd::log::run(c),
         Command::Oci(c) => cmd::oci::run(c),
         Command::Demo(a) => cmd::demo::run(a),

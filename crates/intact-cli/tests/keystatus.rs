@@ -13,6 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "rotate/mod.rs"]
+mod rotate;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -366,4 +369,74 @@ fn verify_warns_of_expiry_with_a_code_and_exit_zero() {
             "soon",
         ],
     );
+}
+
+#[test]
+fn key_list_shows_every_key_its_role_status_and_where_it_signed() {
+    let tmp = demo();
+    let d = tmp.path();
+    expect(
+        d,
+        0,
+        &[
+            "key",
+            "revoke",
+            "demo/keys/carl.pub",
+            "--reason",
+            "laptop stolen",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--status",
+            "keys.status",
+            "--key",
+            OWNER,
+        ],
+    );
+    let args = [
+        "key",
+        "list",
+        "--layout",
+        "demo/root.layout",
+        "--link-dir",
+        "demo/work",
+        "--key-status",
+        "keys.status",
+        "--layout-key",
+        "demo/keys/alice.pub",
+        "--log",
+        "demo/log",
+    ];
+    let text = expect(d, 0, &args).stdout;
+    let json_run = expect(d, 0, &[&args[..], &["--format", "json"]].concat());
+    let value = json(&json_run);
+    // Owner, then bob (clone, update-version), then carl (package, revoked).
+    let keys = value["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3, "{value}");
+    assert_eq!(keys[0]["roles"][0], "owner");
+    assert_eq!(keys[2]["name"], "carl");
+    assert_eq!(keys[2]["status"], "revoked");
+    assert!(keys[1]["log_first"]["index"].is_u64(), "{value}");
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\b[0-9a-f]{64}\b", "[KEYID]");
+    s.add_filter(r"\b[0-9a-f]{8}\b", "[ID8]");
+    s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]");
+    s.bind(|| {
+        insta::assert_snapshot!("key_list_text", text);
+        insta::assert_snapshot!("key_list_json", json_run.stdout);
+    });
+    // Without a document the status is unknown; a missing layout is exit 2.
+    let plain = expect(
+        d,
+        0,
+        &[
+            "key",
+            "list",
+            "--layout",
+            "demo/root.layout",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&plain)["keys"][2]["status"], "unknown");
+    expect(d, 2, &["key", "list", "--layout", "nope.layout"]);
 }

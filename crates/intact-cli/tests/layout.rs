@@ -823,3 +823,59 @@ fn verify_refuses_an_uncompilable_pattern() {
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(!r.stdout.contains("PASSED"), "{}", r.stdout);
 }
+
+#[test]
+fn check_warns_of_expiry_within_warn_expiry() {
+    let dir = workspace();
+    let d = dir.path();
+    for (expires, period, warned) in [
+        ("29d", None, true),
+        ("31d", None, false),
+        ("31d", Some("60d"), true),
+        ("29d", Some("1w"), false),
+    ] {
+        let yaml = format!(
+            "expires: {expires}\nkeys: {{bob: keys/bob.pub}}\nsteps: [{{name: a, functionaries: [bob]}}]\n"
+        );
+        write(d, "layout.yaml", &yaml);
+        let mut args = vec!["layout", "check", "layout.yaml"];
+        if let Some(p) = period {
+            args.extend(["--warn-expiry", p]);
+        }
+        let r = intact(d, &args);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.stdout.contains("expires-soon"),
+            warned,
+            "{expires} {period:?}: {}",
+            r.stdout
+        );
+        // A signed layout is checked the same way.
+        let r = intact(
+            d,
+            &[
+                "layout",
+                "build",
+                "layout.yaml",
+                "--key",
+                "keys/alice.pem",
+                "-o",
+                "root.layout",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        args[2] = "root.layout";
+        let r = intact(d, &args);
+        assert_eq!(
+            r.stdout.contains("expires-soon"),
+            warned,
+            "signed {expires} {period:?}: {}",
+            r.stdout
+        );
+    }
+    let r = intact(
+        d,
+        &["layout", "check", "layout.yaml", "--warn-expiry", "soon"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+}

@@ -130,6 +130,93 @@ impl PublicKey {
         PublicKey { scheme, material }
     }
 
+    /// Whether `other` is the same key material, whatever the scheme,
+    /// keyid or name either is listed under (separation of duties compares
+    /// keys this way: one key under two names is one person).
+    pub fn same_material(&self, other: &PublicKey) -> bool {
+        self.material == other.material
+    }
+
+    /// The key as OpenSSH writes it (`ssh-ed25519 AAAA...`, without a
+    /// comment), for comparison with git's `allowed_signers`; `None` for
+    /// key types without an OpenSSH form here (RSA, GPG).
+    pub fn to_openssh(&self) -> Option<String> {
+        use base64::Engine as _;
+        let blob = self.ssh_blob()?;
+        let kind = match &self.material {
+            KeyMaterial::Ed25519(_) => "ssh-ed25519",
+            KeyMaterial::P256(_) => "ecdsa-sha2-nistp256",
+            KeyMaterial::P384(_) => "ecdsa-sha2-nistp384",
+            _ => return None,
+        };
+        Some(format!(
+            "{kind} {}",
+            base64::engine::general_purpose::STANDARD.encode(blob)
+        ))
+    }
+
+    /// The key's OpenSSH fingerprint (`SHA256:...`, as `ssh-keygen -l`
+    /// and git print it); `None` as for [`PublicKey::to_openssh`].
+    pub fn ssh_fingerprint(&self) -> Option<String> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let blob = self.ssh_blob()?;
+        Some(format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob))
+        ))
+    }
+
+    /// The OpenSSH fingerprint (`SHA256:...`) of a key written as OpenSSH
+    /// does (`ssh-ed25519 AAAA... [comment]`, or an `allowed_signers`
+    /// line's key part); `None` when it is not such a key.
+    pub fn ssh_fingerprint_of(openssh: &str) -> Option<String> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let mut words = openssh.split_whitespace();
+        let kind = words.next()?;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(words.next()?)
+            .ok()?;
+        // The blob starts with its own key type.
+        let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+        if blob.get(4..4 + len)? != kind.as_bytes() {
+            return None;
+        }
+        Some(format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob))
+        ))
+    }
+
+    /// The SSH wire encoding of the key (RFC 4253 §6.6, RFC 5656 §3.1).
+    fn ssh_blob(&self) -> Option<Vec<u8>> {
+        fn string(out: &mut Vec<u8>, bytes: &[u8]) {
+            let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+        let mut out = Vec::new();
+        match &self.material {
+            KeyMaterial::Ed25519(k) => {
+                string(&mut out, b"ssh-ed25519");
+                string(&mut out, k.as_bytes());
+            }
+            KeyMaterial::P256(k) => {
+                string(&mut out, b"ecdsa-sha2-nistp256");
+                string(&mut out, b"nistp256");
+                string(&mut out, k.to_encoded_point(false).as_bytes());
+            }
+            KeyMaterial::P384(k) => {
+                string(&mut out, b"ecdsa-sha2-nistp384");
+                string(&mut out, b"nistp384");
+                string(&mut out, k.to_encoded_point(false).as_bytes());
+            }
+            _ => return None,
+        }
+        Some(out)
+    }
+
     /// Why this key is too weak to rely on, if it is: an RSA key under
     /// [`MIN_RSA_BITS`]. Verification still accepts such keys (the
     /// reference does) but should warn; signing refuses them.

@@ -417,3 +417,32 @@ fn key_files_that_are_not_regular_files_are_refused_without_blocking() {
         }
     }
 }
+
+/// RFC 8032's first test key; the OpenSSH line and fingerprint are what
+/// `ssh-keygen -l` prints for it.
+#[test]
+fn openssh_form_and_fingerprint_match_ssh_keygen() {
+    let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n";
+    let k = PublicKey::from_spki_pem(pem).unwrap();
+    assert_eq!(
+        k.to_openssh().as_deref(),
+        Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea")
+    );
+    assert_eq!(
+        k.ssh_fingerprint().as_deref(),
+        Some("SHA256:bbXpuKG6zhzdmnxq256TlqzFBzRl2f6OOg722cYNbU8")
+    );
+    assert_eq!(
+        PublicKey::ssh_fingerprint_of(&k.to_openssh().unwrap()),
+        k.ssh_fingerprint()
+    );
+    assert_eq!(
+        PublicKey::ssh_fingerprint_of(
+            "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
+        ),
+        None
+    );
+    let other = SigningKey::generate_ed25519();
+    assert!(k.same_material(&k.clone()));
+    assert!(!k.same_material(other.public_key()));
+}

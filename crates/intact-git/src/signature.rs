@@ -13,7 +13,7 @@ use crate::{Failure, GitError, GpgVerifier};
 const GIT_NAMESPACE: &str = "git";
 
 /// Who verified as the signer of an object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Signer {
     /// The principal(s) of the allowed-signers entry, or the GPG user.
     pub principal: String,

@@ -82,6 +82,10 @@ impl fmt::Display for CheckResult {
 pub struct SourceReport {
     /// The commit the source step recorded, when it recorded one.
     pub commit: Option<String>,
+    /// Who signed that commit, when its signature verified: the key is
+    /// `SHA256:...` for SSH keys (separation of duties compares it with
+    /// functionaries' keys), the fingerprint for GPG keys.
+    pub commit_signer: Option<crate::Signer>,
     /// Each check, in order. Later checks are skipped when the commit
     /// cannot be found.
     pub checks: Vec<CheckResult>,
@@ -125,6 +129,7 @@ pub fn verify_source(
         .transpose()?;
     let mut report = SourceReport {
         commit: None,
+        commit_signer: None,
         checks: Vec::new(),
     };
     let mut push = |check, outcome| report.checks.push(CheckResult { check, outcome });
@@ -181,10 +186,15 @@ pub fn verify_source(
         .gpg
         .as_ref()
         .map(|g| (g, policy.gpg_fingerprints.as_slice()));
+    let signed = commit_signature(&repo, commit.id(), &signers, gpg);
     push(
         Check::CommitSignature,
-        commit_signature(&repo, commit.id(), &signers, gpg),
+        signed
+            .as_ref()
+            .map(|signer| format!("signed by {} ({})", signer.principal, signer.key))
+            .map_err(Clone::clone),
     );
+    report.commit_signer = signed.ok();
     if let Some(reference) = &policy.protected_ref {
         push(
             Check::ProtectedRef,
@@ -340,7 +350,7 @@ fn commit_signature(
     id: Oid,
     signers: &AllowedSigners,
     gpg: Option<(&GpgVerifier, &[String])>,
-) -> Result<String, Failure> {
+) -> Result<crate::Signer, Failure> {
     let (sig, data) = match repo.extract_signature(&id, None) {
         Ok(pair) => pair,
         Err(e) if e.code() == ErrorCode::NotFound => {
@@ -357,8 +367,7 @@ fn commit_signature(
             })
         }
     };
-    let signer = signature::check(&sig, &data, "commit", &id.to_string(), signers, gpg)?;
-    Ok(format!("signed by {} ({})", signer.principal, signer.key))
+    signature::check(&sig, &data, "commit", &id.to_string(), signers, gpg)
 }
 
 fn reachable(repo: &Repository, id: Oid, reference: &str) -> Result<String, Failure> {

@@ -207,6 +207,16 @@ fn a_signed_commit_on_the_protected_ref_verifies() {
     let r = f.verify(&f.policy("alice"), &link);
     assert!(r.passed(), "{}", text(&r, &f.root));
     insta::assert_snapshot!(text(&r, &f.root));
+    // Who signed, for separation of duties: alice's key fingerprint.
+    let signer = r.commit_signer.expect("signed");
+    assert_eq!(signer.principal, "alice@example.com");
+    let listed = Command::new("ssh-keygen")
+        .args(["-l", "-f"])
+        .arg(f.root.join("alice.pub"))
+        .output()
+        .expect("ssh-keygen runs");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains(&signer.key), "{listed} / {}", signer.key);
 }
 
 #[test]

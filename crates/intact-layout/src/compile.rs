@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use intact_crypto::PublicKey;
 use intact_model::{
-    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Side, Step, StepName,
+    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Separation, Side, Step, StepName,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -33,7 +33,13 @@ pub struct BuildOptions {
     /// On by default; off for layouts meant for in-toto-golang or
     /// in-toto-rs, which re-encode key dictionaries and would drop it.
     pub key_names: bool,
+    /// Warn when the layout expires within this period of `now` (30 days
+    /// by default; `intact layout check --warn-expiry`).
+    pub warn_expiry: time::Duration,
 }
+
+/// The default of [`BuildOptions::warn_expiry`]: 30 days.
+pub const DEFAULT_WARN_EXPIRY: time::Duration = time::Duration::days(30);
 
 impl Default for BuildOptions {
     fn default() -> Self {
@@ -41,6 +47,7 @@ impl Default for BuildOptions {
             parameters: BTreeMap::new(),
             now: OffsetDateTime::now_utc(),
             key_names: true,
+            warn_expiry: DEFAULT_WARN_EXPIRY,
         }
     }
 }
@@ -212,6 +219,43 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+
+    /// The `separate:` section as the inspection that carries it.
+    fn separation_inspection(
+        &mut self,
+        groups: &[Vec<String>],
+        layout: &Layout,
+    ) -> Option<Inspection> {
+        let at = || At::path(vec![key("separate")]);
+        let mut policy = Separation::default();
+        for g in groups {
+            let mut group = Vec::new();
+            for name in g {
+                let known = StepName::new(name.clone())
+                    .ok()
+                    .filter(|n| layout.steps.iter().any(|s| &s.name == n));
+                match known {
+                    Some(n) => group.push(n),
+                    None => {
+                        self.report(
+                            Severity::Error,
+                            codes::SEPARATION,
+                            format!("separate: {name:?} is not a step of this layout"),
+                            at(),
+                        );
+                        return None;
+                    }
+                }
+            }
+            policy.groups.push(group);
+        }
+        if let Err(e) = policy.validate() {
+            self.report(Severity::Error, codes::SEPARATION, e.to_string(), at());
+            return None;
+        }
+        let name = StepName::new(intact_model::separation::SEPARATION_INSPECTION_NAME).ok()?;
+        Some(Inspection::new(name, policy.to_run()))
     }
 
     fn git_policy(&self, g: &GitSpec, layout: &Layout) -> Result<GitPolicy, String> {
@@ -530,6 +574,12 @@ impl Compiler<'_> {
             self.origins.inspect.push(yi);
             layout.inspect.push(insp);
         }
+        if !spec.separate.is_empty() {
+            if let Some(insp) = self.separation_inspection(&spec.separate, &layout) {
+                self.origins.inspect.push(spec.inspect.len());
+                layout.inspect.push(insp);
+            }
+        }
         if let Some(g) = &spec.git {
             if let Some(insp) = self.git_inspection(g, &layout) {
                 self.origins.inspect.push(spec.inspect.len());
@@ -540,6 +590,7 @@ impl Compiler<'_> {
 
         let (layout, unbound) = self.parameters(layout);
 
+        self.hints.warn_expiry = Some(self.opts.warn_expiry);
         let raw = lint_raw(&layout, self.opts.now, &self.hints);
         let mut findings: Vec<Finding> = self
             .found

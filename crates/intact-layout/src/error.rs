@@ -79,6 +79,9 @@ pub enum LayoutError {
     /// The YAML could not be written.
     #[error("cannot write YAML: {0}")]
     Export(String),
+    /// A key rotation cannot be done (the old key is not in the layout).
+    #[error("rotate-key: {0}")]
+    Rotate(String),
     /// An error in the context of a file.
     #[error("{}: {cause}", path.display())]
     InFile {

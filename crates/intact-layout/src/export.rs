@@ -83,6 +83,7 @@ fn key_names(layout: &Layout) -> BTreeMap<KeyId, String> {
 /// named by short keyid; placeholders are declared with no value.
 pub fn to_spec(layout: &Layout) -> LayoutSpec {
     let (git, inspections) = split_git(layout);
+    let (separate, inspections) = split_separation(inspections);
     let names = key_names(layout);
     let functionary = |id: &KeyId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let params: Vec<String> = placeholders(layout)
@@ -139,6 +140,31 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
             keys
         }),
         git,
+        separate,
+    }
+}
+
+/// The separation-of-duties inspection becomes the `separate:` section
+/// again when it is where `build` puts it (last but the git policy, named
+/// as `build` names it, without rules).
+fn split_separation(inspections: &[Inspection]) -> (Vec<Vec<String>>, &[Inspection]) {
+    let Some((last, rest)) = inspections.split_last() else {
+        return (Vec::new(), inspections);
+    };
+    let plain = last.expected_materials.is_empty()
+        && last.expected_products.is_empty()
+        && last.name.as_str() == intact_model::separation::SEPARATION_INSPECTION_NAME;
+    match intact_model::Separation::from_run(&last.run) {
+        // Only the exact form `build` writes, so that build -> export ->
+        // build gives the same bytes.
+        Some(Ok(p)) if plain && p.to_run() == last.run => (
+            p.groups
+                .iter()
+                .map(|g| g.iter().map(ToString::to_string).collect())
+                .collect(),
+            rest,
+        ),
+        _ => (Vec::new(), inspections),
     }
 }
 

@@ -78,6 +78,9 @@ pub mod codes {
     pub const UNSIGNED: &str = "unsigned";
     /// The git section does not make a usable policy.
     pub const GIT_POLICY: &str = "git-policy";
+    /// Separated steps share a key (by key material), or the `separate`
+    /// section names no usable groups.
+    pub const SEPARATION: &str = "separation-of-duties";
 }
 
 /// Steps or inspections.

@@ -66,6 +66,7 @@ mod export;
 mod finding;
 pub mod graph;
 mod lint;
+mod rotate;
 mod signed;
 mod svg;
 
@@ -79,7 +80,7 @@ use std::path::Path;
 use intact_crypto::SigningKey;
 use intact_model::{Container, Layout, Metadata};
 
-pub use compile::{BuildOptions, Compiled};
+pub use compile::{BuildOptions, Compiled, DEFAULT_WARN_EXPIRY};
 pub use coverage::{coverage, CoverageFinding, CoverageReport, HopStatus, Risk};
 pub use depth::MAX_DEPTH;
 pub use error::LayoutError;
@@ -92,7 +93,8 @@ pub use intact_model::params::{
     Bound, ParamError, ParamErrorKind,
 };
 pub use lint::lint;
-pub use signed::{check_signed, is_signed_metadata};
+pub use rotate::{rotate_key, rotate_yaml, Rotation};
+pub use signed::{check_signed, check_signed_with, is_signed_metadata};
 pub use spec::{Command, InspectionSpec, KeySpec, LayoutSpec, NamedMap, Source, StepSpec};
 
 /// Sign `layout` with every key in `keys`, in `container`. The layout must
@@ -152,9 +154,11 @@ pub fn check_file(path: &Path, options: &BuildOptions) -> Result<Vec<Finding>, L
     let bytes = intact_model::io::read_limited(path, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
         .map_err(intact_model::ModelError::from)?;
     if is_signed_metadata(&bytes) {
-        return check_signed(&bytes, options.now).map_err(|e| LayoutError::InFile {
-            path: path.to_path_buf(),
-            cause: Box::new(e),
+        return check_signed_with(&bytes, options.now, options.warn_expiry).map_err(|e| {
+            LayoutError::InFile {
+                path: path.to_path_buf(),
+                cause: Box::new(e),
+            }
         });
     }
     Ok(Source::load(path)?.compile(options)?.findings)

@@ -47,6 +47,8 @@ pub(crate) struct Hints {
     pub skip_expiry: bool,
     /// Template syntax was already reported.
     pub skip_templates: bool,
+    /// Warn of an expiry within this period (default 30 days).
+    pub warn_expiry: Option<Duration>,
 }
 
 /// Turn spots into locations.
@@ -158,7 +160,10 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
     };
 
     if !hints.skip_expiry {
-        check_expiry(layout, now, &mut push);
+        let within = hints
+            .warn_expiry
+            .unwrap_or(crate::compile::DEFAULT_WARN_EXPIRY);
+        check_expiry(layout, now, within, &mut push);
     }
 
     // Names, in layout order; the first holder of a name wins.
@@ -211,6 +216,8 @@ pub(crate) fn lint_raw(layout: &Layout, now: OffsetDateTime, hints: &Hints) -> V
             );
         }
     }
+
+    check_separation(layout, &mut push);
 
     for (i, step) in layout.steps.iter().enumerate() {
         check_functionaries(layout, i, hints, &mut push);
@@ -295,7 +302,108 @@ fn string_spot(at: &StringAt) -> Spot {
 
 type Push<'a> = dyn FnMut(Severity, &'static str, String, Spot) + 'a;
 
-fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
+/// Separation of duties: separated steps must not share a key by key
+/// material (one key under two names or keyids is one person), and the
+/// git policy's signers must not be functionaries of a step separated
+/// from its source step.
+fn check_separation(layout: &Layout, push: &mut Push<'_>) {
+    let key = |id: &KeyId| {
+        layout
+            .keys
+            .get(id)
+            .and_then(|d| intact_crypto::PublicKey::from_key_dict(d).ok())
+    };
+    let step_index = |n: &intact_model::StepName| layout.steps.iter().position(|s| &s.name == n);
+    let git: Vec<intact_model::GitPolicy> = layout
+        .inspect
+        .iter()
+        .filter_map(|i| intact_model::GitPolicy::from_run(&i.run)?.ok())
+        .collect();
+    for (ii, insp) in layout.inspect.iter().enumerate() {
+        let policy = match intact_model::Separation::from_run(&insp.run) {
+            None => continue,
+            Some(Err(e)) => {
+                push(
+                    Severity::Error,
+                    codes::SEPARATION,
+                    e.to_string(),
+                    Spot::Item(ItemKind::Inspection, ii, ItemField::Whole),
+                );
+                continue;
+            }
+            Some(Ok(p)) => p,
+        };
+        for (a, b) in policy.pairs() {
+            let (Some(ai), Some(bi)) = (step_index(a), step_index(b)) else {
+                let missing = if step_index(a).is_none() { a } else { b };
+                push(
+                    Severity::Error,
+                    codes::SEPARATION,
+                    format!(
+                        "separation of duties: {:?} is not a step of this layout",
+                        missing.as_str()
+                    ),
+                    Spot::Item(ItemKind::Inspection, ii, ItemField::Whole),
+                );
+                continue;
+            };
+            let (Some(sa), Some(sb)) = (layout.steps.get(ai), layout.steps.get(bi)) else {
+                continue;
+            };
+            for (kb, idb) in sb.pubkeys.iter().enumerate() {
+                let Some(pb) = key(idb) else { continue };
+                let shared = sa
+                    .pubkeys
+                    .iter()
+                    .find(|ida| key(ida).is_some_and(|pa| pa.same_material(&pb)));
+                if let Some(ida) = shared {
+                    let how = if ida == idb {
+                        format!("key {idb} is a functionary of both")
+                    } else {
+                        format!("key {ida} of {a} and key {idb} of {b} are the same key")
+                    };
+                    push(
+                        Severity::Error,
+                        codes::SEPARATION,
+                        format!(
+                            "steps {a} and {b} must be performed by different people, yet {how}; give each step its own functionaries"
+                        ),
+                        Spot::Item(ItemKind::Step, bi, ItemField::Pubkey(kb)),
+                    );
+                }
+            }
+        }
+        for g in &git {
+            for other in policy.separated_from(&g.step) {
+                let Some(oi) = step_index(other) else {
+                    continue;
+                };
+                let Some(step) = layout.steps.get(oi) else {
+                    continue;
+                };
+                for (k, id) in step.pubkeys.iter().enumerate() {
+                    let Some(ssh) = key(id).and_then(|p| p.to_openssh()) else {
+                        continue;
+                    };
+                    if let Some(line) = g.signers.iter().find(|l| l.contains(&ssh)) {
+                        let who = line.split_whitespace().next().unwrap_or_default();
+                        push(
+                            Severity::Error,
+                            codes::SEPARATION,
+                            format!(
+                                "step {other} is separated from {}, whose commits {who} may sign, yet key {id} of {other} is that git signing key",
+                                g.step
+                            ),
+                            Spot::Item(ItemKind::Step, oi, ItemField::Pubkey(k)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_expiry(layout: &Layout, now: OffsetDateTime, within: Duration, push: &mut Push<'_>) {
     let Some(expires) = &layout.expires else {
         push(
             Severity::Error,
@@ -315,7 +423,7 @@ fn check_expiry(layout: &Layout, now: OffsetDateTime, push: &mut Push<'_>) {
             format!("the layout expired at {expires}; verification fails",),
             Spot::Expires,
         );
-    } else if at - now < Duration::days(30) {
+    } else if at - now < within {
         let secs = (at - now).whole_seconds().max(1);
         let days = (secs + 86_399) / 86_400;
         push(

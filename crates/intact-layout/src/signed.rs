@@ -80,6 +80,15 @@ fn split_container(value: &Value) -> Result<(&'static str, Value, usize), Layout
 /// Check a signed layout file's bytes. Fails only when the file is not a
 /// layout at all or a field other than a rule or a name is malformed.
 pub fn check_signed(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Finding>, LayoutError> {
+    check_signed_with(bytes, now, crate::compile::DEFAULT_WARN_EXPIRY)
+}
+
+/// [`check_signed`], warning of an expiry within `warn_expiry` of `now`.
+pub fn check_signed_with(
+    bytes: &[u8],
+    now: OffsetDateTime,
+    warn_expiry: time::Duration,
+) -> Result<Vec<Finding>, LayoutError> {
     let value = parse_strict(bytes)?;
     let (prefix, mut raw, signatures) = split_container(&value)?;
     match raw.get("_type") {
@@ -158,7 +167,11 @@ pub fn check_signed(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Finding>, L
         }
     }
 
-    let raw_findings = lint_raw(&layout, now, &Hints::default());
+    let hints = Hints {
+        warn_expiry: Some(warn_expiry),
+        ..Hints::default()
+    };
+    let raw_findings = lint_raw(&layout, now, &hints);
     let locator = SignedPaths {
         prefix,
         rules: origins,

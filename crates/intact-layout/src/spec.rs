@@ -45,6 +45,11 @@ pub struct LayoutSpec {
     /// into an inspection that runs `intact git verify-source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitSpec>,
+    /// Separation of duties: groups of steps no one key may take part in
+    /// two of (`[[source, release], [build, approve]]`), compiled into an
+    /// inspection that runs `intact verify-separation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub separate: Vec<Vec<String>>,
 }
 
 /// The git provenance policy as authors write it.

@@ -40,6 +40,7 @@ fn options(params: &[(&str, &str)]) -> BuildOptions {
             .collect(),
         now: NOW,
         key_names: true,
+        warn_expiry: intact_layout::DEFAULT_WARN_EXPIRY,
     }
 }
 
@@ -353,6 +354,20 @@ fn expiry_findings() {
         ["expires-soon"]
     );
     assert!(compile(d, &yaml("30d"), &[]).findings.is_empty());
+    // At 29 and 31 days, with the default period and with --warn-expiry.
+    let within = |e: &str, period: time::Duration| {
+        let opts = BuildOptions {
+            warn_expiry: period,
+            ..options(&[])
+        };
+        let c = Source::parse(yaml(e), d).unwrap().compile(&opts).unwrap();
+        codes(&c.findings)
+    };
+    let days = time::Duration::days;
+    assert_eq!(within("29d", days(30)), ["expires-soon"]);
+    assert!(within("31d", days(30)).is_empty());
+    assert_eq!(within("31d", days(60)), ["expires-soon"]);
+    assert!(within("29d", days(7)).is_empty());
     let soon = compile(d, &yaml("2025-06-11T12:00:00Z"), &[]);
     assert!(
         soon.findings[0].message.contains("(in 10 days)"),

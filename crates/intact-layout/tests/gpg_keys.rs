@@ -31,6 +31,7 @@ fn compile(key: &serde_json::Value) -> intact_layout::Compiled {
         parameters: Default::default(),
         now: datetime!(2025-06-01 12:00 UTC),
         key_names: true,
+        warn_expiry: intact_layout::DEFAULT_WARN_EXPIRY,
     };
     Source::parse(&yaml, dir.path())
         .unwrap()

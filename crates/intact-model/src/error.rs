@@ -38,6 +38,10 @@ pub enum ModelError {
     /// not prove anything.
     #[error("git policy: {0}")]
     GitPolicy(String),
+    /// An inspection carries a separation-of-duties policy that does not
+    /// parse or separates nothing.
+    #[error("separation of duties: {0}")]
+    Separation(String),
     /// Reading or writing a file failed.
     #[error("{path}: {cause}")]
     Io {

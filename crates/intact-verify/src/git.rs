@@ -22,7 +22,7 @@ pub(crate) fn run(
     policy: Result<GitPolicy, intact_model::ModelError>,
     steps: &Verified<BTreeMap<StepName, Link>>,
     scope: &Scope,
-) -> Flow<Link> {
+) -> Flow<(Link, GitPolicy, Option<intact_git::Signer>)> {
     let here = scope.of(insp.name.as_str());
     let policy = policy.map_err(|e| {
         fail(
@@ -89,7 +89,7 @@ pub(crate) fn run(
         .insert("stdout".into(), Value::String(String::new()));
     link.byproducts
         .insert("stderr".into(), Value::String(String::new()));
-    Ok(link)
+    Ok((link, policy, report.commit_signer))
 }
 
 /// One line per failure; a tree mismatch lists its paths as artifacts.

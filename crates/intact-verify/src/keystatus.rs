@@ -93,7 +93,7 @@ pub fn apply_key_status(
                 let (kind, hint) = match problem {
                     Problem::Revoked => (
                         FailureKind::KeyRevoked,
-                        "have the chain re-recorded with a valid key (docs/key-management.md); a signature made before the revocation is accepted only with its inclusion proof (--log-key)",
+                        "revoke, rotate and re-record as docs/incident-response.md says; a signature made before the revocation is accepted only with its inclusion proof (--log-key)",
                     ),
                     Problem::NotYetValid => (
                         FailureKind::KeyNotYetValid,
@@ -290,6 +290,118 @@ mod tests {
             apply_key_status(&mut r, status, &self.layout_file, &self.dir, log, t(now));
             r
         }
+    }
+
+    /// A chain whose build step is a sublayout signed by alice, with one
+    /// inner step, compile, signed by bob (in the sublayout's directory).
+    struct Nested {
+        s: Setup,
+        bob: SigningKey,
+        sub_file: PathBuf,
+        inner_file: PathBuf,
+    }
+
+    impl Nested {
+        fn new() -> Self {
+            let s = Setup::new("2099-01-01T00:00:00Z");
+            std::fs::remove_file(&s.link_file).unwrap();
+            let bob = SigningKey::generate_ed25519();
+            let mut sub = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+            sub.keys.insert(
+                bob.keyid().unwrap(),
+                bob.public_key().to_key_dict().unwrap(),
+            );
+            let mut compile = Step::new(StepName::new("compile").unwrap());
+            compile.pubkeys = vec![bob.keyid().unwrap()];
+            sub.steps = vec![compile];
+            let mut md = Metadata::new(sub.into(), Container::Metablock).unwrap();
+            let alice_id = sign_metadata(&mut md, &s.alice).unwrap();
+            let sub_name = StepName::new("build").unwrap().link_file_name(&alice_id);
+            let sub_file = s.dir.join(&sub_name);
+            std::fs::write(&sub_file, md.to_bytes().unwrap()).unwrap();
+            let sub_dir = s.dir.join(sub_name.trim_end_matches(".link"));
+            std::fs::create_dir(&sub_dir).unwrap();
+            let link = Link::new(StepName::new("compile").unwrap());
+            let mut lmd = Metadata::new(link.clone().into(), Container::Metablock).unwrap();
+            let bob_id = sign_metadata(&mut lmd, &bob).unwrap();
+            let inner_file = sub_dir.join(link.name.link_file_name(&bob_id));
+            std::fs::write(&inner_file, lmd.to_bytes().unwrap()).unwrap();
+            Nested {
+                s,
+                bob,
+                sub_file,
+                inner_file,
+            }
+        }
+    }
+
+    #[test]
+    fn keys_of_sublayouts_are_judged_too() {
+        let n = Nested::new();
+        let r = n.s.report();
+        let steps: Vec<&str> = r.links.iter().map(|l| l.step.as_str()).collect();
+        assert_eq!(steps, ["build/compile", "build"], "{r}");
+        // Bob signed only the inner link.
+        let mut status = KeyStatus::default();
+        revoke(&mut status, &n.bob, "bob", "2026-06-01T00:00:00Z");
+        let r = n.s.judge(&status, None, NOW);
+        assert_eq!(kind(&r), Some(FailureKind::KeyRevoked), "{r}");
+        let f = r.failure.as_ref().unwrap();
+        let inner = n.inner_file.strip_prefix(&n.s.dir).unwrap();
+        assert_eq!(f.scope.as_deref(), inner.to_str());
+        assert!(f.message.contains("step build/compile"), "{}", f.message);
+        // Alice signed the sublayout itself.
+        let mut status = KeyStatus::default();
+        revoke(&mut status, &n.s.alice, "alice", "2026-06-01T00:00:00Z");
+        let r = n.s.judge(&status, None, NOW);
+        assert_eq!(kind(&r), Some(FailureKind::KeyRevoked), "{r}");
+        let sub = n.sub_file.file_name().unwrap().to_str();
+        assert_eq!(r.failure.as_ref().unwrap().scope.as_deref(), sub);
+        // A retired key of the sublayout warns before it retires.
+        let mut status = KeyStatus::default();
+        status
+            .entry_mut(&n.bob.keyid().unwrap(), Some("bob"))
+            .not_after = Some(Instant::parse_canonical("2026-07-10T00:00:00Z").unwrap());
+        let mut r = n.s.report();
+        warn_expiry(
+            &mut r,
+            Some(&status),
+            intact_keystatus::parse_duration("30d").unwrap(),
+            t(NOW),
+        );
+        assert!(
+            warning_codes(&r).contains(&WarningKind::KeyRetiresSoon),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn require_logged_demands_proofs_of_sublayout_links() {
+        let n = Nested::new();
+        let key = SigningKey::generate_ed25519();
+        let (pem, public) = (n.s.dir.join("log.pem"), n.s.dir.join("log.pub"));
+        write_key_pair(&key, &pem, &public, None).unwrap();
+        let log = n.s.dir.join("log");
+        LogWriter::init(&log, &pem, "example.com/log").unwrap();
+        let ctx = EntryContext {
+            time: "2026-06-01T00:00:00Z".to_string(),
+            ci: BTreeMap::new(),
+        };
+        let log_key = LogKey::load(&public).unwrap();
+        for f in [&n.s.layout_file, &n.sub_file] {
+            log_file(&log, f, &ctx).unwrap();
+        }
+        let mut r = n.s.report();
+        crate::logged::require_logged(&mut r, &n.s.layout_file, &n.s.dir, &log_key);
+        assert_eq!(kind(&r), Some(FailureKind::NotLogged), "{r}");
+        let inner = n.inner_file.strip_prefix(&n.s.dir).unwrap();
+        let f = r.failure.as_ref().unwrap();
+        assert!(f.message.contains("step build/compile"), "{r}");
+        assert_eq!(f.scope.as_deref(), inner.file_name().unwrap().to_str());
+        log_file(&log, &n.inner_file, &ctx).unwrap();
+        let mut r = n.s.report();
+        crate::logged::require_logged(&mut r, &n.s.layout_file, &n.s.dir, &log_key);
+        assert!(r.verified, "{r}");
     }
 
     fn revoke(status: &mut KeyStatus, key: &SigningKey, name: &str, at: &str) {

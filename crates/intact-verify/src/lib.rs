@@ -29,12 +29,14 @@ mod diff;
 mod explain;
 mod git;
 mod inspect;
+pub mod inventory;
 mod keystatus;
 mod logged;
 mod options;
 mod render;
 mod report;
 mod rules;
+mod separation;
 mod signatures;
 mod source;
 mod subjects;
@@ -90,6 +92,14 @@ pub enum VerifyError {
         /// As given.
         spec: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The key inventory cannot read an input.
+    #[error("{}: {reason}", path.display())]
+    Inventory {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What is wrong.
         reason: String,
     },
     /// The link directory does not exist or is not a directory.

@@ -47,6 +47,10 @@ pub enum Stage {
     InspectionRules,
     /// Source provenance from a git commit.
     GitProvenance,
+    /// Separated steps were performed by different keys (a layout's
+    /// `separate:`), and the source's commit signer performs none of the
+    /// steps separated from it.
+    SeparationOfDuties,
     /// The layout and every link carry a valid inclusion proof in the
     /// transparency log (`--require-logged`).
     TransparencyLog,
@@ -73,6 +77,7 @@ impl Stage {
             Stage::Inspections => "inspections",
             Stage::InspectionRules => "inspection rules",
             Stage::GitProvenance => "git provenance",
+            Stage::SeparationOfDuties => "separation of duties",
             Stage::TransparencyLog => "transparency log",
             Stage::KeyStatus => "key status",
         }
@@ -158,6 +163,12 @@ pub enum FailureKind {
     GitPolicyUnusable,
     /// A git provenance check failed (signature, ref, tree).
     GitProvenance,
+    /// The layout's separation-of-duties policy does not parse or names
+    /// a step the layout does not have.
+    SeparationMalformed,
+    /// One key's signature counts for two separated steps, or the source
+    /// commit's signer is a functionary of a step separated from it.
+    SeparationOfDuties,
     /// `--require-logged`: the layout or a link has no valid inclusion
     /// proof (`FILE.proof`) under a checkpoint signed by the log key.
     NotLogged,
@@ -208,6 +219,8 @@ impl FailureKind {
         FailureKind::GitRepoMissing,
         FailureKind::GitPolicyUnusable,
         FailureKind::GitProvenance,
+        FailureKind::SeparationMalformed,
+        FailureKind::SeparationOfDuties,
         FailureKind::NotLogged,
         FailureKind::KeyRevoked,
         FailureKind::KeyNotYetValid,
@@ -250,6 +263,8 @@ impl FailureKind {
             FailureKind::GitRepoMissing => "git-repo-missing",
             FailureKind::GitPolicyUnusable => "git-policy-unusable",
             FailureKind::GitProvenance => "git-provenance",
+            FailureKind::SeparationMalformed => "separation-malformed",
+            FailureKind::SeparationOfDuties => "separation-of-duties",
             FailureKind::NotLogged => "not-logged",
             FailureKind::KeyRevoked => "key-revoked",
             FailureKind::KeyNotYetValid => "key-not-yet-valid",
@@ -282,6 +297,7 @@ impl FailureKind {
             K::GitPolicyMalformed | K::GitRepoMissing | K::GitPolicyUnusable | K::GitProvenance => {
                 Stage::GitProvenance
             }
+            K::SeparationMalformed | K::SeparationOfDuties => Stage::SeparationOfDuties,
             K::NotLogged => Stage::TransparencyLog,
             K::KeyRevoked | K::KeyNotYetValid | K::KeyRetired => Stage::KeyStatus,
         }
@@ -510,9 +526,11 @@ impl LayoutRecord {
 /// A link used as evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkRecord {
-    /// The step it is evidence for.
+    /// The step it is evidence for: `step`, or `parent/step` inside a
+    /// sublayout.
     pub step: String,
-    /// Its file, relative to the link directory.
+    /// Its file, relative to the link directory (a sublayout's links are
+    /// in its subdirectory: `parent.<keyid8>/step.<keyid8>.link`).
     pub file: String,
     /// SHA-256 of the file (in the JSON report; `None` unless
     /// [`crate::VerifyOptions::audit`] was set).
@@ -532,7 +550,8 @@ pub struct Report {
     pub verified_at: String,
     /// The root layout, when its signatures held.
     pub layout: Option<LayoutRecord>,
-    /// Every top-level link used as evidence, in layout order.
+    /// Every link used as evidence, in layout order; a sublayout's links
+    /// come before the link of the step that holds the sublayout.
     pub links: Vec<LinkRecord>,
     /// Whether the supply chain verified.
     pub verified: bool,

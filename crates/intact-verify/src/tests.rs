@@ -255,6 +255,23 @@ fn sublayouts_verify_recursively_and_summarise() {
         let r = c.verify();
         if digest_value == "aa" {
             assert!(r.verified, "{r}");
+            // The inner link is evidence too (key status, --require-logged
+            // and a VSA's input attestations read these records).
+            let records: Vec<(&str, &str)> = r
+                .links
+                .iter()
+                .map(|l| (l.step.as_str(), l.file.as_str()))
+                .collect();
+            let inner = format!(
+                "{}/{}",
+                file.trim_end_matches(".link"),
+                name("compile").link_file_name(&bob.keyid().unwrap())
+            );
+            assert!(
+                records.contains(&("build/compile", inner.as_str())),
+                "{records:?}"
+            );
+            assert!(records.contains(&("build", file.as_str())), "{records:?}");
             assert!(
                 r.stages
                     .iter()
@@ -949,4 +966,33 @@ mod link_attestations {
         let r = c.verify();
         assert!(r.verified, "{r}");
     }
+}
+
+#[test]
+fn one_key_performing_two_separated_steps_fails_verification() {
+    let separate = |c: &mut Chain, groups: &[&[&str]]| {
+        let policy = intact_model::Separation {
+            groups: groups
+                .iter()
+                .map(|g| g.iter().map(|s| name(s)).collect())
+                .collect(),
+        };
+        c.layout.inspect = vec![intact_model::Inspection::new(
+            name("separation-of-duties"),
+            policy.to_run(),
+        )];
+    };
+    // Alice records both clone and build.
+    let mut c = Chain::new();
+    c.standard_links("aa");
+    assert!(c.verify().verified);
+    separate(&mut c, &[&["clone", "build"]]);
+    let r = c.verify();
+    let f = failure(&r);
+    assert_eq!(f.kind, FailureKind::SeparationOfDuties);
+    assert_eq!(f.stage, Stage::SeparationOfDuties);
+    assert!(f.message.contains("clone and build"), "{}", f.message);
+    // A group naming no step of the layout is malformed.
+    separate(&mut c, &[&["clone", "nope"]]);
+    assert_eq!(failure(&c.verify()).kind, FailureKind::SeparationMalformed);
 }

@@ -41,7 +41,7 @@ pub(crate) struct Ctx<'a> {
     pub signers: BTreeMap<StepName, Vec<KeyId>>,
     /// The root layout, once its signatures held.
     pub layout: Option<crate::report::LayoutRecord>,
-    /// Every top-level link used as evidence.
+    /// Every link used as evidence, at any depth.
     pub links: Vec<crate::report::LinkRecord>,
     /// What keys are called: the key files the consumer gave, then the
     /// names layouts carry beside their keys (added only once a layout's
@@ -97,22 +97,35 @@ pub(crate) fn fail(
     Box::new(Failure::new(kind, scope, message, hint))
 }
 
-/// Scope names: `step` at the top, `parent/step` inside sublayouts.
+/// Scope names: `step` at the top, `parent/step` inside sublayouts; and
+/// where a level's links are, relative to the link directory (empty at
+/// the top, `parent.<keyid8>/` inside a sublayout).
 #[derive(Clone, Default)]
-pub(crate) struct Scope(Option<String>);
+pub(crate) struct Scope {
+    name: Option<String>,
+    dir: String,
+}
 
 impl Scope {
     pub fn of(&self, name: &str) -> Option<String> {
-        Some(match &self.0 {
+        Some(match &self.name {
             Some(p) => format!("{p}/{name}"),
             None => name.to_string(),
         })
     }
     fn layout(&self) -> Option<String> {
-        self.0.clone()
+        self.name.clone()
     }
-    fn child(&self, name: &str) -> Scope {
-        Scope(self.of(name))
+    /// The scope of the sublayout of step `name`, whose links are in `dir`.
+    fn child(&self, name: &str, dir: &str) -> Scope {
+        Scope {
+            name: self.of(name),
+            dir: format!("{}{dir}/", self.dir),
+        }
+    }
+    /// `file` of this level, relative to the link directory.
+    fn file(&self, file: &str) -> String {
+        format!("{}{file}", self.dir)
     }
 }
 
@@ -159,13 +172,27 @@ pub(crate) fn verify_level(
     let mut evidence = step_links(ctx, &layout, links, &layout_keys, scope)?;
     sublayouts(ctx, &mut evidence, &layout_keys, links, scope, depth)?;
     expected_commands(ctx, &evidence, scope);
+    let signed_by: BTreeMap<StepName, Vec<KeyId>> = evidence
+        .iter()
+        .map(|(step, ev)| {
+            (
+                step.name.clone(),
+                ev.iter().map(|e| e.keyid.clone()).collect(),
+            )
+        })
+        .collect();
     let chosen = threshold_agreement(ctx, evidence, scope)?;
     rules::check_steps(ctx, &layout, &chosen, scope)?;
     if depth == 0 {
         let signers = std::mem::take(&mut ctx.signers);
         crate::subjects::check(ctx, &layout, &chosen, &signers)?;
     }
-    inspections(ctx, &layout, &chosen, scope)?;
+    let keys = crate::separation::Keys {
+        layout: &layout,
+        functionaries: &layout_keys,
+        signed_by: &signed_by,
+    };
+    inspections(ctx, &layout, &chosen, &keys, scope)?;
     let summary = summary_name.map(|name| signatures::summary(name, &layout, &chosen));
     free_in_background(chosen.into_inner());
     Ok(summary)
@@ -472,7 +499,7 @@ fn sublayouts(
                 sub_md,
                 &sub_keys,
                 links.subdir(&dir).as_ref(),
-                &scope.child(step.name.as_str()),
+                &scope.child(step.name.as_str(), &dir),
                 Some(&step.name),
                 depth + 1,
             )?;
@@ -541,14 +568,18 @@ fn threshold_agreement(
                 step.name.clone(),
                 evidence.iter().map(|ev| ev.keyid.clone()).collect(),
             );
-            ctx.links
-                .extend(evidence.iter().map(|ev| crate::report::LinkRecord {
-                    step: step.name.to_string(),
-                    file: ev.file.clone(),
-                    sha256: ev.sha256.clone(),
-                    signer: ev.keyid.to_string(),
-                }));
         }
+        // Every level's links are evidence: key status, --require-logged
+        // and a VSA's input attestations judge sublayouts' links (and the
+        // sublayout files, which their parent step's functionaries sign)
+        // as they judge the top level's.
+        ctx.links
+            .extend(evidence.iter().map(|ev| crate::report::LinkRecord {
+                step: scope.of(step.name.as_str()).unwrap_or_default(),
+                file: scope.file(&ev.file),
+                sha256: ev.sha256.clone(),
+                signer: ev.keyid.to_string(),
+            }));
         let mut step_links = evidence
             .into_iter()
             .filter_map(|ev| ev.payload.into_link().ok().map(|l| (ev.file, l)));
@@ -584,17 +615,36 @@ fn inspections(
     ctx: &mut Ctx<'_>,
     layout: &Verified<Layout>,
     chosen: &Verified<BTreeMap<StepName, Link>>,
+    keys: &crate::separation::Keys<'_>,
     scope: &Scope,
 ) -> Flow<()> {
     if layout.inspect.is_empty() {
         return Ok(());
     }
     let mut ran = BTreeMap::new();
+    let mut separations = Vec::new();
+    let mut commit_signers = Vec::new();
     for insp in &layout.inspect {
+        if let Some(policy) = intact_model::Separation::from_run(&insp.run) {
+            // Checked once every other inspection ran: the git check
+            // says who signed the source's commit.
+            separations.push((insp, policy));
+            continue;
+        }
         let link = match intact_model::GitPolicy::from_run(&insp.run) {
-            Some(policy) => crate::git::run(ctx, insp, policy, chosen, scope)?,
+            Some(policy) => {
+                let (link, policy, signer) = crate::git::run(ctx, insp, policy, chosen, scope)?;
+                if let Some(signer) = signer {
+                    commit_signers.push((policy.step, signer));
+                }
+                link
+            }
             None => inspect::run(ctx, insp, scope)?,
         };
+        ran.insert(insp.name.clone(), link);
+    }
+    for (insp, policy) in separations {
+        let link = crate::separation::run(ctx, insp, policy, keys, &commit_signers, scope)?;
         ran.insert(insp.name.clone(), link);
     }
     rules::check_inspections(ctx, layout, chosen, ran, scope)

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 
@@ -31,6 +31,45 @@ pub enum KeyCommand {
     Activate(WindowArgs),
     /// Print a key-status document after checking its signatures.
     Status(StatusArgs),
+    /// List every key a chain uses: name, type, keyid, role, status, where it signed.
+    List(ListArgs),
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact key list --layout root.layout
+  intact key list --layout root.layout --link-dir links --key-status keys.status \\
+      --layout-key alice.pub --log log --format json
+
+Roles: owner (signed the layout), functionary of STEPS, git signer of STEP.
+Status: active, not-yet-valid, retired, revoked (from the key-status
+document, verified against --layout-key), unknown without one. The layout's
+signatures are not checked here: intact verify does that.
+
+Exit codes:
+  0   the inventory was printed
+  2   unusable input: the layout, a link, the document or the log")]
+pub struct ListArgs {
+    /// The signed layout.
+    #[arg(long, short = 'l')]
+    layout: PathBuf,
+    /// Where the links are (read one level of subdirectories deep).
+    #[arg(long)]
+    link_dir: Option<PathBuf>,
+    /// The key-status document (needs --layout-key to verify it).
+    #[arg(long, value_name = "FILE", requires = "layout_keys")]
+    key_status: Option<PathBuf>,
+    /// The layout owners' public keys, to verify the key-status document.
+    #[arg(long = "layout-key", short = 'k', value_name = "OWNER.pub")]
+    layout_keys: Vec<PathBuf>,
+    /// The transparency log (a directory or URL): first and last entries
+    /// each key signed.
+    #[arg(long, value_name = "DIR")]
+    log: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: super::Format,
 }
 
 #[derive(Args)]
@@ -171,6 +210,7 @@ pub struct ShowArgs {
 pub fn run(cmd: KeyCommand) -> Result<Outcome> {
     match cmd {
         KeyCommand::Generate(a) => generate(a),
+        KeyCommand::List(a) => list(a),
         KeyCommand::Id(a) => {
             println!("{}", load(&a)?.public_key().keyid()?);
             Ok(Outcome::Ok)
@@ -362,4 +402,37 @@ fn load(a: &FileArgs) -> Result<KeyFile> {
         Ok(k) => Ok(k),
         Err(pw) => Ok(load_key_file(&a.file, Some(pw.as_bytes()))?),
     }
+}
+
+fn list(a: ListArgs) -> Result<Outcome> {
+    let md = intact_model::Metadata::load(&a.layout)?;
+    let status = match &a.key_status {
+        Some(path) => Some(intact_keystatus::load(path, &owner_keys(&a.layout_keys)?)?),
+        None => None,
+    };
+    let log = a.log.as_deref().map(super::log::source).transpose()?;
+    let mut owners = BTreeMap::new();
+    for path in &a.layout_keys {
+        let key = intact_crypto::load_public_key(path)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        owners.insert(key.keyid()?, (name, key));
+    }
+    let inventory =
+        intact_verify::inventory::inventory(&intact_verify::inventory::InventoryInput {
+            layout: &md,
+            link_dir: a.link_dir.as_deref(),
+            status: status.as_ref(),
+            log: log.as_deref(),
+            owners: &owners,
+            now: time::OffsetDateTime::now_utc(),
+        })
+        .with_context(|| a.layout.display().to_string())?;
+    match a.format {
+        super::Format::Text => print!("{inventory}"),
+        super::Format::Json => println!("{}", serde_json::to_string_pretty(&inventory)?),
+    }
+    Ok(Outcome::Ok)
 }

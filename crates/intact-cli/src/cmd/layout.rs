@@ -26,6 +26,45 @@ pub enum LayoutCommand {
     /// Trace which artifacts the layout constrains and list its holes
     /// (open ALLOWs, shared keys, thresholds of 1, rules that never match).
     Coverage(CoverageArgs),
+    /// Replace a functionary key everywhere the layout uses it (keys,
+    /// steps, git signers), re-signing a signed layout.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  intact layout rotate-key layout.yaml --from keys/bob.pub --to keys/bob-2027.pub
+  intact layout rotate-key root.layout --from bob.pub --to bob-2027.pub --key alice.pem
+
+The old key is found by key material, whatever name or keyid it is listed
+under. In YAML every place naming a key file that holds the old key names
+the new file instead (comments kept); a signed layout is re-signed with
+--key (its old signatures no longer hold). docs/key-management.md gives the
+whole rotation procedure.
+
+Exit codes:
+  0   rotated and written
+  2   the old key is not in the layout, a key or the layout is unusable,
+      or a signed layout without --key")]
+pub struct RotateKeyArgs {
+    /// A YAML layout or a signed layout (Metablock or DSSE envelope).
+    file: PathBuf,
+    /// The key to replace (a public or private key file).
+    #[arg(long, value_name = "OLD")]
+    from: PathBuf,
+    /// The key that replaces it (a public key file).
+    #[arg(long, value_name = "NEW")]
+    to: PathBuf,
+    /// For a signed layout: the owners' private keys to sign it with.
+    #[arg(long = "key", short = 'k', num_args = 1..)]
+    keys: Vec<PathBuf>,
+    /// Where to write it (default: FILE itself).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Ask for the passwords of encrypted private keys.
+    #[arg(long)]
+    prompt: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -122,6 +161,10 @@ pub struct CheckArgs {
     /// A value for a `{NAME}` placeholder, as for `build` (YAML only).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Warn when the layout expires within this period (`s`, `m`, `h`,
+    /// `d`, `w`), as `intact verify` does.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    warn_expiry: String,
 }
 
 #[derive(Args)]
@@ -194,7 +237,95 @@ pub fn run(cmd: LayoutCommand) -> Result<Outcome> {
         LayoutCommand::Export(a) => export_cmd(a),
         LayoutCommand::Graph(a) => graph(a),
         LayoutCommand::Coverage(a) => coverage(a),
+        LayoutCommand::RotateKey(a) => rotate_key(a),
     }
+}
+
+fn rotate_key(a: RotateKeyArgs) -> Result<Outcome> {
+    let from = intact_crypto::load_public_key(&a.from)
+        .with_context(|| format!("--from {}", a.from.display()))?;
+    let to = intact_crypto::load_public_key(&a.to)
+        .with_context(|| format!("--to {}", a.to.display()))?;
+    let output = a.output.clone().unwrap_or_else(|| a.file.clone());
+    let bytes =
+        intact_model::io::read_limited(&a.file, intact_model::io::DEFAULT_MAX_METADATA_SIZE)
+            .with_context(|| a.file.display().to_string())?;
+    if intact_layout::is_signed_metadata(&bytes) {
+        if a.keys.is_empty() {
+            bail!(
+                "{}: a signed layout must be signed again after the rotation: pass --key OWNER.pem",
+                a.file.display()
+            );
+        }
+        let md = intact_model::Metadata::load(&a.file)?;
+        let intact_model::Payload::Layout(layout) = md.payload()? else {
+            bail!("{}: not a layout", a.file.display());
+        };
+        let (rotated, r) = intact_layout::rotate_key(&layout, &from, &to)
+            .with_context(|| a.file.display().to_string())?;
+        let mut keys = Vec::new();
+        for path in &a.keys {
+            keys.push(super::load_signing_key(path, a.prompt)?);
+        }
+        let md = sign_layout(&rotated, &keys, md.container())?;
+        md.save(&output)?;
+        print_rotation(&r, &output);
+        for (key, path) in keys.iter().zip(&a.keys) {
+            println!("signed by {} ({})", key.keyid()?, path.display());
+        }
+    } else {
+        let text = String::from_utf8(bytes.to_vec())
+            .with_context(|| format!("{}: not UTF-8", a.file.display()))?;
+        let base = a.file.parent().unwrap_or_else(|| Path::new(""));
+        let new_file = relative_to(&a.to, base);
+        let (rotated, r) = intact_layout::rotate_yaml(&text, base, &from, &new_file)
+            .with_context(|| a.file.display().to_string())?;
+        intact_model::io::write_atomic(&output, rotated.as_bytes(), 0o644)?;
+        print_rotation(&r, &output);
+        println!(
+            "build and sign it again: intact layout build {} --key OWNER.pem",
+            output.display()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `path` as the YAML in `base` names it.
+fn relative_to(path: &Path, base: &Path) -> String {
+    let direct = if base.as_os_str().is_empty() {
+        Some(path.to_path_buf())
+    } else {
+        path.strip_prefix(base).ok().map(Path::to_path_buf)
+    };
+    let found = direct.or_else(|| {
+        let p = path.canonicalize().ok()?;
+        let b = base.canonicalize().ok()?;
+        p.strip_prefix(&b).ok().map(Path::to_path_buf).or(Some(p))
+    });
+    found
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn print_rotation(r: &intact_layout::Rotation, output: &Path) {
+    let steps: Vec<&str> = r.steps.iter().map(|s| s.as_str()).collect();
+    let old: Vec<&str> = r.old_keyids.iter().map(|k| k.short()).collect();
+    println!(
+        "rotated key {} in {}: steps [{}]{}{}",
+        old.join(", "),
+        output.display(),
+        steps.join(", "),
+        if r.git_signers > 0 {
+            format!(", {} git signer(s)", r.git_signers)
+        } else {
+            String::new()
+        },
+        r.new_keyid
+            .as_ref()
+            .map(|k| format!("; new key {}", k.short()))
+            .unwrap_or_default()
+    );
 }
 
 fn options(params: &[String]) -> Result<BuildOptions> {
@@ -301,7 +432,11 @@ fn read_stdin() -> Result<Vec<u8>> {
 fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::Finding>> {
     let bytes = read_stdin()?;
     if intact_layout::is_signed_metadata(&bytes) {
-        return Ok(intact_layout::check_signed(&bytes, opts.now)?);
+        return Ok(intact_layout::check_signed_with(
+            &bytes,
+            opts.now,
+            opts.warn_expiry,
+        )?);
     }
     let text = String::from_utf8(bytes).context("standard input: not UTF-8")?;
     Ok(intact_layout::Source::parse(text, "")?
@@ -310,7 +445,9 @@ fn check_stdin(opts: &intact_layout::BuildOptions) -> Result<Vec<intact_layout::
 }
 
 fn check(a: CheckArgs) -> Result<Outcome> {
-    let opts = options(&a.params)?;
+    let mut opts = options(&a.params)?;
+    opts.warn_expiry = intact_keystatus::parse_duration(&a.warn_expiry)
+        .map_err(|e| anyhow::anyhow!("--warn-expiry {}: {e}", a.warn_expiry))?;
     let findings = if a.file == Path::new("-") {
         check_stdin(&opts)?
     } else {

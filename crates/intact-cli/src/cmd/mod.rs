@@ -10,6 +10,7 @@ pub mod log;
 pub mod matching;
 pub mod oci;
 pub mod run;
+pub mod separation;
 pub mod shell;
 pub mod show;
 pub mod sign;
