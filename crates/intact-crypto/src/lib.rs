@@ -27,6 +27,7 @@ mod gpg_export;
 mod metadata;
 mod public;
 mod signing;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use file::{load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile};

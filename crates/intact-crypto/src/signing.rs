@@ -27,6 +27,9 @@ enum Secret {
 pub struct SigningKey {
     secret: Secret,
     public: PublicKey,
+    /// The certificate (and chain) of the key, PEM, attached to every
+    /// signature it makes (docs/pki.md).
+    certificate: Option<String>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -65,7 +68,22 @@ impl SigningKey {
         SigningKey {
             secret,
             public: PublicKey::from_material(material),
+            certificate: None,
         }
+    }
+
+    /// The key with its certificate chain (PEM, leaf first), which
+    /// [`crate::sign_metadata`] then attaches to its signatures in the
+    /// `cert` member. Use [`crate::x509::certify`], which checks that the
+    /// certificate is the key's.
+    pub(crate) fn with_certificate(mut self, pem: String) -> Self {
+        self.certificate = Some(pem);
+        self
+    }
+
+    /// The certificate chain attached to this key's signatures, if any.
+    pub fn certificate(&self) -> Option<&str> {
+        self.certificate.as_deref()
     }
 
     /// Load a private key PEM: PKCS#8 (`PRIVATE KEY`), encrypted PKCS#8

@@ -32,6 +32,7 @@ mod inspect;
 mod keystatus;
 mod logged;
 mod options;
+mod pki;
 mod render;
 mod report;
 mod rules;

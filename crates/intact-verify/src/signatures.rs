@@ -253,7 +253,7 @@ pub(crate) fn preload(
 
 /// Read, parse and (when its key is usable) signature-check one link file
 /// of `keyid`'s, named after it or, for a GPG key, one of its subkeys.
-fn load_one(
+pub(crate) fn load_one(
     file: String,
     keyid: &KeyId,
     links: &dyn LinkSource,
