@@ -198,6 +198,31 @@ fn certificate_functionaries_pass_and_bad_certificates_are_named() {
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.out.contains("CN=builder\" (serial 1000)"), "{}", r.out);
 
+    // Logged, the link's entry records the certificate, and it is listed.
+    expect(d, 0, &["key", "generate", "logkey"]);
+    expect(
+        d,
+        0,
+        &[
+            "log",
+            "init",
+            "log",
+            "--key",
+            "logkey.pem",
+            "--origin",
+            "example.com/log",
+        ],
+    );
+    expect(d, 0, &["log", "add", "log", link.to_str().unwrap()]);
+    let r = expect(d, 0, &["log", "show", "log"]);
+    assert!(
+        r.out.contains(
+            "certificate O=Example,CN=builder serial 1000 issuer O=Example,CN=Example Intermediate CA valid "
+        ),
+        "{}",
+        r.out
+    );
+
     // Each bad leaf: exit 1, certificate-rejected, subject and serial named.
     for (leaf, serial, why) in [
         (

@@ -688,3 +688,40 @@ pub fn certify(
     let pem = certs.iter().map(Certificate::to_pem).collect::<String>();
     Ok(key.with_certificate(pem))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_attributes_match_as_in_toto_golang() {
+        // `*` alone allows anything, also nothing.
+        assert!(attribute("email", &["*"], &["a@x"]).is_ok());
+        assert!(attribute("email", &["*"], &[]).is_ok());
+        // Exactly the listed values, in any order.
+        assert!(attribute("email", &["a@x", "b@x"], &["b@x", "a@x"]).is_ok());
+        let e = attribute("email", &["a@x", "b@x"], &["a@x"]).unwrap_err();
+        assert!(e.contains("lacks email [\"b@x\"]"), "{e}");
+        let e = attribute("email", &["a@x"], &["a@x", "c@x"]).unwrap_err();
+        assert!(e.contains("\"c@x\""), "{e}");
+        // Empty allows none.
+        assert!(attribute("URI", &[], &[]).is_ok());
+        let e = attribute("URI", &[], &["spiffe://x"]).unwrap_err();
+        assert!(e.contains("allows none"), "{e}");
+        // A duplicate value counts once against one allowed value.
+        assert!(attribute("DNS name", &["a"], &["a", "a"]).is_err());
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        assert!(matches!(
+            Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+            Err(CertError::Malformed { .. })
+        ));
+        assert!(Certificate::from_pem("no pem here").is_err());
+        assert!(Crl::from_bytes(b"\x30\x03\x02\x01\x00").is_err());
+        assert!(
+            Crl::from_bytes(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n").is_err()
+        );
+    }
+}

@@ -522,4 +522,45 @@ mod tests {
         m.insert(KEY_NAME_MEMBER.into(), Value::from(7));
         assert_eq!(KeyDict::new(m).unwrap().name(), None);
     }
+
+    #[test]
+    fn in_toto_golang_certificate_members_round_trip() {
+        // As in-toto-golang writes them: nil lists as null.
+        let text = r#"{"_type":"layout","expires":"2030-01-01T00:00:00Z","inspect":[],"keys":{},"readme":"",
+            "rootcas":{"ab":{"keyid":"ab","keytype":"ecdsa","scheme":"ecdsa-sha2-nistp256",
+                "keyval":{"public":"P","certificate":"C"}}},
+            "steps":[{"_type":"step","name":"build","pubkeys":[],"threshold":1,"expected_command":[],
+                "expected_materials":[],"expected_products":[],
+                "cert_constraints":[{"common_name":"*","dns_names":null,"emails":["a@x"],
+                    "organizations":null,"roots":["*"],"uris":null}]}]}"#;
+        let layout: Layout = serde_json::from_str(text).unwrap();
+        let roots = layout.rootcas.as_ref().unwrap();
+        assert_eq!(roots.values().next().unwrap().certificate(), Some("C"));
+        let c = &layout.steps[0].cert_constraints.as_ref().unwrap()[0];
+        assert_eq!(c.common_name(), "*");
+        assert_eq!(c.list("emails"), ["a@x"]);
+        assert!(c.list("uris").is_empty());
+        let again: Value = serde_json::to_value(&layout).unwrap();
+        let original: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(again, original);
+        // Without them, nothing is added.
+        let plain = Layout::new(Expires::parse("2030-01-01T00:00:00Z").unwrap());
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v.get("rootcas").is_none() && v.get("intermediatecas").is_none());
+    }
+
+    #[test]
+    fn certificate_constraints_refuse_unknown_or_mistyped_members() {
+        for bad in [
+            r#"{"common_name": 7}"#,
+            r#"{"emails": "a@x"}"#,
+            r#"{"uris": [1]}"#,
+            r#"{"organisation_units": ["x"]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CertConstraint>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }
