@@ -10,6 +10,10 @@
 #   outside.{key,crt} CN=intruder, email intruder@example.com: outside the
 #                     layout's certificate constraints
 #   intermediate.crl  the intermediate's CRL (PEM), listing revoked.crt
+#   buildca.crt       a second intermediate, signed by the root, with the
+#                     X.509 name constraint permitted;DNS:build.example.com
+#   renegade.{key,crt} the good leaf's names plus DNS ci.example.org, issued
+#                     by buildca: outside its CA's name constraints
 #
 # Leaf keys are ed25519 (PKCS#8 PEM), as `intact run --key` reads them.
 # The tests run this into a temporary directory: the fixtures are
@@ -49,6 +53,12 @@ basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[constrained_ca_ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+nameConstraints = critical, permitted;DNS:build.example.com
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [leaf_ext]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -73,20 +83,26 @@ q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out intermedia
 q openssl req -new -key intermediate.key -subj "/O=Example/CN=Example Intermediate CA" -out intermediate.csr
 q openssl ca -batch -config root.cnf -extensions ca_ext -in intermediate.csr -out intermediate.crt -notext
 
-leaf() { # NAME CN EMAIL URI [openssl ca options...]
-  local name="$1" cn="$2" email="$3" uri="$4"
+# A name-constrained intermediate, signed by the root.
+ca_setup buildca
+q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out buildca.key
+q openssl req -new -key buildca.key -subj "/O=Example/CN=Example Build CA" -out buildca.csr
+q openssl ca -batch -config root.cnf -extensions constrained_ca_ext -in buildca.csr -out buildca.crt -notext
+
+leaf() { # CA NAME CN SAN [openssl ca options...]
+  local ca="$1" name="$2" cn="$3" san="$4"
   shift 4
   q openssl genpkey -algorithm ed25519 -out "$name.key"
-  q openssl req -new -key "$name.key" -subj "/O=Example/CN=$cn" \
-    -addext "subjectAltName=email:$email,URI:$uri" -out "$name.csr"
-  q openssl ca -batch -config intermediate.cnf -extensions leaf_ext -in "$name.csr" -out "$name.crt" -notext "$@"
+  q openssl req -new -key "$name.key" -subj "/O=Example/CN=$cn" -addext "subjectAltName=$san" -out "$name.csr"
+  q openssl ca -batch -config "$ca.cnf" -extensions leaf_ext -in "$name.csr" -out "$name.crt" -notext "$@"
 }
 
-leaf good builder builder@example.com spiffe://example.com/builder
-leaf expired builder builder@example.com spiffe://example.com/builder \
-  -startdate 20200101000000Z -enddate 20201231000000Z
-leaf revoked builder builder@example.com spiffe://example.com/builder
-leaf outside intruder intruder@example.com spiffe://example.com/intruder
+builder="email:builder@example.com,URI:spiffe://example.com/builder"
+leaf intermediate good builder "$builder"
+leaf intermediate expired builder "$builder" -startdate 20200101000000Z -enddate 20201231000000Z
+leaf intermediate revoked builder "$builder"
+leaf intermediate outside intruder "email:intruder@example.com,URI:spiffe://example.com/intruder"
+leaf buildca renegade builder "$builder,DNS:ci.example.org"
 
 q openssl ca -batch -config intermediate.cnf -revoke revoked.crt -crl_reason keyCompromise
 q openssl ca -batch -config intermediate.cnf -gencrl -out intermediate.crl

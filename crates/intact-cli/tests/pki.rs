@@ -128,13 +128,16 @@ fn write_layout(dir: &Path, pki: &Path, intermediates: bool, extra_key: Option<V
 
 /// A link for `build` signed by LEAF's key with its certificate, in
 /// a directory of its own.
-fn record(dir: &Path, pki: &Path, leaf: &str, chain: bool) -> PathBuf {
-    let links = dir.join(format!("links-{leaf}{}", if chain { "-chain" } else { "" }));
+fn record(dir: &Path, pki: &Path, leaf: &str, chain: Option<&str>) -> PathBuf {
+    let links = dir.join(format!(
+        "links-{leaf}{}",
+        if chain.is_some() { "-chain" } else { "" }
+    ));
     std::fs::create_dir_all(&links).unwrap();
     std::fs::write(links.join("out.txt"), "built\n").unwrap();
     let key = pki.join(format!("{leaf}.key"));
     let cert = pki.join(format!("{leaf}.crt"));
-    let mid = pki.join("intermediate.crt");
+    let mid = pki.join(chain.unwrap_or("intermediate.crt"));
     let mut args = vec![
         "run",
         "--step",
@@ -144,7 +147,7 @@ fn record(dir: &Path, pki: &Path, leaf: &str, chain: bool) -> PathBuf {
         "--cert",
         cert.to_str().unwrap(),
     ];
-    if chain {
+    if chain.is_some() {
         args.extend(["--chain", mid.to_str().unwrap()]);
     }
     args.extend(["-p", "out.txt", "--no-git", "--", "true"]);
@@ -180,7 +183,7 @@ fn certificate_functionaries_pass_and_bad_certificates_are_named() {
     write_layout(d, &pki, true, None);
 
     // The good leaf, with the CRL: passes, and says which certificate.
-    let good = record(d, &pki, "good", false);
+    let good = record(d, &pki, "good", None);
     let link = std::fs::read_dir(&good)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -237,7 +240,7 @@ fn certificate_functionaries_pass_and_bad_certificates_are_named() {
             "meets none of the step's certificate constraints",
         ),
     ] {
-        let links = record(d, &pki, leaf, false);
+        let links = record(d, &pki, leaf, None);
         let r = verify(d, &links, true);
         assert_eq!(r.code, 1, "{leaf}: {}", r.out);
         assert!(r.out.contains("certificate-rejected"), "{leaf}: {}", r.out);
@@ -253,6 +256,18 @@ fn certificate_functionaries_pass_and_bad_certificates_are_named() {
             assert_eq!(r.code, 0, "revoked without --crl: {}", r.out);
         }
     }
+
+    // A leaf whose DNS name is outside its CA's X.509 name constraints,
+    // carrying that CA: the chain itself is refused.
+    let links = record(d, &pki, "renegade", Some("buildca.crt"));
+    let r = verify(d, &links, true);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("certificate-rejected"), "{}", r.out);
+    assert!(
+        r.out.contains("violates a CA's name constraints"),
+        "{}",
+        r.out
+    );
 }
 
 #[test]
@@ -263,10 +278,10 @@ fn the_chain_can_travel_with_the_link_and_a_foreign_certificate_is_refused() {
     expect(d, 0, &["key", "generate", "alice"]);
     // No intermediatecas in the layout: the link must carry the chain.
     write_layout(d, &pki, false, None);
-    let with_chain = record(d, &pki, "good", true);
+    let with_chain = record(d, &pki, "good", Some("intermediate.crt"));
     let r = verify(d, &with_chain, true);
     assert_eq!(r.code, 0, "{}", r.out);
-    let without = record(d, &pki, "good", false);
+    let without = record(d, &pki, "good", None);
     let r = verify(d, &without, true);
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(
@@ -330,7 +345,7 @@ fn the_reference_loads_certificate_layouts_and_links() {
     };
 
     write_layout(d, &pki, true, None);
-    let good = record(d, &pki, "good", false);
+    let good = record(d, &pki, "good", None);
     let (ok, out) = reference(&good);
     assert!(!ok, "{out}");
     assert!(
