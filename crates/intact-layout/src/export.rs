@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use intact_model::git::DEFAULT_INSPECTION_NAME;
-use intact_model::{split_like_python, GitPolicy, Inspection, KeyId, Layout, Rule, Side};
+use intact_model::{split_like_python, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Side};
 
 use crate::params::{is_valid_parameter_name, placeholders};
 use crate::spec::{Command, GitSpec, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
@@ -112,6 +112,12 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                 expected_command: command(&s.expected_command),
                 expected_materials: s.expected_materials.iter().map(rule_text).collect(),
                 expected_products: s.expected_products.iter().map(rule_text).collect(),
+                cert_constraints: s
+                    .cert_constraints
+                    .iter()
+                    .flatten()
+                    .map(|c| c.as_map().clone())
+                    .collect(),
             })
             .collect(),
         inspect: inspections
@@ -139,7 +145,20 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
             keys
         }),
         git,
+        rootcas: ca_specs(layout.rootcas.as_ref()),
+        intermediatecas: ca_specs(layout.intermediatecas.as_ref()),
     }
+}
+
+/// CA certificates as written in the layout, by keyid, so they build to
+/// the same bytes.
+fn ca_specs(cas: Option<&BTreeMap<KeyId, KeyDict>>) -> NamedMap<KeySpec> {
+    NamedMap(
+        cas.into_iter()
+            .flatten()
+            .map(|(id, dict)| (id.to_string(), KeySpec::Inline(dict.as_map().clone())))
+            .collect(),
+    )
 }
 
 /// The git policy inspection becomes the `git:` section again when it is

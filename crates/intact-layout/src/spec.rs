@@ -45,6 +45,14 @@ pub struct LayoutSpec {
     /// into an inspection that runs `intact git verify-source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitSpec>,
+    /// Root CA certificates by name (docs/pki.md): PEM certificate files
+    /// relative to the YAML file, or key dictionaries with
+    /// `keyval.certificate`. Names may appear in `cert_constraints` roots.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub rootcas: NamedMap<KeySpec>,
+    /// Intermediate CA certificates by name, as `rootcas`.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub intermediatecas: NamedMap<KeySpec>,
 }
 
 /// The git provenance policy as authors write it.
@@ -106,6 +114,10 @@ pub struct StepSpec {
     /// Product rules, one string each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_products: Vec<String>,
+    /// Certificates that may sign for the step (docs/pki.md), as
+    /// in-toto-golang's `cert_constraints`; `roots` may name `rootcas`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cert_constraints: Vec<Map<String, Value>>,
 }
 
 /// An inspection as authors write it.
