@@ -29,6 +29,7 @@ mod metadata;
 mod pkcs11;
 mod public;
 mod signing;
+pub mod x509;
 
 pub use agent::PREFIX as SSH_AGENT_PREFIX;
 pub use error::CryptoError;

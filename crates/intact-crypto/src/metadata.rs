@@ -18,6 +18,9 @@ pub fn sign_metadata(md: &mut Metadata, key: &SigningKey) -> Result<KeyId, Crypt
     let keyid = key.keyid()?;
     let sig = key.sign(&md.signed_bytes()?)?;
     md.set_signature(keyid.clone(), sig);
+    if let Some(pem) = key.certificate() {
+        md.set_signature_cert(&keyid, pem);
+    }
     Ok(keyid)
 }
 
@@ -89,7 +92,9 @@ pub fn sign_and_save_alongside<R: Send, E: Send>(
     let keyid = key.keyid()?;
     let path = path_for(&keyid);
     let in_file = |e: ModelError| CryptoError::from(e.in_file(&path));
-    let Metadata::Metablock(mb) = &*md else {
+    // A certificate-carrying signature is written whole (the streamed
+    // head below assumes a bare signature).
+    let (Metadata::Metablock(mb), None) = (&*md, key.certificate()) else {
         let beside = match alongside(md) {
             Ok(beside) => beside,
             Err(e) => return Ok(Err(e)),

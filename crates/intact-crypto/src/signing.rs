@@ -47,6 +47,9 @@ enum Secret {
 pub struct SigningKey {
     secret: Secret,
     public: PublicKey,
+    /// The certificate (and chain) of the key, PEM, attached to every
+    /// signature it makes (docs/pki.md).
+    certificate: Option<String>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -85,6 +88,7 @@ impl SigningKey {
         SigningKey {
             secret: Secret::File(secret),
             public: PublicKey::from_material(material),
+            certificate: None,
         }
     }
 
@@ -99,12 +103,14 @@ impl SigningKey {
             Some(opened.map(|(token, public)| SigningKey {
                 secret: Secret::Pkcs11(Box::new(token)),
                 public,
+                certificate: None,
             }))
         } else if let Some(selector) = spec.strip_prefix(crate::agent::PREFIX) {
             let opened = crate::agent::AgentKey::open(selector);
             Some(opened.map(|(agent, public)| SigningKey {
                 secret: Secret::Agent(Box::new(agent)),
                 public,
+                certificate: None,
             }))
         } else {
             None
@@ -118,6 +124,20 @@ impl SigningKey {
             Secret::Agent(_) => "ssh-agent",
             _ => "file",
         }
+    }
+
+    /// The key with its certificate chain (PEM, leaf first), which
+    /// [`crate::sign_metadata`] then attaches to its signatures in the
+    /// `cert` member. Use [`crate::x509::certify`], which checks that the
+    /// certificate is the key's.
+    pub(crate) fn with_certificate(mut self, pem: String) -> Self {
+        self.certificate = Some(pem);
+        self
+    }
+
+    /// The certificate chain attached to this key's signatures, if any.
+    pub fn certificate(&self) -> Option<&str> {
+        self.certificate.as_deref()
     }
 
     /// Load a private key PEM: PKCS#8 (`PRIVATE KEY`), encrypted PKCS#8

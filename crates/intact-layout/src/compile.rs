@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use intact_crypto::PublicKey;
 use intact_model::{
-    Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Separation, Side, Step, StepName,
+    CertConstraint, Expires, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Separation, Side,
+    Step, StepName,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -335,6 +336,86 @@ impl Compiler<'_> {
         Some(id)
     }
 
+    /// The `rootcas` or `intermediatecas` section (docs/pki.md): CA
+    /// certificates by keyid, and the keyids by the author's names.
+    fn ca_certificates(
+        &mut self,
+        section: &str,
+        specs: &crate::spec::NamedMap<KeySpec>,
+    ) -> (BTreeMap<KeyId, KeyDict>, HashMap<String, KeyId>) {
+        let mut out = BTreeMap::new();
+        let mut names = HashMap::new();
+        for (name, spec) in specs.iter() {
+            let dict = match spec {
+                KeySpec::File(rel) => {
+                    let path = self.src.base_dir().join(rel);
+                    intact_model::io::read_limited_string(&path, 1 << 20)
+                        .map_err(|e| e.to_string())
+                        .and_then(|text| {
+                            intact_crypto::x509::Certificate::from_pem(&text)
+                                .map_err(|e| format!("{rel}: {e}"))
+                        })
+                        .and_then(|c| c.to_key_dict().map_err(|e| e.to_string()))
+                }
+                KeySpec::Inline(map) => {
+                    KeyDict::new(map.clone()).and_then(|d| match d.certificate() {
+                        Some(_) => Ok(d),
+                        None => Err("a CA key dictionary needs keyval.certificate".into()),
+                    })
+                }
+            };
+            match dict.map(|d| (d.keyid(), d)) {
+                Ok((Some(id), dict)) => {
+                    names.insert(name.clone(), id.clone());
+                    out.insert(id, dict);
+                }
+                Ok((None, _)) => {}
+                Err(e) => self.report(
+                    Severity::Error,
+                    codes::INVALID_KEY,
+                    format!("{section} {name:?} cannot be used: {e}"),
+                    At::path(vec![key(section), key(name)]),
+                ),
+            }
+        }
+        (out, names)
+    }
+
+    /// A step's `cert_constraints`, with root CA names turned into keyids.
+    fn cert_constraints(
+        &mut self,
+        specs: &[Map<String, Value>],
+        base: &[Seg],
+        ca_names: &HashMap<String, KeyId>,
+    ) -> Option<Vec<CertConstraint>> {
+        if specs.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let mut map = spec.clone();
+            if let Some(Value::Array(roots)) = map.get_mut("roots") {
+                for r in roots.iter_mut() {
+                    if let Some(id) = r.as_str().and_then(|n| ca_names.get(n)) {
+                        *r = Value::String(id.to_string());
+                    }
+                }
+            }
+            match CertConstraint::new(map) {
+                Ok(c) => out.push(c),
+                Err(e) => self.report(
+                    Severity::Error,
+                    codes::INVALID_KEY,
+                    format!("certificate constraint: {e}"),
+                    At::path(
+                        [base.to_vec(), vec![key("cert_constraints"), Seg::Index(i)]].concat(),
+                    ),
+                ),
+            }
+        }
+        Some(out)
+    }
+
     fn load_keys(&mut self) {
         for (name, spec) in self.src.spec().keys.iter() {
             let path = vec![key("keys"), key(name)];
@@ -488,6 +569,10 @@ impl Compiler<'_> {
         self.load_keys();
         let mut layout = Layout::new(self.expires()?);
         layout.readme = spec.readme.clone();
+        let (rootcas, ca_names) = self.ca_certificates("rootcas", &spec.rootcas);
+        let (intermediatecas, _) = self.ca_certificates("intermediatecas", &spec.intermediatecas);
+        layout.rootcas = (!rootcas.is_empty()).then_some(rootcas);
+        layout.intermediatecas = (!intermediatecas.is_empty()).then_some(intermediatecas);
 
         for (yi, s) in spec.steps.iter().enumerate() {
             let base = vec![key("steps"), Seg::Index(yi)];
@@ -532,6 +617,7 @@ impl Compiler<'_> {
             let (p, po) = self.rules(&s.expected_products, &base, "expected_products", &item);
             step.expected_materials = m;
             step.expected_products = p;
+            step.cert_constraints = self.cert_constraints(&s.cert_constraints, &base, &ca_names);
             self.origins
                 .rules
                 .insert((ItemKind::Step, ci, Part::Materials), mo);

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use intact_model::git::DEFAULT_INSPECTION_NAME;
-use intact_model::{split_like_python, GitPolicy, Inspection, KeyId, Layout, Rule, Side};
+use intact_model::{split_like_python, GitPolicy, Inspection, KeyDict, KeyId, Layout, Rule, Side};
 
 use crate::params::{is_valid_parameter_name, placeholders};
 use crate::spec::{Command, GitSpec, InspectionSpec, KeySpec, LayoutSpec, NamedMap, StepSpec};
@@ -113,6 +113,12 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
                 expected_command: command(&s.expected_command),
                 expected_materials: s.expected_materials.iter().map(rule_text).collect(),
                 expected_products: s.expected_products.iter().map(rule_text).collect(),
+                cert_constraints: s
+                    .cert_constraints
+                    .iter()
+                    .flatten()
+                    .map(|c| c.as_map().clone())
+                    .collect(),
             })
             .collect(),
         inspect: inspections
@@ -141,6 +147,8 @@ pub fn to_spec(layout: &Layout) -> LayoutSpec {
         }),
         git,
         separate,
+        rootcas: ca_specs(layout.rootcas.as_ref()),
+        intermediatecas: ca_specs(layout.intermediatecas.as_ref()),
     }
 }
 
@@ -166,6 +174,17 @@ fn split_separation(inspections: &[Inspection]) -> (Vec<Vec<String>>, &[Inspecti
         ),
         _ => (Vec::new(), inspections),
     }
+}
+
+/// CA certificates as written in the layout, by keyid, so they build to
+/// the same bytes.
+fn ca_specs(cas: Option<&BTreeMap<KeyId, KeyDict>>) -> NamedMap<KeySpec> {
+    NamedMap(
+        cas.into_iter()
+            .flatten()
+            .map(|(id, dict)| (id.to_string(), KeySpec::Inline(dict.as_map().clone())))
+            .collect(),
+    )
 }
 
 /// The git policy inspection becomes the `git:` section again when it is

@@ -50,6 +50,14 @@ pub struct LayoutSpec {
     /// inspection that runs `intact verify-separation`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub separate: Vec<Vec<String>>,
+    /// Root CA certificates by name (docs/pki.md): PEM certificate files
+    /// relative to the YAML file, or key dictionaries with
+    /// `keyval.certificate`. Names may appear in `cert_constraints` roots.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub rootcas: NamedMap<KeySpec>,
+    /// Intermediate CA certificates by name, as `rootcas`.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub intermediatecas: NamedMap<KeySpec>,
 }
 
 /// The git provenance policy as authors write it.
@@ -111,6 +119,10 @@ pub struct StepSpec {
     /// Product rules, one string each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_products: Vec<String>,
+    /// Certificates that may sign for the step (docs/pki.md), as
+    /// in-toto-golang's `cert_constraints`; `roots` may name `rootcas`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cert_constraints: Vec<Map<String, Value>>,
 }
 
 /// An inspection as authors write it.

@@ -37,6 +37,7 @@ fn entry(i: u64) -> Vec<u8> {
         time: "2026-12-02T11:00:00Z".into(),
         intact_version: "0.1.0".into(),
         ci: Default::default(),
+        certificates: Vec::new(),
     };
     e.to_bytes().unwrap()
 }

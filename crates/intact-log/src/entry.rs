@@ -102,6 +102,49 @@ pub struct Entry {
     /// CI identifiers ([`CI_VARIABLES`]) that were set.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ci: BTreeMap<String, String>,
+    /// The X.509 certificates the file's signatures carry (docs/pki.md),
+    /// so that every certificate ever used in signing can be listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateRecord>,
+}
+
+/// A signer's certificate as a log entry records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRecord {
+    /// The keyid the signature claims.
+    pub keyid: String,
+    /// Subject, RFC 4514.
+    pub subject: String,
+    /// Issuer, RFC 4514.
+    pub issuer: String,
+    /// Serial number, upper-case hex.
+    pub serial: String,
+    /// Validity start, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub not_before: String,
+    /// Validity end, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub not_after: String,
+}
+
+impl CertificateRecord {
+    /// The leaf certificates of `md`'s signatures (unparsable ones are
+    /// left out: the entry describes, the verifier judges).
+    pub fn of(md: &intact_model::Metadata) -> Vec<Self> {
+        md.signatures()
+            .iter()
+            .filter_map(|s| {
+                let cert = intact_crypto::x509::Certificate::from_pem(s.cert?).ok()?;
+                Some(CertificateRecord {
+                    keyid: s.keyid.to_string(),
+                    subject: cert.subject(),
+                    issuer: cert.issuer(),
+                    serial: cert.serial(),
+                    not_before: cert.not_before(),
+                    not_after: cert.not_after(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// What an entry takes from outside the file: the time and CI identifiers.
@@ -174,6 +217,7 @@ impl Entry {
             time: ctx.time.clone(),
             intact_version: env!("CARGO_PKG_VERSION").to_string(),
             ci: ctx.ci.clone(),
+            certificates: Vec::new(),
         };
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             not(format!(
@@ -194,6 +238,7 @@ impl Entry {
                 .iter()
                 .map(|s| s.keyid.to_string())
                 .collect();
+            entry.certificates = CertificateRecord::of(&md);
             match payload {
                 intact_model::Payload::Link(link) => {
                     entry.kind = EntryKind::LinkRecorded;

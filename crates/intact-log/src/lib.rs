@@ -36,7 +36,9 @@ pub mod tiles;
 mod verify;
 mod writer;
 
-pub use entry::{sha256_hex, Entry, EntryContext, EntryKind, CI_VARIABLES, ENTRY_SCHEMA};
+pub use entry::{
+    sha256_hex, CertificateRecord, Entry, EntryContext, EntryKind, CI_VARIABLES, ENTRY_SCHEMA,
+};
 pub use error::LogError;
 pub use note::{is_valid_origin, LogKey, LogSigner};
 pub use sidecar::{check_logged, log_file, proof_path, Logged};

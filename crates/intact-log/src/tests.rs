@@ -577,6 +577,7 @@ fn stats_count_kinds_failures_and_delays() {
         time: "2026-12-02T11:00:00Z".into(),
         intact_version: "0.1.0".into(),
         ci: Default::default(),
+        certificates: Vec::new(),
     };
     b.add(&link.to_bytes().unwrap());
     let mut verification = link.clone();

@@ -34,6 +34,17 @@ pub struct Layout {
     /// Free text for humans.
     #[serde(default)]
     pub readme: String,
+    /// Root CA certificates by keyid, as in-toto-golang's `rootcas`: key
+    /// dictionaries whose `keyval.certificate` is the PEM certificate
+    /// (docs/pki.md). Functionaries named by a step's `cert_constraints`
+    /// sign with certificates that chain to one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootcas: Option<BTreeMap<KeyId, KeyDict>>,
+    /// Intermediate CA certificates by keyid (in-toto-golang's
+    /// `intermediatecas`), used to build chains from a functionary's
+    /// certificate to a root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediatecas: Option<BTreeMap<KeyId, KeyDict>>,
 }
 
 /// One step of the supply chain.
@@ -59,6 +70,11 @@ pub struct Step {
     /// How many distinct authorised keys must agree.
     #[serde(default = "one")]
     pub threshold: i64,
+    /// Certificates that may sign links for this step besides `pubkeys`,
+    /// as in-toto-golang's `cert_constraints`: a certificate chaining to
+    /// one of the layout's `rootcas` that meets any one constraint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_constraints: Option<Vec<CertConstraint>>,
 }
 
 fn one() -> i64 {
@@ -94,6 +110,8 @@ impl Layout {
             keys: BTreeMap::new(),
             expires: Some(expires),
             readme: String::new(),
+            rootcas: None,
+            intermediatecas: None,
         }
     }
 
@@ -137,6 +155,7 @@ impl Step {
             pubkeys: Vec::new(),
             expected_command: Vec::new(),
             threshold: 1,
+            cert_constraints: None,
         }
     }
 }
@@ -196,6 +215,12 @@ impl KeyDict {
         self.0.get("keyval")?.get("public")?.as_str()
     }
 
+    /// `keyval.certificate`: the PEM certificate of a CA or functionary
+    /// key, as in-toto-golang writes it (docs/pki.md).
+    pub fn certificate(&self) -> Option<&str> {
+        self.0.get("keyval")?.get("certificate")?.as_str()
+    }
+
     /// The name the layout's author gave the key (`keys: {alice: ...}` in
     /// the YAML), carried in the [`KEY_NAME_MEMBER`] member so that
     /// messages can say "alice (e6bd3be5)" instead of 64 hex digits. Only a
@@ -225,6 +250,81 @@ impl KeyDict {
 
     fn str(&self, member: &str) -> Option<&str> {
         self.0.get(member).and_then(Value::as_str)
+    }
+}
+
+/// One of a step's certificate constraints (in-toto-golang's
+/// `CertificateConstraint`), kept verbatim so a layout written by
+/// in-toto-golang (which writes empty lists as `null`) re-encodes to the
+/// bytes it was signed as.
+///
+/// Members: `common_name` (a string), `dns_names`, `emails`,
+/// `organizations`, `roots` (root CA keyids), `uris` (lists of strings).
+/// A list that is exactly `["*"]` (or a common name `*`) allows any value;
+/// otherwise the certificate must carry exactly the listed values, and an
+/// absent, `null` or empty member means the certificate must carry none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CertConstraint(Map<String, Value>);
+
+/// The list members of a [`CertConstraint`].
+pub const CERT_CONSTRAINT_LISTS: [&str; 5] =
+    ["dns_names", "emails", "organizations", "roots", "uris"];
+
+impl CertConstraint {
+    /// Check the members' shapes; unknown members are refused.
+    pub fn new(map: Map<String, Value>) -> Result<Self, String> {
+        for (name, value) in &map {
+            match (name.as_str(), value) {
+                ("common_name", Value::String(_) | Value::Null) => {}
+                ("common_name", _) => return Err("`common_name` must be a string".into()),
+                (list, Value::Null) if CERT_CONSTRAINT_LISTS.contains(&list) => {}
+                (list, Value::Array(items)) if CERT_CONSTRAINT_LISTS.contains(&list) => {
+                    if !items.iter().all(Value::is_string) {
+                        return Err(format!("`{list}` must be a list of strings"));
+                    }
+                }
+                (list, _) if CERT_CONSTRAINT_LISTS.contains(&list) => {
+                    return Err(format!("`{list}` must be a list of strings"))
+                }
+                (other, _) => {
+                    return Err(format!(
+                        "unknown certificate constraint member `{other}` (known: common_name, {})",
+                        CERT_CONSTRAINT_LISTS.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(CertConstraint(map))
+    }
+
+    /// The required common name (`""` when absent: the certificate must
+    /// have none; `*`: any).
+    pub fn common_name(&self) -> &str {
+        self.0
+            .get("common_name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// A list member (`dns_names`, `emails`, `organizations`, `roots`,
+    /// `uris`); empty when absent or `null`.
+    pub fn list(&self, member: &str) -> Vec<&str> {
+        match self.0.get(member) {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The whole object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for CertConstraint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        CertConstraint::new(Map::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -421,5 +521,46 @@ mod tests {
         let mut m = k.as_map().clone();
         m.insert(KEY_NAME_MEMBER.into(), Value::from(7));
         assert_eq!(KeyDict::new(m).unwrap().name(), None);
+    }
+
+    #[test]
+    fn in_toto_golang_certificate_members_round_trip() {
+        // As in-toto-golang writes them: nil lists as null.
+        let text = r#"{"_type":"layout","expires":"2030-01-01T00:00:00Z","inspect":[],"keys":{},"readme":"",
+            "rootcas":{"ab":{"keyid":"ab","keytype":"ecdsa","scheme":"ecdsa-sha2-nistp256",
+                "keyval":{"public":"P","certificate":"C"}}},
+            "steps":[{"_type":"step","name":"build","pubkeys":[],"threshold":1,"expected_command":[],
+                "expected_materials":[],"expected_products":[],
+                "cert_constraints":[{"common_name":"*","dns_names":null,"emails":["a@x"],
+                    "organizations":null,"roots":["*"],"uris":null}]}]}"#;
+        let layout: Layout = serde_json::from_str(text).unwrap();
+        let roots = layout.rootcas.as_ref().unwrap();
+        assert_eq!(roots.values().next().unwrap().certificate(), Some("C"));
+        let c = &layout.steps[0].cert_constraints.as_ref().unwrap()[0];
+        assert_eq!(c.common_name(), "*");
+        assert_eq!(c.list("emails"), ["a@x"]);
+        assert!(c.list("uris").is_empty());
+        let again: Value = serde_json::to_value(&layout).unwrap();
+        let original: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(again, original);
+        // Without them, nothing is added.
+        let plain = Layout::new(Expires::parse("2030-01-01T00:00:00Z").unwrap());
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v.get("rootcas").is_none() && v.get("intermediatecas").is_none());
+    }
+
+    #[test]
+    fn certificate_constraints_refuse_unknown_or_mistyped_members() {
+        for bad in [
+            r#"{"common_name": 7}"#,
+            r#"{"emails": "a@x"}"#,
+            r#"{"uris": [1]}"#,
+            r#"{"organisation_units": ["x"]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CertConstraint>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

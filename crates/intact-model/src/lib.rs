@@ -49,10 +49,13 @@ pub use digest::{Digest, DigestSet, HexStr};
 pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
 pub use error::ModelError;
 pub use git::GitPolicy;
-pub use layout::{Expires, Inspection, KeyDict, Layout, Step, KEY_NAME_MEMBER};
+pub use layout::{
+    CertConstraint, Expires, Inspection, KeyDict, Layout, Step, CERT_CONSTRAINT_LISTS,
+    KEY_NAME_MEMBER,
+};
 pub use link::Link;
 pub use metablock::{Metablock, Signature, SignatureValue};
-pub use metadata::{Container, Metadata, SignatureRef};
+pub use metadata::{Container, Metadata, SignatureRef, CERT_MEMBER};
 pub use names::{ArtifactName, KeyId, StepName};
 pub use payload::Payload;
 pub use rule::{split_like_python, Rule, RuleKind, Side};

@@ -26,7 +26,14 @@ pub struct SignatureRef<'a> {
     pub keyid: &'a KeyId,
     /// The raw signature bytes, or `None` for a GPG signature.
     pub sig: Option<&'a [u8]>,
+    /// The signer's PEM certificate (and chain), in-toto-golang's `cert`
+    /// member, when the signature was made with a certificate's key.
+    pub cert: Option<&'a str>,
 }
+
+/// The signature member holding the signer's certificate (in-toto-golang's
+/// `Signature.Certificate`).
+pub const CERT_MEMBER: &str = "cert";
 
 /// A link or layout in either container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +232,7 @@ impl Metadata {
                         SignatureValue::Raw(b) => Some(b.as_slice()),
                         SignatureValue::Gpg { .. } => None,
                     },
+                    cert: s.extra.get(CERT_MEMBER).and_then(serde_json::Value::as_str),
                 })
                 .collect(),
             Metadata::Envelope(e) => e
@@ -233,6 +241,7 @@ impl Metadata {
                 .map(|s| SignatureRef {
                     keyid: &s.keyid,
                     sig: Some(s.sig.as_slice()),
+                    cert: s.extra.get(CERT_MEMBER).and_then(serde_json::Value::as_str),
                 })
                 .collect(),
         }
@@ -260,6 +269,35 @@ impl Metadata {
                     None => e.signatures.push(new),
                 }
             }
+        }
+    }
+
+    /// Attach the signer's PEM certificate (leaf first, then its chain) to
+    /// the signature by `keyid`, in the `cert` member in-toto-golang reads
+    /// (it takes the first PEM block: the leaf). `false` when there is no
+    /// such signature.
+    pub fn set_signature_cert(&mut self, keyid: &KeyId, pem: &str) -> bool {
+        let extra = match self {
+            Metadata::Metablock(m) => m
+                .signatures
+                .iter_mut()
+                .find(|s| &s.keyid == keyid)
+                .map(|s| &mut s.extra),
+            Metadata::Envelope(e) => e
+                .signatures
+                .iter_mut()
+                .find(|s| &s.keyid == keyid)
+                .map(|s| &mut s.extra),
+        };
+        match extra {
+            Some(extra) => {
+                extra.insert(
+                    CERT_MEMBER.to_string(),
+                    serde_json::Value::String(pem.to_string()),
+                );
+                true
+            }
+            None => false,
         }
     }
 

@@ -33,6 +33,7 @@ pub mod inventory;
 mod keystatus;
 mod logged;
 mod options;
+mod pki;
 mod render;
 mod report;
 mod rules;

@@ -56,6 +56,9 @@ pub struct VerifyOptions {
     /// with the artifacts it consumed ([`crate::RuleDetail`]), as
     /// `intact verify -v` shows them.
     pub rule_detail: bool,
+    /// Certificate revocation lists (`--crl`): a link signed with a
+    /// certificate one of them revokes does not count (docs/pki.md).
+    pub crls: Vec<intact_crypto::x509::Crl>,
 }
 
 impl Default for VerifyOptions {
@@ -76,6 +79,7 @@ impl Default for VerifyOptions {
             key_names: BTreeMap::new(),
             audit: false,
             rule_detail: false,
+            crls: Vec::new(),
         }
     }
 }

@@ -123,6 +123,10 @@ pub enum FailureKind {
     LinkMalformed,
     /// Fewer link files than the step's threshold were found.
     LinkMissing,
+    /// A step's threshold is not met and a link's certificate was refused
+    /// (expired, revoked, no chain to a layout root, outside the step's
+    /// certificate constraints); the message names it by subject and serial.
+    CertificateRejected,
     /// A link carries more than one signature by the same key.
     DuplicateSignature,
     /// A correctly signed link's payload is malformed.
@@ -225,6 +229,7 @@ impl FailureKind {
         FailureKind::KeyRevoked,
         FailureKind::KeyNotYetValid,
         FailureKind::KeyRetired,
+        FailureKind::CertificateRejected,
     ];
 
     /// The stable code of the JSON report (`failure.code`).
@@ -269,6 +274,7 @@ impl FailureKind {
             FailureKind::KeyRevoked => "key-revoked",
             FailureKind::KeyNotYetValid => "key-not-yet-valid",
             FailureKind::KeyRetired => "key-retired",
+            FailureKind::CertificateRejected => "certificate-rejected",
         }
     }
 
@@ -285,7 +291,8 @@ impl FailureKind {
             | K::LinkPayloadMalformed
             | K::LinkNameMismatch
             | K::LinkFormsDisagree
-            | K::Threshold => Stage::LinkSignatures,
+            | K::Threshold
+            | K::CertificateRejected => Stage::LinkSignatures,
             K::SublayoutTooDeep | K::SublayoutInternal => Stage::Sublayouts,
             K::ThresholdDisagreement => Stage::ThresholdAgreement,
             K::StepRule => Stage::StepRules,

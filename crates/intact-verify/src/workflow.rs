@@ -436,17 +436,97 @@ fn step_links<'l>(
 ) -> Flow<StepEvidence<'l>> {
     // Reading, parsing and signature checks of every link run on all cores
     // up front; the decisions below stay sequential, in the reference's order.
-    let preloaded = signatures::preload(
-        &layout.steps,
+    // Links signed with certificates (docs/pki.md): their keys join the
+    // layout keys once the certificate is accepted for the step.
+    let now = u64::try_from(ctx.opts.now.unix_timestamp()).unwrap_or(0);
+    let certs = crate::pki::certificate_signers(
+        layout,
         links,
         layout_keys,
+        &ctx.opts.crls,
+        now,
+        ctx.opts.max_metadata_size,
+    )
+    .map_err(|e| {
+        fail(
+            FailureKind::LayoutMalformed,
+            scope.layout(),
+            e,
+            "the layout's CA certificates must be PEM certificates; fix the layout",
+        )
+    })?;
+    let mut with_certs;
+    let keys = if certs.keys.is_empty() {
+        layout_keys
+    } else {
+        with_certs = layout_keys.clone();
+        with_certs.extend(certs.keys.clone());
+        for (keyid, name) in &certs.names {
+            ctx.names
+                .entry(keyid.clone())
+                .or_insert_with(|| name.clone());
+        }
+        &with_certs
+    };
+    for (file, cert) in &certs.accepted {
+        ctx.pass(
+            Stage::LinkSignatures,
+            scope.layout(),
+            format!(
+                "{file}: certificate {} issued by \"{}\" accepted",
+                cert.name(),
+                cert.issuer()
+            ),
+        );
+    }
+    let mut preloaded = signatures::preload(
+        &layout.steps,
+        links,
+        keys,
         ctx.opts.max_metadata_size,
         ctx.opts.audit,
     );
+    for (i, keyid, file) in &certs.files {
+        if let Some(v) = preloaded.get_mut(*i) {
+            v.push(signatures::load_one(
+                file.clone(),
+                keyid,
+                links,
+                keys,
+                ctx.opts.max_metadata_size,
+                ctx.opts.audit,
+            ));
+        }
+    }
     let mut evidence = Vec::new();
-    for (step, loaded) in layout.steps.iter().zip(preloaded) {
-        let found = load_step_links(ctx, step, loaded, links, layout_keys, scope)?;
-        let valid = check_link_signatures(ctx, step, found, layout_keys, scope)?;
+    for (i, (step, loaded)) in layout.steps.iter().zip(preloaded).enumerate() {
+        let checked = load_step_links(ctx, step, loaded, links, keys, scope)
+            .and_then(|found| check_link_signatures(ctx, step, found, keys, scope));
+        let valid = match (checked, certs.rejected.get(&i)) {
+            (Ok(valid), rejected) => {
+                for r in rejected.into_iter().flatten() {
+                    ctx.warn(
+                        Stage::LinkSignatures,
+                        scope.of(step.name.as_str()),
+                        format!("ignored {r}"),
+                    );
+                }
+                valid
+            }
+            (Err(Halt::Failed(_)), Some(rejected)) => return Err(fail(
+                FailureKind::CertificateRejected,
+                scope.of(step.name.as_str()),
+                format!(
+                    "the threshold of {} is not met: {}",
+                    step.threshold,
+                    rejected.join("; ")
+                ),
+                "sign the step with a valid certificate that meets the step's cert_constraints \
+                     and chains to the layout's rootcas (docs/pki.md)",
+            )
+            .into()),
+            (Err(e), _) => return Err(e),
+        };
         evidence.push((step, valid));
     }
     Ok(evidence)

@@ -189,8 +189,9 @@ Exit codes:
   0   printed
   2   the file is unreadable or not a key")]
 pub struct FileArgs {
-    /// A PEM key file (public or private), an exported GPG public key, a
-    /// PKCS#11 URI (pkcs11:...) or an ssh-agent key (ssh-agent:FINGERPRINT|COMMENT).
+    /// A PEM key file (public or private), a PEM X.509 certificate, an
+    /// exported GPG public key, a PKCS#11 URI (pkcs11:...) or an ssh-agent
+    /// key (ssh-agent:FINGERPRINT|COMMENT).
     file: PathBuf,
     /// Ask for the password of an encrypted private key.
     #[arg(long)]
@@ -212,6 +213,12 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
         KeyCommand::Generate(a) => generate(a),
         KeyCommand::List(a) => list(a),
         KeyCommand::Id(a) => {
+            if let Some(cert) = certificate(&a.file)? {
+                // The keyid alone on stdout, for scripts; the subject beside it.
+                println!("{}", cert.keyid()?);
+                eprintln!("certificate {}", cert.name());
+                return Ok(Outcome::Ok);
+            }
             println!("{}", load(&a)?.public_key().keyid()?);
             Ok(Outcome::Ok)
         }
@@ -220,6 +227,12 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         KeyCommand::Show(a) => {
+            if let Some(cert) = certificate(&a.key.file)? {
+                let mut dict = cert.to_key_dict()?.as_map().clone();
+                dict.insert("x-intact-certificate".into(), cert.summary().into());
+                println!("{}", serde_json::to_string_pretty(&dict)?);
+                return Ok(Outcome::Ok);
+            }
             let dict = load(&a.key)?.public_key().to_key_dict()?;
             println!("{}", serde_json::to_string_pretty(dict.as_map())?);
             Ok(Outcome::Ok)
@@ -244,6 +257,19 @@ pub fn run(cmd: KeyCommand) -> Result<Outcome> {
         }
         KeyCommand::Status(a) => status(a),
     }
+}
+
+/// The certificate in `path`, when it is a PEM certificate (docs/pki.md).
+fn certificate(path: &std::path::Path) -> Result<Option<intact_crypto::x509::Certificate>> {
+    let Ok(text) = intact_model::io::read_limited_string(path, 1 << 20) else {
+        return Ok(None);
+    };
+    if !intact_crypto::x509::is_certificate_pem(&text) {
+        return Ok(None);
+    }
+    intact_crypto::x509::Certificate::from_pem(&text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn parse_time(s: &str) -> Result<Instant> {

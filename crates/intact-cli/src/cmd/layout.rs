@@ -393,6 +393,16 @@ fn build(a: BuildArgs) -> Result<Outcome> {
     } else {
         Container::Metablock
     };
+    let layout = &compiled.layout;
+    let pki = layout.rootcas.is_some()
+        || layout.intermediatecas.is_some()
+        || layout.steps.iter().any(|s| s.cert_constraints.is_some());
+    if pki && !a.dsse {
+        eprintln!(
+            "warning: the layout has rootcas or cert_constraints, which the in-toto reference drops \
+             before checking a Metablock layout's signature: pass --dsse for a layout it loads (docs/pki.md)"
+        );
+    }
     let md = sign_layout(&compiled.layout, &keys, container)?;
     md.save(&a.output)?;
     let kind = if a.dsse { "DSSE envelope" } else { "Metablock" };

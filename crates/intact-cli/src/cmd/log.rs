@@ -321,13 +321,25 @@ fn show(a: ShowArgs) -> Result<Outcome> {
             println!("root: {}", cp.hash());
             for (i, e, len) in &rows {
                 match e {
-                    Ok(e) => println!(
-                        "{i:>6}  {:<19}  {}  sha256:{}  {}",
-                        e.kind.as_str(),
-                        e.time,
-                        e.sha256.get(..12).unwrap_or(&e.sha256),
-                        escape(&e.file)
-                    ),
+                    Ok(e) => {
+                        println!(
+                            "{i:>6}  {:<19}  {}  sha256:{}  {}",
+                            e.kind.as_str(),
+                            e.time,
+                            e.sha256.get(..12).unwrap_or(&e.sha256),
+                            escape(&e.file)
+                        );
+                        for c in &e.certificates {
+                            println!(
+                                "        certificate {} serial {} issuer {} valid {} to {}",
+                                escape(&c.subject),
+                                c.serial,
+                                escape(&c.issuer),
+                                c.not_before,
+                                c.not_after
+                            );
+                        }
+                    }
                     Err(_) => println!("{i:>6}  (not an intact entry, {len} bytes)"),
                 }
             }

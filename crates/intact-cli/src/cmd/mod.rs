@@ -60,6 +60,17 @@ pub fn load_signing_key(path: &Path, prompt: bool) -> Result<SigningKey> {
     }
 }
 
+/// Attach `--cert` (and `--chain`) to a signing key (docs/pki.md).
+pub fn certify(key: SigningKey, cert: Option<&Path>, chain: Option<&Path>) -> Result<SigningKey> {
+    let Some(cert) = cert else { return Ok(key) };
+    let read =
+        |p: &Path| -> Result<String> { Ok(intact_model::io::read_limited_string(p, 1 << 20)?) };
+    let cert_pem = read(cert)?;
+    let chain_pem = chain.map(read).transpose()?;
+    intact_crypto::x509::certify(key, &cert_pem, chain_pem.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))
+}
+
 /// Pass a loaded key through, or (for an encrypted key) return the
 /// password to retry with; any other error is final.
 pub fn password_if_needed<T>(

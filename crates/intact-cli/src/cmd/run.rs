@@ -38,6 +38,14 @@ pub struct Common {
     /// Ask for the key's password (else it comes from INTACT_KEY_PASSWORD).
     #[arg(long)]
     prompt: bool,
+    /// The X.509 certificate of --key (PEM; further blocks are its
+    /// chain), carried in the link's signature for layouts that authorise
+    /// steps by certificate (docs/pki.md).
+    #[arg(long, value_name = "CERT.pem")]
+    cert: Option<PathBuf>,
+    /// Intermediate CA certificates (PEM) to carry with --cert.
+    #[arg(long, value_name = "CHAIN.pem", requires = "cert")]
+    chain: Option<PathBuf>,
     /// in-toto's `-P/--password`: without a value, ask for it.
     #[arg(
         short = 'P',
@@ -141,7 +149,8 @@ impl Common {
         let Some(path) = &self.key else {
             bail!("give the functionary's private key: --key PEM (or --signing-key, or set INTACT_KEY)");
         };
-        super::load_signing_key(path, self.prompt || self.password.is_some())
+        let key = super::load_signing_key(path, self.prompt || self.password.is_some())?;
+        super::certify(key, self.cert.as_deref(), self.chain.as_deref())
     }
 
     /// Git facts to capture: none with `--no-git`, else of the work tree

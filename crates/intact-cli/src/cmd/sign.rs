@@ -36,6 +36,13 @@ pub struct SignArgs {
     /// Ask for the passwords of encrypted private keys.
     #[arg(long)]
     prompt: bool,
+    /// The X.509 certificate of the (single) --key, PEM; further blocks
+    /// are its chain. Carried in the signature's `cert` member (docs/pki.md).
+    #[arg(long, value_name = "CERT.pem", conflicts_with = "verify")]
+    cert: Option<PathBuf>,
+    /// Intermediate CA certificates (PEM) to carry with --cert.
+    #[arg(long, value_name = "CHAIN.pem", requires = "cert")]
+    chain: Option<PathBuf>,
     /// Append the event to the transparency log in DIR (`intact log
     /// init`) and write the inclusion proof beside the output (FILE.proof).
     #[arg(long, value_name = "DIR", conflicts_with = "verify")]
@@ -47,9 +54,13 @@ pub fn run(a: SignArgs) -> Result<Outcome> {
     if a.verify {
         return verify(&md, &a);
     }
+    if a.cert.is_some() && a.keys.len() != 1 {
+        anyhow::bail!("--cert certifies one key: give exactly one --key");
+    }
     let mut keyids = Vec::new();
     for path in &a.keys {
         let key = super::load_signing_key(path, a.prompt)?;
+        let key = super::certify(key, a.cert.as_deref(), a.chain.as_deref())?;
         let keyid = sign_metadata(&mut md, &key)
             .with_context(|| format!("signing with {}", path.display()))?;
         keyids.push(keyid);

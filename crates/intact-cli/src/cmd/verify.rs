@@ -112,6 +112,10 @@ pub struct VerifyArgs {
     /// key's window, fail verification.
     #[arg(long, value_name = "FILE")]
     key_status: Option<PathBuf>,
+    /// Certificate revocation lists (PEM or DER), for links signed with
+    /// certificates: a revoked certificate does not count (docs/pki.md).
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
     /// Warn (exit code unchanged) when the layout expires, or a key
     /// retires, within this long: 30d, 12h, 2w.
     #[arg(long, value_name = "DURATION", default_value = "30d")]
@@ -259,6 +263,12 @@ pub fn run(a: VerifyArgs) -> Result<Outcome> {
         .max_metadata_size(a.max_metadata_size);
     if let Some(repo) = &a.git_repo {
         opts = opts.git_repo(repo);
+    }
+    for path in &a.crls {
+        let bytes = intact_model::io::read_limited(path, a.max_metadata_size)?;
+        let crl = intact_crypto::x509::Crl::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("--crl {}: {e}", path.display()))?;
+        opts.crls.push(crl);
     }
     if let Some(home) = &a.gpg_home {
         opts = opts.gpg(intact_git::GpgVerifier::new(home));
