@@ -214,6 +214,7 @@ fn intact(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(dir)
         .env_remove("INTACT_REGISTRY_USER")
         .env_remove("INTACT_REGISTRY_PASSWORD")
+        .env_remove("INTACT_REGISTRY_HOST")
         // No docker config.json of the machine's user.
         .env("DOCKER_CONFIG", dir);
     for (k, v) in env {
@@ -540,6 +541,7 @@ fn tls_with_a_custom_ca_and_basic_auth() {
     let good = [
         ("INTACT_REGISTRY_USER", "ci"),
         ("INTACT_REGISTRY_PASSWORD", "s3cret"),
+        ("INTACT_REGISTRY_HOST", r.addr.as_str()),
     ];
     let (dir, pinned) = pushed_demo("demo/secure", r, &["--ca-file", ca], &good);
     let d = dir.path();
@@ -555,6 +557,7 @@ fn tls_with_a_custom_ca_and_basic_auth() {
     let bad = [
         ("INTACT_REGISTRY_USER", "ci"),
         ("INTACT_REGISTRY_PASSWORD", "wrong"),
+        ("INTACT_REGISTRY_HOST", r.addr.as_str()),
     ];
     let out = verify_image(d, &pinned, &["--ca-file", ca], &bad);
     let text = intact_tests::output_text(&out);
@@ -563,6 +566,30 @@ fn tls_with_a_custom_ca_and_basic_auth() {
     s.add_filter(r"127\.0\.0\.1:\d+", "[REGISTRY]");
     s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]");
     s.bind(|| insta::assert_snapshot!("oci_wrong_password", text));
+
+    // The environment's credentials go only to INTACT_REGISTRY_HOST's
+    // registry: for this one, named otherwise, none are sent (401, exit 2),
+    // and without the variable they are refused outright.
+    let elsewhere = [
+        ("INTACT_REGISTRY_USER", "ci"),
+        ("INTACT_REGISTRY_PASSWORD", "s3cret"),
+        ("INTACT_REGISTRY_HOST", "registry.example.com"),
+    ];
+    let out = verify_image(d, &pinned, &["--ca-file", ca], &elsewhere);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        intact_tests::output_text(&out)
+    );
+    let unnamed = [
+        ("INTACT_REGISTRY_USER", "ci"),
+        ("INTACT_REGISTRY_PASSWORD", "s3cret"),
+    ];
+    let out = verify_image(d, &pinned, &["--ca-file", ca], &unnamed);
+    let text = intact_tests::output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("INTACT_REGISTRY_HOST"), "{text}");
 
     // The docker config.json credentials work too.
     use base64::Engine as _;

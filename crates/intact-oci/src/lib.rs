@@ -67,3 +67,58 @@ pub mod media {
 pub const USER_ENV: &str = "INTACT_REGISTRY_USER";
 /// See [`USER_ENV`].
 pub const PASSWORD_ENV: &str = "INTACT_REGISTRY_PASSWORD";
+/// The one registry (`HOST[:PORT]`) [`USER_ENV`] and [`PASSWORD_ENV`] are
+/// sent to: a reference names its registry, and whoever writes the
+/// reference (a pod spec at an admission gate) must not receive them.
+pub const HOST_ENV: &str = "INTACT_REGISTRY_HOST";
+
+/// The credentials of [`USER_ENV`] / [`PASSWORD_ENV`] for `registry`,
+/// looked up by `var`: only when [`HOST_ENV`] names that registry (`None`
+/// for another one, which then gets docker's config.json or nothing).
+/// Set without [`HOST_ENV`], or one without the other, is an error.
+pub fn env_credentials(
+    registry: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, String> {
+    match (var(USER_ENV), var(PASSWORD_ENV)) {
+        (None, None) => Ok(None),
+        (Some(username), Some(password)) => match var(HOST_ENV) {
+            Some(host) if host == registry => Ok(Some(Credentials { username, password })),
+            Some(_) => Ok(None),
+            None => Err(format!(
+                "{USER_ENV} and {PASSWORD_ENV} are sent only to the registry named in \
+                 {HOST_ENV}; set it (e.g. {HOST_ENV}={registry})"
+            )),
+        },
+        _ => Err(format!(
+            "set both {USER_ENV} and {PASSWORD_ENV}, or neither"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn env_credentials_go_only_to_the_named_registry() {
+        let env = |host: Option<&'static str>| {
+            move |k: &str| match k {
+                USER_ENV => Some("ci".to_string()),
+                PASSWORD_ENV => Some("pw".to_string()),
+                HOST_ENV => host.map(str::to_string),
+                _ => None,
+            }
+        };
+        let got = env_credentials("reg.example:5000", env(Some("reg.example:5000"))).unwrap();
+        assert_eq!(got.map(|c| c.username), Some("ci".to_string()));
+        assert!(
+            env_credentials("evil.example", env(Some("reg.example:5000")))
+                .unwrap()
+                .is_none()
+        );
+        assert!(env_credentials("reg.example:5000", env(None)).is_err());
+        assert!(env_credentials("x", |k: &str| (k == USER_ENV).then(String::new)).is_err());
+        assert!(env_credentials("x", |_: &str| None).unwrap().is_none());
+    }
+}

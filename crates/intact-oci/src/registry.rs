@@ -584,32 +584,10 @@ impl Registry {
         };
         let mut kind = SubjectKind::Image;
         if value.get("artifactType").and_then(Value::as_str) == Some(media::FILE_ARTIFACT_TYPE) {
-            let layer = value
-                .get("layers")
-                .and_then(Value::as_array)
-                .and_then(|l| match l.as_slice() {
-                    [one] => Some(one),
-                    _ => None,
-                })
-                .ok_or_else(|| OciError::Malformed {
-                    reference: r.to_string(),
-                    reason: "a file artifact must have exactly one layer".to_string(),
-                })?;
-            let digest = layer
-                .get("digest")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            check_digest(&digest).map_err(|reason| OciError::Malformed {
+            kind = file_subject(&value, &bytes).map_err(|reason| OciError::Malformed {
                 reference: r.to_string(),
                 reason,
             })?;
-            let name = layer
-                .pointer("/annotations/org.opencontainers.image.title")
-                .and_then(Value::as_str)
-                .unwrap_or("artifact")
-                .to_string();
-            kind = SubjectKind::File { name, digest };
         }
         Ok(Resolved {
             digest,
@@ -666,21 +644,9 @@ impl Registry {
     pub fn push_file(&self, repo: &ImageRef, path: &Path) -> Result<String, OciError> {
         self.authenticate(repo, oci_client::RegistryOperation::Push)?;
         let item = Item::from_file(Kind::Attestation, path, self.max_blob_size)?;
-        let config = self.push_blob(repo, EMPTY_BLOB)?;
+        self.push_blob(repo, EMPTY_BLOB)?;
         let layer = self.push_blob(repo, &item.bytes)?;
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": media::OCI_MANIFEST,
-            "artifactType": media::FILE_ARTIFACT_TYPE,
-            "config": {"mediaType": media::EMPTY, "digest": config, "size": EMPTY_BLOB.len()},
-            "layers": [{
-                "mediaType": media::FILE,
-                "digest": layer,
-                "size": item.bytes.len(),
-                "annotations": {media::TITLE: item.name},
-            }],
-        });
-        let bytes = to_json(&manifest);
+        let bytes = file_manifest(&layer, item.bytes.len() as u64, &item.name);
         let digest = sha256_digest(&bytes);
         self.push_manifest_bytes(
             &repo.at_digest(&digest).inner,
@@ -990,6 +956,65 @@ impl Registry {
     }
 }
 
+/// The manifest `push_file` writes for a file: one layer, its title, the
+/// empty config. No timestamp, so the same file gives the same digest.
+fn file_manifest(layer: &str, size: u64, name: &str) -> Vec<u8> {
+    to_json(&json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_MANIFEST,
+        "artifactType": media::FILE_ARTIFACT_TYPE,
+        "config": {
+            "mediaType": media::EMPTY,
+            "digest": sha256_digest(EMPTY_BLOB),
+            "size": EMPTY_BLOB.len(),
+        },
+        "layers": [{
+            "mediaType": media::FILE,
+            "digest": layer,
+            "size": size,
+            "annotations": {media::TITLE: name},
+        }],
+    }))
+}
+
+/// A subject whose manifest says it is a pushed file: it counts as one
+/// (verified by its content's digest, not the manifest's) only when the
+/// manifest is byte for byte what `push_file` writes for that content. An
+/// image index or manifest that merely claims the artifact type and lists
+/// some chain product as a layer would otherwise pass for that product
+/// while what is deployed is the image.
+fn file_subject(value: &Value, bytes: &[u8]) -> Result<SubjectKind, String> {
+    let layer = value
+        .get("layers")
+        .and_then(Value::as_array)
+        .and_then(|l| match l.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        })
+        .ok_or("a file artifact must have exactly one layer")?;
+    let digest = layer
+        .get("digest")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    check_digest(&digest)?;
+    let name = layer
+        .pointer("/annotations/org.opencontainers.image.title")
+        .and_then(Value::as_str)
+        .ok_or("a file artifact's layer must have a title")?
+        .to_string();
+    check_name(&name)?;
+    let size = layer.get("size").and_then(Value::as_u64).unwrap_or(0);
+    if file_manifest(&digest, size, &name) != bytes {
+        return Err(
+            "the manifest claims to be a pushed file but is not one as `intact oci push \
+             --artifact` writes it (an image cannot pass for a file)"
+                .into(),
+        );
+    }
+    Ok(SubjectKind::File { name, digest })
+}
+
 fn to_json(v: &Value) -> Vec<u8> {
     // serde_json's map is ordered (BTreeMap), so the bytes, and with them
     // the digest, are the same for the same content.
@@ -999,6 +1024,45 @@ fn to_json(v: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the manifest `push_file` writes is a file subject: an index
+    /// or manifest that claims the type and lists a product as its layer
+    /// is refused, as is one with a bad title or anything else changed.
+    #[test]
+    fn only_a_pushed_files_manifest_is_a_file_subject() {
+        let product = format!("sha256:{}", "ab".repeat(32));
+        let real = file_manifest(&product, 10, "app.tar.gz");
+        let value: Value = serde_json::from_slice(&real).unwrap();
+        match file_subject(&value, &real).unwrap() {
+            SubjectKind::File { name, digest } => {
+                assert_eq!(name, "app.tar.gz");
+                assert_eq!(digest, product);
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut index = value.clone();
+        index["mediaType"] = json!(media::OCI_INDEX);
+        index["manifests"] = json!([{"mediaType": media::OCI_MANIFEST,
+            "digest": format!("sha256:{}", "cd".repeat(32)), "size": 500}]);
+        let bytes = to_json(&index);
+        assert!(file_subject(&index, &bytes).is_err());
+        for (pointer, v) in [
+            (
+                "/layers/0/annotations/org.opencontainers.image.title",
+                json!("../x"),
+            ),
+            ("/config/size", json!(3)),
+            ("/schemaVersion", json!(3)),
+        ] {
+            let mut edited = value.clone();
+            *edited.pointer_mut(pointer).unwrap() = v;
+            let bytes = to_json(&edited);
+            assert!(file_subject(&edited, &bytes).is_err(), "{pointer}");
+        }
+        // The same content written with other whitespace is not it either.
+        let spaced = serde_json::to_vec_pretty(&value).unwrap();
+        assert!(file_subject(&value, &spaced).is_err());
+    }
 
     #[test]
     fn local_registries() {

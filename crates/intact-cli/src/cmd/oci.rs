@@ -57,18 +57,9 @@ impl RegistryArgs {
 }
 
 fn credentials(registry: &str) -> Result<Option<intact_oci::Credentials>> {
-    let user = std::env::var(intact_oci::USER_ENV).ok();
-    let password = std::env::var(intact_oci::PASSWORD_ENV).ok();
-    match (user, password) {
-        (Some(username), Some(password)) => {
-            return Ok(Some(intact_oci::Credentials { username, password }))
-        }
-        (Some(_), None) | (None, Some(_)) => bail!(
-            "set both {} and {}, or neither",
-            intact_oci::USER_ENV,
-            intact_oci::PASSWORD_ENV
-        ),
-        (None, None) => {}
+    let from_env = intact_oci::env_credentials(registry, |k| std::env::var(k).ok());
+    if let Some(c) = from_env.map_err(|e| anyhow::anyhow!(e))? {
+        return Ok(Some(c));
     }
     let config = match std::env::var_os("DOCKER_CONFIG") {
         Some(dir) => PathBuf::from(dir).join("config.json"),
@@ -93,8 +84,9 @@ without the OCI 1.1 referrers API the fallback tag sha256-HEX is updated.
 --artifact pushes a plain file and prints its manifest digest: the subject
 to pin and to attach the chain to.
 
-Credentials: INTACT_REGISTRY_USER and INTACT_REGISTRY_PASSWORD, else the
-registry's entry in docker's config.json ($DOCKER_CONFIG or ~/.docker).
+Credentials: INTACT_REGISTRY_USER and INTACT_REGISTRY_PASSWORD for the one
+registry named in INTACT_REGISTRY_HOST, else the registry's entry in
+docker's config.json ($DOCKER_CONFIG or ~/.docker).
 
 Exit codes:
   0   pushed
