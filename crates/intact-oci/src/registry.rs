@@ -942,7 +942,7 @@ impl Registry {
         let mut written = Vec::new();
         for (name, (kind, data, _)) in files {
             let path = out.join(&name);
-            fs_err::write(&path, &data).map_err(|e| OciError::Io {
+            write_new(&path, &data).map_err(|e| OciError::Io {
                 path: path.clone(),
                 source: e,
             })?;
@@ -953,6 +953,34 @@ impl Registry {
             subject_kind: resolved.kind,
             files: written,
         })
+    }
+}
+
+/// Write a pulled file that must not replace anything: the registry names
+/// it, and `-o .` in a checkout would otherwise let a referrer titled
+/// `Makefile` overwrite it (or write through a symlink). A regular file
+/// with the same bytes already there is fine (pulling again).
+fn write_new(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(mut f) => f.write_all(data),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let same = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+                && std::fs::read(path).is_ok_and(|old| old == data);
+            if same {
+                Ok(())
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "already exists with other content (pull into an empty directory)",
+                ))
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -1024,6 +1052,22 @@ fn to_json(v: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pulled_files_never_replace_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("build.12345678.link");
+        write_new(&p, b"a").unwrap();
+        write_new(&p, b"a").unwrap();
+        assert!(write_new(&p, b"b").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"a");
+        let target = dir.path().join("Makefile");
+        std::fs::write(&target, b"all:").unwrap();
+        let link = dir.path().join("root.layout");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_new(&link, b"all:").is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"all:");
+    }
 
     /// Only the manifest `push_file` writes is a file subject: an index
     /// or manifest that claims the type and lists a product as its layer
