@@ -962,15 +962,15 @@ impl Registry {
 /// with the same bytes already there is fine (pulling again).
 fn write_new(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    match std::fs::OpenOptions::new()
+    match fs_err::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
     {
         Ok(mut f) => f.write_all(data),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let same = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-                && std::fs::read(path).is_ok_and(|old| old == data);
+            let same = fs_err::symlink_metadata(path).is_ok_and(|m| m.is_file())
+                && fs_err::read(path).is_ok_and(|old| old == data);
             if same {
                 Ok(())
             } else {
@@ -1060,13 +1060,13 @@ mod tests {
         write_new(&p, b"a").unwrap();
         write_new(&p, b"a").unwrap();
         assert!(write_new(&p, b"b").is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"a");
+        assert_eq!(fs_err::read(&p).unwrap(), b"a");
         let target = dir.path().join("Makefile");
-        std::fs::write(&target, b"all:").unwrap();
+        fs_err::write(&target, b"all:").unwrap();
         let link = dir.path().join("root.layout");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
+        fs_err::os::unix::fs::symlink(&target, &link).unwrap();
         assert!(write_new(&link, b"all:").is_err());
-        assert_eq!(std::fs::read(&target).unwrap(), b"all:");
+        assert_eq!(fs_err::read(&target).unwrap(), b"all:");
     }
 
     /// Only the manifest `push_file` writes is a file subject: an index
