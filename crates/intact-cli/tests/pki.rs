@@ -470,3 +470,37 @@ fn layouts_authored_in_yaml_carry_cas_and_constraints() {
     };
     assert_eq!(payload("root.layout"), payload("again.layout"));
 }
+
+/// A certificate is accepted for the keyid it holds, not any keyid the
+/// signature claims (else it would stand in for a key the step lists), and
+/// a file named `build.link` (no keyid) is skipped, not a crash.
+#[test]
+fn a_certificate_counts_only_under_its_own_keyid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let pki = make_pki(d);
+    expect(d, 0, &["key", "generate", "alice"]);
+    write_layout(d, &pki, true, None);
+    let good = record(d, &pki, "good", None);
+    let link = std::fs::read_dir(&good)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "link"))
+        .unwrap();
+    let mut md: Value = serde_json::from_slice(&std::fs::read(&link).unwrap()).unwrap();
+    std::fs::copy(&link, good.join("build.link")).unwrap();
+    let r = verify(d, &good, true);
+    assert_eq!(r.code, 0, "{}", r.out);
+
+    let claimed = "0123abcd".repeat(8);
+    md["signatures"][0]["keyid"] = json!(claimed);
+    std::fs::remove_file(&link).unwrap();
+    std::fs::write(
+        good.join(format!("build.{}.link", &claimed[..8])),
+        serde_json::to_vec(&md).unwrap(),
+    )
+    .unwrap();
+    let r = verify(d, &good, true);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("not the signature's key"), "{}", r.out);
+}

@@ -62,7 +62,14 @@ pub(crate) fn certificate_signers(
             .iter()
             .filter(|n| n.starts_with(&prefix) && n.ends_with(".link"))
         {
-            let short = &file[prefix.len()..file.len() - ".link".len()];
+            // `STEP.KEYID8.link` only (a file named `STEP.link` has none).
+            let Some(short) = file
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".link"))
+                .filter(|short| !short.is_empty())
+            else {
+                continue;
+            };
             let Ok(Some(bytes)) = links.read(file, max_size) else {
                 continue;
             };
@@ -75,7 +82,30 @@ pub(crate) fn certificate_signers(
                     continue;
                 }
                 let verdict = Certificate::from_pem_chain(pem)
-                    .and_then(|chain| accept_certificate(&chain, &cas, crls, constraints, now));
+                    .and_then(|chain| accept_certificate(&chain, &cas, crls, constraints, now))
+                    .and_then(|accepted| {
+                        // The certificate's key is filed under the keyid the
+                        // signature claims, so that keyid must be its own:
+                        // else a certificate would stand in for any key a
+                        // step lists that did not parse (or, with --compat,
+                        // is missing), and key status would judge a keyid
+                        // the signer chose.
+                        let own = accepted.key.keyid().map_err(|e| {
+                            intact_crypto::x509::CertError::Malformed {
+                                what: "certificate",
+                                detail: e.to_string(),
+                            }
+                        })?;
+                        if &own == sig.keyid {
+                            Ok(accepted)
+                        } else {
+                            Err(intact_crypto::x509::CertError::KeyMismatch(
+                                accepted.leaf.name(),
+                                own,
+                                sig.keyid.clone(),
+                            ))
+                        }
+                    });
                 match verdict {
                     Ok(accepted) => {
                         if out.keys.get(sig.keyid).is_some_and(|k| *k != accepted.key) {
