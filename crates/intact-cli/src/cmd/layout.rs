@@ -267,6 +267,21 @@ fn rotate_key(a: RotateKeyArgs) -> Result<Outcome> {
         for path in &a.keys {
             keys.push(super::load_signing_key(path, a.prompt)?);
         }
+        // The owner signs what rotate-key hands over: it must be what the
+        // owner signed before, or an edited layout (an attacker's, in the
+        // very incident a rotation answers) would get the owner's signature.
+        let vouched = keys.iter().any(|k| {
+            k.keyid()
+                .is_ok_and(|id| intact_crypto::verify_metadata(&md, &id, k.public_key()).is_ok())
+        });
+        if !vouched {
+            bail!(
+                "{}: carries no valid signature by the --key given; rotate only a layout \
+                 its owner signed (verify it with `intact sign --verify`), or rotate the \
+                 YAML and build it again",
+                a.file.display()
+            );
+        }
         let md = sign_layout(&rotated, &keys, md.container())?;
         md.save(&output)?;
         print_rotation(&r, &output);

@@ -169,6 +169,44 @@ fn the_documented_rotation_procedure_runs_end_to_end() {
             "bob.pub",
         ],
     );
+    // A layout the owner did not sign (here: signed by bob instead) is
+    // not re-signed by the owner's key.
+    intact(d, 0, &["key", "generate", "mallory"]);
+    intact(
+        d,
+        0,
+        &[
+            "sign",
+            "root.layout",
+            "--key",
+            "mallory.pem",
+            "-o",
+            "forged.layout",
+        ],
+    );
+    let forged = std::fs::read_to_string(d.join("forged.layout")).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_str(&forged).unwrap();
+    let sigs = forged["signatures"].as_array_mut().unwrap();
+    sigs.retain(|s| s["keyid"] != alice_keyid(d));
+    std::fs::write(d.join("forged.layout"), forged.to_string()).unwrap();
+    intact(
+        d,
+        2,
+        &[
+            "layout",
+            "rotate-key",
+            "forged.layout",
+            "--from",
+            "bob-2027.pub",
+            "--to",
+            "bob.pub",
+            "--key",
+            "alice.pem",
+            "-o",
+            "forged2.layout",
+        ],
+    );
+    assert!(!d.join("forged2.layout").exists());
     intact(
         d,
         0,
@@ -390,4 +428,14 @@ fn separation_of_duties_is_enforced_and_the_reference_runs_it() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", intact_tests::output_text(&out));
+}
+
+/// alice's keyid, as `intact key id` prints it.
+fn alice_keyid(d: &Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_intact"))
+        .args(["key", "id", "alice.pub"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
