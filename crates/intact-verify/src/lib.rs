@@ -132,6 +132,8 @@ pub fn verify(
         signers: BTreeMap::new(),
         layout: None,
         links: Vec::new(),
+        inner_signers: Vec::new(),
+        cert_keys: BTreeMap::new(),
         names: options.key_names.clone(),
     };
     let outcome = workflow::verify_level(

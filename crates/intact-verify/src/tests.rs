@@ -996,3 +996,59 @@ fn one_key_performing_two_separated_steps_fails_verification() {
     separate(&mut c, &[&["clone", "nope"]]);
     assert_eq!(failure(&c.verify()).kind, FailureKind::SeparationMalformed);
 }
+
+/// Separation of duties charges a sublayout step with everyone who signed
+/// inside it: carol records `clone` and, inside alice's sublayout for
+/// `build`, its one inner step; with `separate: [[clone, build]]` that is
+/// one person on both sides.
+#[test]
+fn separation_sees_the_signers_inside_a_sublayout() {
+    let mut c = Chain::new();
+    let carol = SigningKey::generate_ed25519();
+    let carol_id = carol.keyid().unwrap();
+    c.layout
+        .keys
+        .insert(carol_id.clone(), carol.public_key().to_key_dict().unwrap());
+    c.layout.steps[0].pubkeys = vec![carol_id.clone()];
+    let mut clone = Link::new(name("clone"));
+    clone
+        .products
+        .insert("src/a.py".parse().unwrap(), digest("aa"));
+    c.add_link(&carol, clone, Container::Metablock);
+    // The sublayout for build, signed by alice; its step by carol.
+    let mut sub = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+    sub.keys
+        .insert(carol_id.clone(), carol.public_key().to_key_dict().unwrap());
+    let mut compile = Step::new(name("compile"));
+    compile.pubkeys = vec![carol_id.clone()];
+    sub.steps = vec![compile];
+    let mut md = Metadata::new(sub.into(), Container::Metablock).unwrap();
+    let alice_id = sign_metadata(&mut md, &c.alice).unwrap();
+    let file = name("build").link_file_name(&alice_id);
+    c.files.insert(file.clone(), md.to_bytes().unwrap());
+    let mut inner = Link::new(name("compile"));
+    inner
+        .materials
+        .insert("src/a.py".parse().unwrap(), digest("aa"));
+    let mut lmd = Metadata::new(inner.clone().into(), Container::Metablock).unwrap();
+    sign_metadata(&mut lmd, &carol).unwrap();
+    c.files.insert(
+        format!(
+            "{}/{}",
+            file.trim_end_matches(".link"),
+            inner.name.link_file_name(&carol_id)
+        ),
+        lmd.to_bytes().unwrap(),
+    );
+    let r = c.verify();
+    assert!(r.verified, "{r}");
+    let policy = intact_model::Separation {
+        groups: vec![vec![name("clone"), name("build")]],
+    };
+    c.layout.inspect = vec![intact_model::Inspection::new(
+        name("separation-of-duties"),
+        policy.to_run(),
+    )];
+    let r = c.verify();
+    assert_eq!(failure(&r).kind, FailureKind::SeparationOfDuties, "{r}");
+}

@@ -43,6 +43,13 @@ pub(crate) struct Ctx<'a> {
     pub layout: Option<crate::report::LayoutRecord>,
     /// Every link used as evidence, at any depth.
     pub links: Vec<crate::report::LinkRecord>,
+    /// Keys whose signatures counted inside sublayouts: (the step's scope
+    /// name, `parent/step`, keyid, key), for separation of duties, which
+    /// charges a sublayout step with everyone who signed inside it.
+    pub inner_signers: Vec<(String, KeyId, PublicKey)>,
+    /// Certified keys accepted for links (docs/pki.md), by their own
+    /// keyids: functionaries the layout's keys do not list.
+    pub cert_keys: BTreeMap<KeyId, PublicKey>,
     /// What keys are called: the key files the consumer gave, then the
     /// names layouts carry beside their keys (added only once a layout's
     /// signatures held, so an unsigned layout cannot name keys).
@@ -172,7 +179,7 @@ pub(crate) fn verify_level(
     let mut evidence = step_links(ctx, &layout, links, &layout_keys, scope)?;
     sublayouts(ctx, &mut evidence, &layout_keys, links, scope, depth)?;
     expected_commands(ctx, &evidence, scope);
-    let signed_by: BTreeMap<StepName, Vec<KeyId>> = evidence
+    let mut signed_by: BTreeMap<StepName, Vec<KeyId>> = evidence
         .iter()
         .map(|(step, ev)| {
             (
@@ -181,6 +188,33 @@ pub(crate) fn verify_level(
             )
         })
         .collect();
+    // Who did what, by key material: this level's functionaries, the
+    // certified keys, and whoever signed inside a sublayout step, charged
+    // to that step (separation of duties is about people).
+    let mut functionaries = layout_keys.clone();
+    functionaries.extend(ctx.cert_keys.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (path, id, key) in &ctx.inner_signers {
+        for (name, ids) in signed_by.iter_mut() {
+            let Some(at) = scope.of(name.as_str()) else {
+                continue;
+            };
+            if path.strip_prefix(&at).is_some_and(|r| r.starts_with('/')) {
+                ids.push(id.clone());
+                functionaries.insert(id.clone(), key.clone());
+            }
+        }
+    }
+    if depth > 0 {
+        for (step, ev) in &evidence {
+            let at = scope.of(step.name.as_str()).unwrap_or_default();
+            for e in ev {
+                if let Some(key) = functionaries.get(&e.keyid) {
+                    ctx.inner_signers
+                        .push((at.clone(), e.keyid.clone(), key.clone()));
+                }
+            }
+        }
+    }
     let chosen = threshold_agreement(ctx, evidence, scope)?;
     rules::check_steps(ctx, &layout, &chosen, scope)?;
     if depth == 0 {
@@ -189,7 +223,7 @@ pub(crate) fn verify_level(
     }
     let keys = crate::separation::Keys {
         layout: &layout,
-        functionaries: &layout_keys,
+        functionaries: &functionaries,
         signed_by: &signed_by,
     };
     inspections(ctx, &layout, &chosen, &keys, scope)?;
@@ -455,6 +489,8 @@ fn step_links<'l>(
             "the layout's CA certificates must be PEM certificates; fix the layout",
         )
     })?;
+    ctx.cert_keys
+        .extend(certs.keys.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut with_certs;
     let keys = if certs.keys.is_empty() {
         layout_keys
