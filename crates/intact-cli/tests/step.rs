@@ -130,3 +130,38 @@ fn step_names_with_control_characters_are_refused_when_recording() {
     assert_eq!(files_ending(d, ".link"), 0);
     assert_eq!(files_ending(d, ".link-unfinished"), 0);
 }
+
+/// The secrets intact reads to sign (a token's PIN, a key's password, a
+/// registry password) are not passed on to the command a step runs.
+#[test]
+fn the_step_command_does_not_see_intacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = intact_tests::output_bounded(
+        Command::new(env!("CARGO_BIN_EXE_intact"))
+            .args([
+                "run",
+                "--no-sign",
+                "--step",
+                "s",
+                "--",
+                "sh",
+                "-c",
+                "echo pin=${INTACT_PKCS11_PIN:-none} pw=${INTACT_KEY_PASSWORD:-none} \
+                 reg=${INTACT_REGISTRY_PASSWORD:-none} other=${INTACT_TEST_OTHER:-none}",
+            ])
+            .current_dir(d)
+            .env("INTACT_PKCS11_PIN", "1234")
+            .env("INTACT_KEY_PASSWORD", "pw")
+            .env("INTACT_REGISTRY_PASSWORD", "reg")
+            .env("INTACT_TEST_OTHER", "kept"),
+        Duration::from_secs(120),
+        || {},
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let link = std::fs::read_to_string(d.join("s.link")).unwrap();
+    assert!(
+        link.contains("pin=none pw=none reg=none other=kept"),
+        "{link}"
+    );
+}

@@ -61,8 +61,6 @@ pub struct Pkcs11Uri {
     pub module_path: Option<PathBuf>,
     /// `pin-source`: a file holding the PIN (`file:` URI or a path).
     pub pin_source: Option<PathBuf>,
-    /// `pin-value`: the PIN itself (visible to `ps`; prefer `pin-source`).
-    pub pin_value: Option<Zeroizing<String>>,
 }
 
 /// Percent-decode one attribute value (RFC 3986 `pct-encoded`), refusing
@@ -171,11 +169,16 @@ impl Pkcs11Uri {
                         .or_else(|| s.strip_prefix("file:"));
                     set(&mut u.pin_source, name, PathBuf::from(file.unwrap_or(&s)))?;
                 }
-                "pin-value" => set(
-                    &mut u.pin_value,
-                    name,
-                    Zeroizing::new(pct_string(name, value)?),
-                )?,
+                // A key URI is printed (who signed), kept in the log's
+                // configuration and quoted in errors: a PIN in it would be
+                // too. Not even echoed here.
+                "pin-value" => {
+                    let _ = value;
+                    return Err(err(
+                        "pin-value is refused: the URI is printed, logged and stored, and \
+                         the PIN with it; use pin-source=file:PATH or INTACT_PKCS11_PIN",
+                    ));
+                }
                 "module-name" => {
                     return Err(err(
                         "module-name is not supported; give module-path=/path/to/module.so",
@@ -209,9 +212,6 @@ impl Pkcs11Uri {
     }
 
     fn pin(&self) -> Result<Option<Zeroizing<String>>, CryptoError> {
-        if let Some(v) = &self.pin_value {
-            return Ok(Some(v.clone()));
-        }
         if let Some(path) = &self.pin_source {
             let bytes = intact_model::io::read_limited(path, 4096)
                 .map_err(|e| err(format!("cannot read the PIN from {}: {e}", path.display())))?;
@@ -643,18 +643,18 @@ mod tests {
             Some(Path::new("/usr/lib/softhsm/libsofthsm2.so"))
         );
         assert_eq!(u.pin_source.as_deref(), Some(Path::new("/run/pin")));
-        assert!(u.pin_value.is_none());
         assert_eq!(u.describe(), "pkcs11:token=My Token;object=release;id=01a2");
     }
 
     #[test]
-    fn pin_source_as_plain_path_and_pin_value() {
-        let u =
-            Pkcs11Uri::parse("pkcs11:object=k;type=private?pin-source=/p&pin-value=12%33").unwrap();
+    fn pin_source_as_plain_path_and_no_pin_value() {
+        let u = Pkcs11Uri::parse("pkcs11:object=k;type=private?pin-source=/p").unwrap();
         assert_eq!(u.pin_source.as_deref(), Some(Path::new("/p")));
-        assert_eq!(u.pin_value.as_deref().map(String::as_str), Some("123"));
-        // pin-value wins over pin-source and the environment.
-        assert_eq!(u.pin().unwrap().as_deref().map(String::as_str), Some("123"));
+        // A PIN in the URI would be printed and stored with it; the
+        // message does not repeat it.
+        let e = Pkcs11Uri::parse("pkcs11:object=k?pin-value=12%3").unwrap_err();
+        assert!(e.to_string().contains("pin-value is refused"), "{e}");
+        assert!(!e.to_string().contains("12"), "{e}");
     }
 
     #[test]

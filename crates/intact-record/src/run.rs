@@ -368,6 +368,14 @@ pub fn run_command(argv: &[String], opts: &RunOptions) -> Result<RunResult, RunE
     run_watched(argv, opts, true, echo)
 }
 
+/// Environment variables holding intact's own secrets, removed from the
+/// environment of the command a step runs.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "INTACT_PKCS11_PIN",
+    "INTACT_KEY_PASSWORD",
+    "INTACT_REGISTRY_PASSWORD",
+];
+
 /// [`run_command`], told whether to try a pidfd (tests take both ways)
 /// and where to echo the output (tests give a reader that never reads).
 fn run_watched(
@@ -388,6 +396,11 @@ fn run_watched(
     }
     if let Some(dir) = &opts.cwd {
         cmd.current_dir(dir);
+    }
+    // The secrets intact reads to sign are not the step's: a build script
+    // given the token's PIN could sign anything with the release key.
+    for secret in SECRET_VARIABLES {
+        cmd.env_remove(secret);
     }
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|cause| match cause.kind() {
