@@ -14,6 +14,8 @@
 #                     X.509 name constraint permitted;DNS:build.example.com
 #   renegade.{key,crt} the good leaf's names plus DNS ci.example.org, issued
 #                     by buildca: outside its CA's name constraints
+#   oldroot.crt       a second root CA, valid 2020-01-01 to 2020-12-31 only
+#   orphan.{key,crt}  the good leaf's names, issued by oldroot, valid now
 #
 # Leaf keys are ed25519 (PKCS#8 PEM), as `intact run --key` reads them.
 # The tests run this into a temporary directory: the fixtures are
@@ -103,6 +105,15 @@ leaf intermediate expired builder "$builder" -startdate 20200101000000Z -enddate
 leaf intermediate revoked builder "$builder"
 leaf intermediate outside intruder "email:intruder@example.com,URI:spiffe://example.com/intruder"
 leaf buildca renegade builder "$builder,DNS:ci.example.org"
+
+# A root CA whose validity ended in 2020, and a leaf it issued that is
+# valid now: a trust anchor's own dates count.
+ca_setup oldroot
+q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oldroot.key
+q openssl req -new -key oldroot.key -subj "/O=Example/CN=Example Expired Root CA" -out oldroot.csr
+q openssl ca -batch -selfsign -config oldroot.cnf -extensions ca_ext -in oldroot.csr \
+  -out oldroot.crt -notext -startdate 20200101000000Z -enddate 20201231000000Z
+leaf oldroot orphan builder "$builder"
 
 q openssl ca -batch -config intermediate.cnf -revoke revoked.crt -crl_reason keyCompromise
 q openssl ca -batch -config intermediate.cnf -gencrl -out intermediate.crl

@@ -504,3 +504,31 @@ fn a_certificate_counts_only_under_its_own_keyid() {
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.out.contains("not the signature's key"), "{}", r.out);
 }
+
+/// A root CA past its validity issues nothing, even a leaf valid now
+/// (webpki takes trust anchors as given; intact checks their dates).
+#[test]
+fn an_expired_root_ca_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let pki = make_pki(d);
+    expect(d, 0, &["key", "generate", "alice"]);
+    // A PKI directory in which the root is the expired one and the good
+    // leaf is the one it issued.
+    let old = d.join("oldpki");
+    std::fs::create_dir_all(&old).unwrap();
+    for (from, to) in [
+        ("oldroot.crt", "root.crt"),
+        ("intermediate.crt", "intermediate.crt"),
+        ("orphan.key", "good.key"),
+        ("orphan.crt", "good.crt"),
+    ] {
+        std::fs::copy(pki.join(from), old.join(to)).unwrap();
+    }
+    write_layout(d, &old, false, None);
+    let links = record(d, &old, "good", None);
+    let r = verify(d, &links, false);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("Example Expired Root CA"), "{}", r.out);
+    assert!(r.out.contains("expired"), "{}", r.out);
+}

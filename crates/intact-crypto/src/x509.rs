@@ -512,6 +512,11 @@ pub fn accept_certificate(
         .find(|(_, a)| a.subject_public_key_info.as_ref() == anchor_spki.as_slice())
         .map(|((id, _), _)| id.clone())
         .ok_or_else(|| CertError::Untrusted(name.clone(), "no root matched".into()))?;
+    // webpki takes a trust anchor as given; a root CA past its validity
+    // (or not yet valid) issues nothing, as in-toto-golang also holds.
+    if let Some((_, root_cert)) = cas.roots.iter().find(|(id, _)| *id == root) {
+        root_cert.valid_at(now_d)?;
+    }
     leaf.check_signing_usage()?;
     let key = leaf
         .public_key()
