@@ -68,8 +68,8 @@ pub struct Inventory {
 pub struct InventoryInput<'a> {
     /// The signed layout.
     pub layout: &'a Metadata,
-    /// Where the links are, if given (subdirectories one level deep are
-    /// read too: sublayouts' links).
+    /// Where the links are, if given (sublayouts' directories below it
+    /// are read too, and the sublayouts' keys listed).
     pub link_dir: Option<&'a Path>,
     /// The key-status document, verified by the caller.
     pub status: Option<&'a KeyStatus>,
@@ -214,6 +214,32 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
             k.roles.push(format!("git signer of {} (GPG)", policy.step));
         }
     }
+    // Links (at any sublayout depth), and the keys of the sublayouts among
+    // them: a sublayout's functionaries use the chain as much as the root's.
+    let found = match input.link_dir {
+        Some(dir) => link_signers(dir)?,
+        None => Vec::new(),
+    };
+    for (file, _, sub) in &found {
+        let Some(sub) = sub else { continue };
+        for step in &sub.steps {
+            for id in &step.pubkeys {
+                let k = slot(&mut keys, id.as_str(), &blank);
+                if let Some(dict) = sub.keys.get(id) {
+                    if k.name.is_none() {
+                        k.name = dict.name().map(str::to_string);
+                    }
+                    if k.key_type.is_none() {
+                        k.key_type = dict.keytype().map(str::to_string);
+                    }
+                }
+                let role = format!("functionary of {} in sublayout {file}", step.name.as_str());
+                if !k.roles.contains(&role) {
+                    k.roles.push(role);
+                }
+            }
+        }
+    }
     if let Some(status) = input.status {
         let now = Instant::new(input.now);
         for k in &mut keys {
@@ -241,13 +267,13 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
             k.status_detail = (!detail.is_empty()).then(|| detail.join("; "));
         }
     }
-    if let Some(dir) = input.link_dir {
-        for (file, signers) in link_signers(dir)? {
-            for s in signers {
-                if let Some(k) = keys.iter_mut().find(|k| k.keyid == s) {
-                    k.links.push(file.clone());
-                }
+    for (file, signers, _) in found {
+        for s in signers {
+            let k = slot(&mut keys, &s, &blank);
+            if k.roles.is_empty() {
+                k.roles.push("signed links, a key of no layout".into());
             }
+            k.links.push(file.clone());
         }
     }
     if let Some(log) = input.log {
@@ -280,14 +306,21 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
     })
 }
 
-/// `(file relative to dir, keyids that signed it)` of every `*.link` in
-/// `dir` and its immediate subdirectories, in name order.
+/// A link file's path relative to the link directory, the keyids that
+/// signed it, and its layout when it is a sublayout.
+type Signed = (String, Vec<String>, Option<Layout>);
+
+/// Sublayout directories followed below the link directory.
+const MAX_SUBLAYOUT_DEPTH: usize = 8;
+
+/// Every `*.link` in `dir` and the sublayout directories below it (to
+/// [`MAX_SUBLAYOUT_DEPTH`]), in name order.
 #[allow(clippy::disallowed_methods)] // Listing only; each file is read with read_limited.
-fn link_signers(dir: &Path) -> Result<Vec<(String, Vec<String>)>, VerifyError> {
+fn link_signers(dir: &Path) -> Result<Vec<Signed>, VerifyError> {
     let mut out = Vec::new();
     let mut dirs = vec![(dir.to_path_buf(), String::new())];
     let mut depth = 0;
-    while !dirs.is_empty() && depth < 2 {
+    while !dirs.is_empty() && depth <= MAX_SUBLAYOUT_DEPTH {
         let mut next = Vec::new();
         for (d, prefix) in dirs {
             let entries = std::fs::read_dir(&d).map_err(|e| err(&d, e.to_string()))?;
@@ -308,7 +341,11 @@ fn link_signers(dir: &Path) -> Result<Vec<(String, Vec<String>)>, VerifyError> {
                         .iter()
                         .map(|s| s.keyid.to_string())
                         .collect();
-                    out.push((format!("{prefix}{name}"), signers));
+                    let sub = match md.payload() {
+                        Ok(Payload::Layout(l)) => Some(l),
+                        _ => None,
+                    };
+                    out.push((format!("{prefix}{name}"), signers, sub));
                 }
             }
         }
@@ -346,5 +383,82 @@ impl std::fmt::Display for Inventory {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intact_crypto::{sign_metadata, SigningKey};
+    use intact_model::{Container, Expires, Link, Step, StepName};
+
+    /// A sublayout's functionary, and the link it signed inside the
+    /// sublayout's directory, are in the inventory.
+    #[test]
+    fn sublayout_functionaries_and_their_links_are_listed() {
+        let owner = SigningKey::generate_ed25519();
+        let alice = SigningKey::generate_ed25519();
+        let bob = SigningKey::generate_ed25519();
+        let (alice_id, bob_id) = (alice.keyid().unwrap(), bob.keyid().unwrap());
+        let layout_with = |key: &SigningKey, step: &str| {
+            let mut l = Layout::new(Expires::parse("2099-01-01T00:00:00Z").unwrap());
+            let id = key.keyid().unwrap();
+            l.keys
+                .insert(id.clone(), key.public_key().to_key_dict().unwrap());
+            let mut s = Step::new(StepName::new(step).unwrap());
+            s.pubkeys = vec![id];
+            l.steps = vec![s];
+            l
+        };
+        let mut root =
+            Metadata::new(layout_with(&alice, "build").into(), Container::Metablock).unwrap();
+        sign_metadata(&mut root, &owner).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut sub =
+            Metadata::new(layout_with(&bob, "compile").into(), Container::Metablock).unwrap();
+        sign_metadata(&mut sub, &alice).unwrap();
+        let sub_file = StepName::new("build").unwrap().link_file_name(&alice_id);
+        sub.save(&dir.path().join(&sub_file)).unwrap();
+        let inner_dir = dir.path().join(sub_file.trim_end_matches(".link"));
+        #[allow(clippy::disallowed_methods)] // a test's directory
+        std::fs::create_dir_all(&inner_dir).unwrap();
+        let mut inner = Metadata::new(
+            Link::new(StepName::new("compile").unwrap()).into(),
+            Container::Metablock,
+        )
+        .unwrap();
+        sign_metadata(&mut inner, &bob).unwrap();
+        let inner_file = StepName::new("compile").unwrap().link_file_name(&bob_id);
+        inner.save(&inner_dir.join(&inner_file)).unwrap();
+
+        let owners = BTreeMap::new();
+        let inv = inventory(&InventoryInput {
+            layout: &root,
+            link_dir: Some(dir.path()),
+            status: None,
+            log: None,
+            owners: &owners,
+            now: time::OffsetDateTime::now_utc(),
+        })
+        .unwrap();
+        let b = inv
+            .keys
+            .iter()
+            .find(|k| k.keyid == bob_id.as_str())
+            .unwrap();
+        assert!(
+            b.roles
+                .iter()
+                .any(|r| r.starts_with("functionary of compile in sublayout")),
+            "{:?}",
+            b.roles
+        );
+        assert_eq!(
+            b.links,
+            vec![format!(
+                "{}/{inner_file}",
+                sub_file.trim_end_matches(".link")
+            )]
+        );
     }
 }
