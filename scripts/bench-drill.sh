@@ -17,6 +17,7 @@ if [ -z "${INTACT:-}" ]; then
 fi
 # The script changes directory: a relative INTACT is taken from here.
 case "$INTACT" in /*) ;; *) INTACT="$PWD/$INTACT" ;; esac
+source scripts/lib/big-chain.sh
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # seconds OUT CMD...: run CMD with its output in OUT, print the wall time.
@@ -37,38 +38,8 @@ tail -1 "$work/demo-drill.txt"
 echo "demo chain: full drill in ${t}s"
 
 echo "== 3-step chain, $n artifacts per link"
-mkdir -p "$work/big/keys" "$work/big/work/src"
+big_chain "$work/big" "$n"
 cd "$work/big"
-for k in owner fetcher builder packager; do "$INTACT" key generate "keys/$k" > /dev/null 2>&1; done
-cat > layout.yaml <<'YAML'
-expires: 90d
-keys:
-  fetcher: keys/fetcher.pub
-  builder: keys/builder.pub
-  packager: keys/packager.pub
-steps:
-  - name: fetch
-    functionaries: [fetcher]
-    expected_command: "true"
-    expected_products: [CREATE src/*, DISALLOW *]
-  - name: build
-    functionaries: [builder]
-    expected_command: cp -r src out
-    expected_materials: [MATCH src/* WITH PRODUCTS FROM fetch, DISALLOW *]
-    expected_products: [MATCH src/* WITH PRODUCTS FROM fetch, CREATE out/*, DISALLOW *]
-  - name: package
-    functionaries: [packager]
-    expected_command: tar cf bundle.tar out
-    expected_materials: [MATCH out/* WITH PRODUCTS FROM build, DISALLOW *]
-    expected_products: [MATCH out/* WITH PRODUCTS FROM build, CREATE bundle.tar, DISALLOW *]
-YAML
-"$INTACT" layout build layout.yaml --key keys/owner.pem -o root.layout > /dev/null
-cd work
-for i in $(seq 1 "$n"); do echo "$i" > "src/f$i"; done
-"$INTACT" run --step fetch --key ../keys/fetcher.pem --no-git -p src -- true > /dev/null 2>&1
-"$INTACT" run --step build --key ../keys/builder.pem --no-git -m src -p src out -- cp -r src out > /dev/null 2>&1
-"$INTACT" run --step package --key ../keys/packager.pem --no-git -m out -p out bundle.tar -- tar cf bundle.tar out > /dev/null 2>&1
-cd ..
 mkdir verifier
 t=$(seconds "$work/big-drill.txt" "$INTACT" drill --layout root.layout --layout-key keys/owner.pub --link-dir work --workdir verifier)
 tail -1 "$work/big-drill.txt"

@@ -26,6 +26,7 @@ if [ -z "${INTACT:-}" ]; then
 fi
 case "$INTACT" in /*) ;; *) INTACT="$PWD/$INTACT" ;; esac
 command -v docker-registry >/dev/null || bash tests/oci/setup.sh
+source scripts/lib/big-chain.sh
 work="$(mktemp -d)"
 registry_pid=
 cleanup() {
@@ -55,39 +56,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The chain (as scripts/bench-drill.sh builds it).
-mkdir -p "$work/big/keys" "$work/big/work/src"
+# The chain (scripts/lib/big-chain.sh).
+big_chain "$work/big" "$n"
 cd "$work/big"
-for k in owner fetcher builder packager; do "$INTACT" key generate "keys/$k" > /dev/null 2>&1; done
-cat > layout.yaml <<'YAML'
-expires: 90d
-keys:
-  fetcher: keys/fetcher.pub
-  builder: keys/builder.pub
-  packager: keys/packager.pub
-steps:
-  - name: fetch
-    functionaries: [fetcher]
-    expected_command: "true"
-    expected_products: [CREATE src/*, DISALLOW *]
-  - name: build
-    functionaries: [builder]
-    expected_command: cp -r src out
-    expected_materials: [MATCH src/* WITH PRODUCTS FROM fetch, DISALLOW *]
-    expected_products: [MATCH src/* WITH PRODUCTS FROM fetch, CREATE out/*, DISALLOW *]
-  - name: package
-    functionaries: [packager]
-    expected_command: tar cf bundle.tar out
-    expected_materials: [MATCH out/* WITH PRODUCTS FROM build, DISALLOW *]
-    expected_products: [MATCH out/* WITH PRODUCTS FROM build, CREATE bundle.tar, DISALLOW *]
-YAML
-"$INTACT" layout build layout.yaml --key keys/owner.pem -o root.layout > /dev/null
-cd work
-for i in $(seq 1 "$n"); do echo "$i" > "src/f$i"; done
-"$INTACT" run --step fetch --key ../keys/fetcher.pem --no-git -p src -- true > /dev/null 2>&1
-"$INTACT" run --step build --key ../keys/builder.pem --no-git -m src -p src out -- cp -r src out > /dev/null 2>&1
-"$INTACT" run --step package --key ../keys/packager.pem --no-git -m out -p out bundle.tar -- tar cf bundle.tar out > /dev/null 2>&1
-cd ..
 mkdir links
 cp work/*.link links/
 
