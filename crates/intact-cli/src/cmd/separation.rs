@@ -24,7 +24,8 @@ after the verifier has checked them.
 Exit codes:
   0   no key signed links of two separated steps
   1   one did (printed)
-  2   unusable input: unreadable links or policy")]
+  2   unusable input: unreadable links or policy, or no link of a
+      separated step in the link directory")]
 pub struct VerifySeparationArgs {
     /// Where the links are.
     #[arg(long, env = "INTACT_LINK_DIR", default_value = ".")]
@@ -56,6 +57,23 @@ pub fn run(a: VerifySeparationArgs) -> Result<Outcome> {
         if let Payload::Link(l) = md.payload()? {
             let keys = signed_by.entry(l.name.clone()).or_default();
             keys.extend(md.signatures().iter().map(|s| s.keyid.clone()));
+        }
+    }
+    // Fail closed: finding no link of a separated step means looking in the
+    // wrong place (the reference runs inspections in its working
+    // directory, wherever its --link-dir is) or a sublayout step, whose
+    // inner signers this command cannot see; passing would check nothing.
+    for group in &policy.groups {
+        for step in group {
+            if !signed_by.contains_key(step) {
+                anyhow::bail!(
+                    "{}: no link of step {:?} here, so separation of duties cannot be checked \
+                     (run the verifier from the link directory or set INTACT_LINK_DIR; a \
+                     sublayout step needs `intact verify`)",
+                    dir.display(),
+                    step.as_str()
+                );
+            }
         }
     }
     Ok(match policy.shared_keyid(&signed_by) {

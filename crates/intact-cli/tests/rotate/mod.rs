@@ -367,6 +367,14 @@ fn separation_of_duties_is_enforced_and_the_reference_runs_it() {
     assert!(out.contains("separation of duties"), "{out}");
     // The command the reference runs: keyids of the links found.
     intact(d, 0, &["verify-separation", "--steps", "build,test"]);
+    // Run where the links are not, it fails closed instead of passing.
+    let empty = tempfile::tempdir_in(d).unwrap();
+    let out = intact(
+        empty.path(),
+        2,
+        &["verify-separation", "--steps", "build,test"],
+    );
+    assert!(out.contains("INTACT_LINK_DIR"), "{out}");
     // Bob records the test step too: refused.
     let extra = tempfile::tempdir_in(d).unwrap();
     for f in std::fs::read_dir(d).unwrap() {
