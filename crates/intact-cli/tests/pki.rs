@@ -491,6 +491,61 @@ fn a_certificate_counts_only_under_its_own_keyid() {
     std::fs::copy(&link, good.join("build.link")).unwrap();
     let r = verify(d, &good, true);
     assert_eq!(r.code, 0, "{}", r.out);
+    // The key inventory lists the certificate the link was signed with.
+    let good_dir = good.to_str().unwrap();
+    let r = expect(
+        d,
+        0,
+        &[
+            "key",
+            "list",
+            "--layout",
+            "root.layout",
+            "--link-dir",
+            good_dir,
+            "--format",
+            "json",
+        ],
+    );
+    let inv: Value = serde_json::from_str(&r.out).unwrap();
+    let certs: Vec<&Value> = inv["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|k| k["certificates"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(certs.len(), 1, "{}", r.out);
+    assert!(
+        certs[0]["subject"].as_str().unwrap().contains("CN=builder"),
+        "{}",
+        r.out
+    );
+    assert!(
+        certs[0]["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("Intermediate"),
+        "{}",
+        r.out
+    );
+    let r = expect(
+        d,
+        0,
+        &[
+            "key",
+            "list",
+            "--layout",
+            "root.layout",
+            "--link-dir",
+            good_dir,
+        ],
+    );
+    assert!(
+        r.out
+            .contains("certificate: O=Example,CN=builder issued by"),
+        "{}",
+        r.out
+    );
 
     let claimed = "0123abcd".repeat(8);
     md["signatures"][0]["keyid"] = json!(claimed);

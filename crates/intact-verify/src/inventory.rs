@@ -52,6 +52,11 @@ pub struct InventoryKey {
     pub log_first: Option<LogMention>,
     /// See `log_first`.
     pub log_last: Option<LogMention>,
+    /// The certificates its link signatures carried (subject, issuer,
+    /// serial, validity; docs/pki.md), each once: every certificate used
+    /// to sign the chain's links.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Every key of a chain.
@@ -109,6 +114,7 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
         links: Vec::new(),
         log_first: None,
         log_last: None,
+        certificates: Vec::new(),
     };
     fn slot<'k>(
         keys: &'k mut Vec<InventoryKey>,
@@ -268,12 +274,17 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
         }
     }
     for (file, signers, _) in found {
-        for s in signers {
+        for (s, cert) in signers {
             let k = slot(&mut keys, &s, &blank);
             if k.roles.is_empty() {
                 k.roles.push("signed links, a key of no layout".into());
             }
             k.links.push(file.clone());
+            if let Some(c) = cert {
+                if !k.certificates.contains(&c) {
+                    k.certificates.push(c);
+                }
+            }
         }
     }
     if let Some(log) = input.log {
@@ -307,8 +318,13 @@ pub fn inventory(input: &InventoryInput<'_>) -> Result<Inventory, VerifyError> {
 }
 
 /// A link file's path relative to the link directory, the keyids that
-/// signed it, and its layout when it is a sublayout.
-type Signed = (String, Vec<String>, Option<Layout>);
+/// signed it (each with the summary of the certificate its signature
+/// carried, if any), and its layout when it is a sublayout.
+type Signed = (
+    String,
+    Vec<(String, Option<serde_json::Map<String, serde_json::Value>>)>,
+    Option<Layout>,
+);
 
 /// Sublayout directories followed below the link directory.
 const MAX_SUBLAYOUT_DEPTH: usize = 8;
@@ -339,7 +355,15 @@ fn link_signers(dir: &Path) -> Result<Vec<Signed>, VerifyError> {
                     let signers = md
                         .signatures()
                         .iter()
-                        .map(|s| s.keyid.to_string())
+                        .map(|s| {
+                            let cert = s
+                                .cert
+                                .and_then(|pem| {
+                                    intact_crypto::x509::Certificate::from_pem_chain(pem).ok()
+                                })
+                                .and_then(|chain| chain.first().map(|c| c.summary()));
+                            (s.keyid.to_string(), cert)
+                        })
                         .collect();
                     let sub = match md.payload() {
                         Ok(Payload::Layout(l)) => Some(l),
@@ -373,6 +397,18 @@ impl std::fmt::Display for Inventory {
             }
             if !k.links.is_empty() {
                 writeln!(f, "    signed: {}", k.links.join(", "))?;
+            }
+            for c in &k.certificates {
+                let field = |name: &str| c.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+                writeln!(
+                    f,
+                    "    certificate: {} issued by {}, serial {}, valid {} to {}",
+                    field("subject"),
+                    field("issuer"),
+                    field("serial"),
+                    field("not_before"),
+                    field("not_after")
+                )?;
             }
             if let (Some(a), Some(b)) = (&k.log_first, &k.log_last) {
                 writeln!(
