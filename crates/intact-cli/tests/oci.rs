@@ -259,7 +259,9 @@ fn pushed_demo(
         "{digest}"
     );
     let pinned = format!("{}/{repo}@{digest}", registry.addr);
-    let layout = d.join("final/root.layout");
+    // The demo's logged layout (final/root.layout has the same bytes) and
+    // links, each with its inclusion proof.
+    let layout = d.join("root.layout");
     let links = d.join("work");
     let mut args = vec![
         "oci",
@@ -334,7 +336,9 @@ fn push_list_pull_and_verify_by_digest() {
     assert!(out.status.success(), "{}", intact_tests::output_text(&out));
     assert!(intact_tests::output_text(&out).contains(&format!("resolved to {pinned}")));
     assert!(chain.join("root.layout").is_file());
-    assert_eq!(std::fs::read_dir(&chain).unwrap().count(), links + 1);
+    // Each link and the layout with its inclusion proof.
+    assert!(chain.join("root.layout.proof").is_file());
+    assert_eq!(std::fs::read_dir(&chain).unwrap().count(), 2 * links + 2);
     // --require-digest refuses the tag.
     let out = intact(
         d,
@@ -364,6 +368,24 @@ fn push_list_pull_and_verify_by_digest() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("verification PASSED"), "{text}");
     assert!(text.contains("artifact demo-project.tar.gz"), "{text}");
+    // The inclusion proofs travelled with the files: --require-logged holds.
+    let log_key = demo().join("keys/log.pub");
+    let logged = [
+        "--insecure",
+        "--require-logged",
+        "--log-key",
+        log_key.to_str().unwrap(),
+    ];
+    // (In a fresh consumer directory: the inspection unpacked the package
+    // into this one.)
+    let fresh = tempfile::tempdir().unwrap();
+    for f in ["alice.pub", "demo-project.tar.gz"] {
+        std::fs::copy(demo().join("final").join(f), fresh.path().join(f)).unwrap();
+    }
+    let out = verify_image(fresh.path(), &pinned, &logged, &[]);
+    let text = intact_tests::output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("transparency"), "{text}");
 
     // A file with nothing attached: no referrers, exit 2.
     std::fs::write(d.join("bare.txt"), d.display().to_string()).unwrap();

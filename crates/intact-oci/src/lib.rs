@@ -43,6 +43,10 @@ pub mod media {
     pub const LINK: &str = "application/vnd.intact.link.v1+json";
     /// The layer of an attestation artifact: a DSSE envelope.
     pub const ATTESTATION: &str = "application/vnd.dsse.envelope.v1+json";
+    /// The layer of a transparency-log inclusion proof (`FILE.proof`,
+    /// docs/transparency-log.md), pushed beside the file it proves so that
+    /// `verify --image --require-logged` finds it.
+    pub const PROOF: &str = "application/vnd.intact.log-proof.v1+json";
     /// `artifactType` of a plain file pushed with `intact oci push --artifact`.
     pub const FILE_ARTIFACT_TYPE: &str = "application/vnd.intact.file.v1";
     /// The layer of a plain file.

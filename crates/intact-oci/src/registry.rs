@@ -254,6 +254,8 @@ pub enum Kind {
     Link,
     /// A DSSE attestation.
     Attestation,
+    /// An inclusion proof of the file of the same name without `.proof`.
+    Proof,
 }
 
 impl Kind {
@@ -263,6 +265,7 @@ impl Kind {
             Kind::Layout => "layout",
             Kind::Link => "link",
             Kind::Attestation => "attestation",
+            Kind::Proof => "proof",
         }
     }
 
@@ -272,11 +275,12 @@ impl Kind {
             Kind::Layout => media::LAYOUT,
             Kind::Link => media::LINK,
             Kind::Attestation => media::ATTESTATION,
+            Kind::Proof => media::PROOF,
         }
     }
 
     fn from_media_type(m: &str) -> Option<Kind> {
-        [Kind::Layout, Kind::Link, Kind::Attestation]
+        [Kind::Layout, Kind::Link, Kind::Attestation, Kind::Proof]
             .into_iter()
             .find(|k| k.media_type() == m)
     }

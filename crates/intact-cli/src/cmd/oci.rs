@@ -200,8 +200,19 @@ fn push(a: PushArgs) -> Result<Outcome> {
     }
     let limit = a.max_metadata_size;
     let mut items = Vec::new();
+    // Each file with its inclusion proof (FILE.proof) when it has one.
+    let mut add = |kind: Kind, path: &std::path::Path| -> Result<()> {
+        items.push(Item::from_file(kind, path, limit)?);
+        let mut proof = path.as_os_str().to_owned();
+        proof.push(".proof");
+        let proof = PathBuf::from(proof);
+        if proof.is_file() {
+            items.push(Item::from_file(Kind::Proof, &proof, limit)?);
+        }
+        Ok(())
+    };
     if let Some(layout) = &a.layout {
-        items.push(Item::from_file(Kind::Layout, layout, limit)?);
+        add(Kind::Layout, layout)?;
     }
     if let Some(dir) = &a.link_dir {
         let links = intact_oci::links_in_dir(dir)?;
@@ -209,11 +220,11 @@ fn push(a: PushArgs) -> Result<Outcome> {
             bail!("{}: no *.link files in the directory", dir.display());
         }
         for link in links {
-            items.push(Item::from_file(Kind::Link, &link, limit)?);
+            add(Kind::Link, &link)?;
         }
     }
     for att in &a.attestations {
-        items.push(Item::from_file(Kind::Attestation, att, limit)?);
+        add(Kind::Attestation, att)?;
     }
     if items.is_empty() {
         bail!("nothing to push: give --layout, --link-dir, --attestation or --artifact");
