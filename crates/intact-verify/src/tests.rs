@@ -1052,3 +1052,43 @@ fn separation_sees_the_signers_inside_a_sublayout() {
     let r = c.verify();
     assert_eq!(failure(&r).kind, FailureKind::SeparationOfDuties, "{r}");
 }
+
+/// A threshold counts distinct keys by material: one RSA key listed under
+/// two schemes (two keyids; --compat lets such a layout through) is one
+/// signer, so two links by it do not meet a threshold of two.
+#[test]
+fn one_key_under_two_schemes_is_one_signer() {
+    use intact_crypto::{RsaHash, Scheme};
+    let pem = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/keys/rsa.pem"),
+    )
+    .unwrap();
+    let pss = SigningKey::from_pem(&pem, None).unwrap();
+    let pkcs = SigningKey::from_pem(&pem, None)
+        .unwrap()
+        .with_scheme(Scheme::RsaPkcs1v15(RsaHash::Sha256))
+        .unwrap();
+    assert_ne!(pss.keyid().unwrap(), pkcs.keyid().unwrap());
+    let mut c = Chain::new();
+    for k in [&pss, &pkcs] {
+        c.layout
+            .keys
+            .insert(k.keyid().unwrap(), k.public_key().to_key_dict().unwrap());
+    }
+    c.layout.steps[0].pubkeys = vec![pss.keyid().unwrap(), pkcs.keyid().unwrap()];
+    c.layout.steps[0].threshold = 2;
+    let mut clone = Link::new(name("clone"));
+    clone
+        .products
+        .insert("src/a.py".parse().unwrap(), digest("aa"));
+    c.add_link(&pss, clone.clone(), Container::Metablock);
+    c.add_link(&pkcs, clone, Container::Metablock);
+    let mut build = Link::new(name("build"));
+    build
+        .materials
+        .insert("src/a.py".parse().unwrap(), digest("aa"));
+    let alice = SigningKey::from_pem(&c.alice.to_pkcs8_pem(None).unwrap(), None).unwrap();
+    c.add_link(&alice, build, Container::Metablock);
+    let r = c.verify_with(&c.signed_layout(), &VerifyOptions::new().compat(true));
+    assert_eq!(failure(&r).kind, FailureKind::Threshold, "{r}");
+}

@@ -1053,7 +1053,9 @@ fn check_link_signatures(
                 ctx.warn(Stage::LinkSignatures, here.clone(), msg);
             }
         }
-        if !signers.contains(&key) {
+        // Distinct keys by material: one RSA key under two schemes (or as a
+        // layout key and in a certificate) is one signer.
+        if !signers.iter().any(|s| s.same_material(key)) {
             signers.push(key);
         }
         valid.push(Evidence {
