@@ -587,3 +587,50 @@ fn an_expired_root_ca_is_refused() {
     assert!(r.out.contains("Example Expired Root CA"), "{}", r.out);
     assert!(r.out.contains("expired"), "{}", r.out);
 }
+
+/// A refused certificate explains a step that lacks signers, not another
+/// failure: a link recorded for another step and renamed is reported as
+/// such even when a revoked certificate's link lies beside it.
+#[test]
+fn a_refused_certificate_does_not_mask_another_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let pki = make_pki(d);
+    expect(d, 0, &["key", "generate", "alice"]);
+    write_layout(d, &pki, true, None);
+    let revoked = record(d, &pki, "revoked", None);
+    let other = d.join("links-other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("out.txt"), "built\n").unwrap();
+    let key = pki.join("good.key");
+    let cert = pki.join("good.crt");
+    expect(
+        &other,
+        0,
+        &[
+            "run",
+            "--step",
+            "other",
+            "--key",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "-p",
+            "out.txt",
+            "--no-git",
+            "--",
+            "true",
+        ],
+    );
+    for e in std::fs::read_dir(&other).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if let Some(rest) = name.strip_prefix("other.") {
+            std::fs::copy(&p, revoked.join(format!("build.{rest}"))).unwrap();
+        }
+    }
+    let r = verify(d, &revoked, true);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(!r.out.contains("certificate-rejected"), "{}", r.out);
+    assert!(r.out.contains("other"), "{}", r.out);
+}

@@ -549,7 +549,12 @@ fn step_links<'l>(
                 }
                 valid
             }
-            (Err(Halt::Failed(_)), Some(rejected)) => return Err(fail(
+            // A refused certificate explains a missing signer (the
+            // threshold or a missing link), not any other failure.
+            (Err(Halt::Failed(f)), Some(rejected))
+                if matches!(f.kind, FailureKind::Threshold | FailureKind::LinkMissing) =>
+            {
+                return Err(fail(
                 FailureKind::CertificateRejected,
                 scope.of(step.name.as_str()),
                 format!(
@@ -560,7 +565,8 @@ fn step_links<'l>(
                 "sign the step with a valid certificate that meets the step's cert_constraints \
                      and chains to the layout's rootcas (docs/pki.md)",
             )
-            .into()),
+            .into())
+            }
             (Err(e), _) => return Err(e),
         };
         evidence.push((step, valid));
