@@ -145,13 +145,33 @@ pub fn provenance_statement(link: &Link, run: &RunContext) -> Result<Statement, 
 /// --attest slsa` on 100,000 products spent more time copying them into
 /// descriptors than signing them.
 pub fn provenance_payload(link: &Link, run: &RunContext) -> Result<Vec<u8>, AttestError> {
-    payload_of(link, &provenance_predicate(link, run))
+    let mut out = Vec::new();
+    provenance_payload_into(link, run, &mut out)?;
+    Ok(out)
+}
+
+/// [`provenance_payload`] appended to `out` (a signer's buffer with room
+/// for the DSSE header in front: no copy of 12 MB to sign it). On error
+/// `out` is as it was.
+pub fn provenance_payload_into(
+    link: &Link,
+    run: &RunContext,
+    out: &mut Vec<u8>,
+) -> Result<(), AttestError> {
+    payload_of(link, &provenance_predicate(link, run), out)
 }
 
 /// The payload of [`link_statement`], byte for byte, as
 /// [`provenance_payload`] writes it.
 pub fn link_payload(link: &Link) -> Result<Vec<u8>, AttestError> {
-    payload_of(link, &link_predicate(link))
+    let mut out = Vec::new();
+    link_payload_into(link, &mut out)?;
+    Ok(out)
+}
+
+/// [`link_payload`] appended to `out`, as [`provenance_payload_into`].
+pub fn link_payload_into(link: &Link, out: &mut Vec<u8>) -> Result<(), AttestError> {
+    payload_of(link, &link_predicate(link), out)
 }
 
 /// A link's products as a sequence of subject descriptors, serialised in
@@ -188,7 +208,7 @@ impl serde::Serialize for ProductSubjects<'_> {
 /// The statement's rules for subjects made from products (at least one,
 /// each digest valid as a descriptor's), checked on the link itself,
 /// then the predicate's, then the bytes.
-fn payload_of(link: &Link, predicate: &Predicate) -> Result<Vec<u8>, AttestError> {
+fn payload_of(link: &Link, predicate: &Predicate, out: &mut Vec<u8>) -> Result<(), AttestError> {
     let subjects = ProductSubjects(&link.products);
     let mut count = 0usize;
     // The list's size, reserved once: 12 MB for 100,000 products.
@@ -213,22 +233,23 @@ fn payload_of(link: &Link, predicate: &Predicate) -> Result<Vec<u8>, AttestError
     predicate.validate()?;
     // "subject" sorts last: the statement is written with no subjects and
     // the products' descriptors spliced in before its closing brace.
-    const EMPTY_TAIL: &[u8] = b",\"subject\":[]}";
     let empty: [ResourceDescriptor; 0] = [];
-    let mut bytes = crate::statement::payload_bytes(&empty[..], predicate)?;
-    if !bytes.ends_with(EMPTY_TAIL) {
-        return crate::statement::payload_bytes(&subjects, predicate);
+    let head = crate::statement::payload_bytes(&empty[..], predicate)?;
+    match head.strip_suffix(b"[]}") {
+        Some(head) if head.ends_with(b",\"subject\":") => {
+            out.reserve(head.len() + size + 1);
+            out.extend_from_slice(head);
+            intact_model::json::compact_descriptor_list(
+                subjects
+                    .iter()
+                    .map(|(name, digests)| (name.as_str(), digests)),
+                out,
+            );
+            out.push(b'}');
+        }
+        _ => out.extend_from_slice(&crate::statement::payload_bytes(&subjects, predicate)?),
     }
-    bytes.truncate(bytes.len() - 3);
-    bytes.reserve(size + 1);
-    intact_model::json::compact_descriptor_list(
-        subjects
-            .iter()
-            .map(|(name, digests)| (name.as_str(), digests)),
-        &mut bytes,
-    );
-    bytes.push(b'}');
-    Ok(bytes)
+    Ok(())
 }
 
 fn no_products(link: &Link) -> AttestError {

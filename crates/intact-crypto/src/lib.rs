@@ -21,6 +21,7 @@
 //! ```
 
 mod agent;
+mod envelope_file;
 mod error;
 mod file;
 mod gpg;
@@ -32,6 +33,7 @@ mod signing;
 pub mod x509;
 
 pub use agent::PREFIX as SSH_AGENT_PREFIX;
+pub use envelope_file::sign_envelope_into;
 pub use error::CryptoError;
 pub use file::{
     is_key_uri, load_key_file, load_public_key, load_signing_key, write_key_pair, KeyFile,

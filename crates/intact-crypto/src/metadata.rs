@@ -112,7 +112,7 @@ pub fn sign_and_save_alongside<R: Send, E: Send>(
         None => None,
     };
     let whole: &Metadata = md;
-    let (sig, body, beside) = std::thread::scope(|s| {
+    let (sig, finished, beside) = std::thread::scope(|s| {
         let body = std::thread::Builder::new().spawn_scoped(s, || write_body(mb, &file, body_at));
         let beside = std::thread::Builder::new().spawn_scoped(s, || alongside(whole));
         let sig = sign_payload(&mb.signed, key);
@@ -121,7 +121,14 @@ pub fn sign_and_save_alongside<R: Send, E: Send>(
             // No second thread to be had: one after the other.
             Err(_) => write_body(mb, &file, body_at),
         };
-        (sig, body, beside.map(joined))
+        // The file finished and flushed while `alongside` may still run.
+        let finished = match (&sig, body) {
+            (Ok(sig), Ok(body)) => finish_file(mb, &file, body_at, body, (&keyid, sig))
+                .map_err(|e| CryptoError::from(e.in_file(&path))),
+            (Err(_), _) => Ok(()),
+            (_, Err(e)) => Err(CryptoError::from(e.in_file(&path))),
+        };
+        (sig, finished, beside.map(joined))
     });
     // No thread for `alongside` (its closure went with the failed spawn):
     // nothing ran it, so saving cannot go on without its result.
@@ -135,23 +142,32 @@ pub fn sign_and_save_alongside<R: Send, E: Send>(
             )))
         }
     };
-    let body = body.map_err(in_file)?;
-    md.set_signature(keyid.clone(), sig?);
-    let Metadata::Metablock(mb) = &*md else {
-        return Err(CryptoError::Signing(
-            "the container changed while signing".into(),
-        ));
-    };
-    let head = mb.file_head().map_err(in_file)?;
+    let sig = sig?;
+    finished?;
+    md.set_signature(keyid.clone(), sig);
+    file.commit()?;
+    Ok(Ok(((keyid, path), beside)))
+}
+
+/// Put the head (with the signature `sig`) in front of the body written
+/// at `body_at`, or write the whole file when the body is in memory or
+/// the head came out another length; then flush it all to disk.
+fn finish_file(
+    mb: &Metablock,
+    file: &AtomicFile,
+    body_at: Option<u64>,
+    body: Body,
+    (keyid, sig): (&KeyId, &[u8]),
+) -> Result<(), ModelError> {
+    let head = mb.file_head_with(Signature::raw(keyid.clone(), sig.to_vec()))?;
     match body {
         Body::Written if body_at == Some(head.len() as u64) => file.write_at(0, &head)?,
         // The signature came out another length than its scheme's: write
-        // the whole file again.
-        Body::Written => write_whole(&file, &head, &mb.file_tail().map_err(in_file)?)?,
-        Body::Bytes(tail) => write_whole(&file, &head, &tail)?,
+        // the whole file again (the body does not depend on it).
+        Body::Written => write_whole(file, &head, &mb.file_tail()?)?,
+        Body::Bytes(tail) => write_whole(file, &head, &tail)?,
     }
-    file.commit()?;
-    Ok(Ok(((keyid, path), beside)))
+    file.sync_all()
 }
 
 /// A scoped thread's result; its panic goes on in this thread.

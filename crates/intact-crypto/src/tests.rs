@@ -11,7 +11,7 @@ const RFC8032_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b32691970
 const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 const RFC8032_SIG_EMPTY: &str = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
 
-fn rfc8032_key() -> SigningKey {
+pub(crate) fn rfc8032_key() -> SigningKey {
     // PKCS#8 v1 wrapper around the raw seed (RFC 8410 §7 layout).
     let der = [
         &hex::decode("302e020100300506032b657004220420").unwrap()[..],

@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::json::{parse_strict, to_python_json, PyStyle};
+use crate::pae::pae;
 use crate::{KeyId, ModelError, Payload};
 
 /// The payload type in-toto uses for links and layouts.
@@ -35,19 +36,9 @@ pub struct Envelope {
     pub signatures: Vec<EnvelopeSignature>,
 }
 
-/// DSSE pre-authentication encoding: what the signatures cover.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(b"DSSEv1 ");
-    out.extend_from_slice(payload_type.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload_type.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload);
-    out
-}
+/// How the reference's one-line envelope starts: the payload's base64
+/// follows, then [`Envelope::bytes_after_payload`].
+pub const ENVELOPE_HEAD: &[u8] = b"{\"payload\": \"";
 
 /// Decode base64 the way securesystemslib does: standard alphabet with
 /// padding, else URL-safe with padding; unpadded input is rejected.
@@ -164,22 +155,13 @@ impl Envelope {
     /// into the tree and scanned by the writer: an attestation of 100,000
     /// subjects is 17 MB of base64.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        const HEAD: &[u8] = b"{\"payload\": \"";
-        let mut rest = self.to_value_with(String::new());
-        let written = to_python_json(&rest, PyStyle::OneLine)?;
-        let Some(tail) = written.strip_prefix(HEAD) else {
+        let Some(tail) = self.bytes_after_payload()? else {
             // Not the layout expected: the tree with the payload in it.
-            if let Value::Object(m) = &mut rest {
-                m.insert(
-                    "payload".into(),
-                    Value::String(STANDARD.encode(&self.payload)),
-                );
-            }
-            return to_python_json(&rest, PyStyle::OneLine);
+            return to_python_json(&self.to_value(), PyStyle::OneLine);
         };
         let encoded_len = self.payload.len().div_ceil(3) * 4;
-        let mut out = Vec::with_capacity(HEAD.len() + encoded_len + tail.len());
-        out.extend_from_slice(HEAD);
+        let mut out = Vec::with_capacity(ENVELOPE_HEAD.len() + encoded_len + tail.len());
+        out.extend_from_slice(ENVELOPE_HEAD);
         let start = out.len();
         out.resize(start + encoded_len, 0);
         let n = out
@@ -188,8 +170,19 @@ impl Envelope {
             .unwrap_or(Ok(0))
             .map_err(|e| ModelError::field("payload", e.to_string()))?;
         out.truncate(start + n);
-        out.extend_from_slice(tail);
+        out.extend_from_slice(&tail);
         Ok(out)
+    }
+
+    /// What [`Envelope::to_bytes`] writes after [`ENVELOPE_HEAD`] and the
+    /// payload's base64 (its `payload` is not read): a signer can write
+    /// the head and the base64 while the signature is still being made.
+    /// `None` when the members do not come out in that order.
+    pub fn bytes_after_payload(&self) -> Result<Option<Vec<u8>>, ModelError> {
+        let written = to_python_json(&self.to_value_with(String::new()), PyStyle::OneLine)?;
+        Ok(written
+            .strip_prefix(ENVELOPE_HEAD)
+            .map(<[u8]>::to_vec))
     }
 
     /// What the signatures cover.
@@ -243,15 +236,6 @@ mod tests {
             let tree = to_python_json(&env.to_value(), PyStyle::OneLine).unwrap();
             assert_eq!(env.to_bytes().unwrap(), tree);
         }
-    }
-
-    #[test]
-    fn pae_matches_dsse_spec() {
-        assert_eq!(
-            pae(IN_TOTO_PAYLOAD_TYPE, b"{}"),
-            b"DSSEv1 28 application/vnd.in-toto+json 2 {}".to_vec()
-        );
-        assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
     }
 
     #[test]

@@ -241,6 +241,16 @@ impl AtomicFile {
             .map_err(|e| io_error(&self.path, e))
     }
 
+    /// Flush everything written so far to disk, the file's metadata too:
+    /// a writer on another thread can take the whole wait off
+    /// [`AtomicFile::commit`] (whose own flush then finds nothing to do).
+    pub fn sync_all(&self) -> Result<(), ModelError> {
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| io_error(&self.path, e))
+    }
+
     /// Flush to disk, set the permissions and rename over the path.
     pub fn commit(self) -> Result<(), ModelError> {
         let path = self.path;

@@ -34,6 +34,7 @@ mod metablock;
 mod metadata;
 mod names;
 pub mod params;
+mod pae;
 mod payload;
 mod rule;
 mod scan;
@@ -46,7 +47,8 @@ mod writer;
 pub use artifacts::Artifacts;
 pub use bytes::FileBytes;
 pub use digest::{Digest, DigestSet, HexStr};
-pub use envelope::{pae, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE};
+pub use envelope::{Envelope, EnvelopeSignature, ENVELOPE_HEAD, IN_TOTO_PAYLOAD_TYPE};
+pub use pae::{pae, Pae, PaeBuffer};
 pub use error::ModelError;
 pub use git::GitPolicy;
 pub use layout::{

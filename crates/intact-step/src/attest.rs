@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use intact_attest::slsa::{link_payload, provenance_payload, RunContext};
+use intact_attest::slsa::{link_payload_into, provenance_payload_into, RunContext};
 use intact_crypto::SigningKey;
 use intact_model::io::AtomicFile;
-use intact_model::{KeyId, Link, Metadata, StepName, IN_TOTO_PAYLOAD_TYPE};
+use intact_model::{KeyId, Link, Metadata, PaeBuffer, StepName, IN_TOTO_PAYLOAD_TYPE};
 
 use crate::StepError;
 
@@ -165,30 +165,35 @@ pub(crate) fn attest_beside(
     sign_attestations(payloads, key)
 }
 
-/// The payloads of the attestations of a recorded link, one per path.
+/// The payloads of the attestations of a recorded link, one per path,
+/// each in a buffer with room for what its signature covers in front.
 fn attestation_payloads(
     req: &AttestRequest,
     paths: &[(Attest, PathBuf)],
     link: &Link,
     times: (String, String),
     tools: BTreeMap<String, String>,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, StepError> {
+) -> Result<Vec<(PathBuf, PaeBuffer)>, StepError> {
     let mut built = Vec::new();
     for (kind, path) in paths {
-        let payload = match kind {
-            Attest::Slsa => provenance_payload(
-                link,
-                &RunContext {
-                    builder_id: req.builder_id.clone(),
-                    invocation_id: None,
-                    started_on: Some(times.0.clone()),
-                    finished_on: Some(times.1.clone()),
-                    tools: tools.clone(),
-                },
-            )?,
-            Attest::Link => link_payload(link)?,
+        let mut buf = PaeBuffer::new(IN_TOTO_PAYLOAD_TYPE, 0);
+        match kind {
+            Attest::Slsa => buf.append_with(|out| {
+                provenance_payload_into(
+                    link,
+                    &RunContext {
+                        builder_id: req.builder_id.clone(),
+                        invocation_id: None,
+                        started_on: Some(times.0.clone()),
+                        finished_on: Some(times.1.clone()),
+                        tools: tools.clone(),
+                    },
+                    out,
+                )
+            })?,
+            Attest::Link => buf.append_with(|out| link_payload_into(link, out))?,
         };
-        built.push((path.clone(), payload));
+        built.push((path.clone(), buf));
     }
     Ok(built)
 }
@@ -198,17 +203,13 @@ fn attestation_payloads(
 /// place. Runs while the link is signed and written, on another core:
 /// signing 100,000 subjects hashes megabytes twice.
 fn sign_attestations(
-    payloads: Vec<(PathBuf, Vec<u8>)>,
+    payloads: Vec<(PathBuf, PaeBuffer)>,
     key: &SigningKey,
 ) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {
     let mut out = Vec::new();
     for (path, payload) in payloads {
-        let env = intact_crypto::sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload, &[key])?;
-        let mut bytes = env.to_bytes()?;
-        bytes.push(b'\n');
         let file = AtomicFile::create(&path, 0o644)?;
-        file.write_at(0, &bytes)?;
-        file.sync_data()?;
+        intact_crypto::sign_envelope_into(&file, payload, key)?;
         out.push((path, file));
     }
     Ok(out)
