@@ -221,8 +221,8 @@ fn payload_of(link: &Link, predicate: &Predicate, out: &mut Vec<u8>) -> Result<(
             )));
         }
         for (alg, d) in digests.iter() {
-            size += alg.len() + d.as_str().len() + 6;
-            crate::statement::check_digest(alg, &d.as_str())
+            size += alg.len() + d.hex_len() + 6;
+            crate::statement::check_model_digest(alg, d)
                 .map_err(|e| AttestError::Statement(format!("subject[{i}]{e}")))?;
         }
         count += 1;

@@ -86,6 +86,24 @@ pub(crate) fn check_digest(alg: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// [`check_digest`] of a digest the model holds (hex and not empty by
+/// construction): its length and case are known without reading its text.
+pub(crate) fn check_model_digest(alg: &str, d: &intact_model::Digest) -> Result<(), String> {
+    let Some(n) = hex_len(alg) else {
+        return Ok(());
+    };
+    let len = d.hex_len();
+    let len_ok = match alg {
+        "gitCommit" | "gitTree" | "gitBlob" | "gitTag" => len == 40 || len == 64,
+        _ => len == n,
+    };
+    if len_ok && d.is_lowercase() {
+        return Ok(());
+    }
+    // The message, from the text.
+    check_digest(alg, &d.as_str())
+}
+
 impl ResourceDescriptor {
     /// A descriptor naming `name` with one `sha256` digest.
     pub fn sha256(name: impl Into<String>, hex: impl Into<String>) -> Self {

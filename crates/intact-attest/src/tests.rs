@@ -264,3 +264,30 @@ fn verification_checks_each_expectation() {
     };
     assert!(verify_envelope(&env, std::slice::from_ref(&pubkey), &asked).passed);
 }
+
+/// The shortcut for the model's digests gives `check_digest`'s verdict
+/// and message on every kind of value.
+#[test]
+fn model_digests_are_judged_as_their_text() {
+    use crate::statement::{check_digest, check_model_digest};
+    let values = [
+        "ab".repeat(32),
+        "AB".repeat(32),
+        "ab".repeat(20),
+        "ab".repeat(64),
+        "abc".to_string(),
+        "0".to_string(),
+    ];
+    for alg in ["sha256", "gitCommit", "sha512", "md5", "custom"] {
+        for v in &values {
+            let d = intact_model::Digest::new(v).unwrap();
+            assert_eq!(
+                check_model_digest(alg, &d),
+                check_digest(alg, v),
+                "{alg} {v}"
+            );
+        }
+    }
+    let upper = intact_model::Digest::new("AB".repeat(32)).unwrap();
+    assert!(check_model_digest("sha256", &upper).is_err());
+}

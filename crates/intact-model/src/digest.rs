@@ -163,6 +163,24 @@ impl Digest {
         }
     }
 
+    /// The length of the hex text, without writing it.
+    pub fn hex_len(&self) -> usize {
+        match &self.0 {
+            Repr::Packed { len, .. } => 2 * usize::from(*len),
+            Repr::Text(s) => s.len(),
+        }
+    }
+
+    /// Whether the hex text has no uppercase letter: known without a look
+    /// for the digests the recorder makes (stored as bytes), which a
+    /// statement about 100,000 products checks one by one.
+    pub fn is_lowercase(&self) -> bool {
+        match &self.0 {
+            Repr::Packed { .. } => true,
+            Repr::Text(s) => !s.bytes().any(|b| b.is_ascii_uppercase()),
+        }
+    }
+
     /// The hex text as recorded.
     pub fn as_str(&self) -> HexStr<'_> {
         match &self.0 {
@@ -384,6 +402,25 @@ impl fmt::Display for DigestSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_and_case_are_the_text_s() {
+        for hex in [
+            "ab",
+            "AB",
+            "aB",
+            "abc",
+            &"ab".repeat(32),
+            &"AB".repeat(32),
+            &"ab".repeat(64),
+        ] {
+            let d = Digest::new(hex).unwrap();
+            assert_eq!(d.hex_len(), hex.len(), "{hex}");
+            assert_eq!(d.is_lowercase(), hex == hex.to_lowercase(), "{hex}");
+        }
+        let d = Digest::from_bytes(&[0xab; 48]);
+        assert_eq!((d.hex_len(), d.is_lowercase()), (96, true));
+    }
 
     #[test]
     fn equality_is_whole_set_and_case_sensitive() {

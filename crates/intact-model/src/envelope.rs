@@ -180,9 +180,7 @@ impl Envelope {
     /// `None` when the members do not come out in that order.
     pub fn bytes_after_payload(&self) -> Result<Option<Vec<u8>>, ModelError> {
         let written = to_python_json(&self.to_value_with(String::new()), PyStyle::OneLine)?;
-        Ok(written
-            .strip_prefix(ENVELOPE_HEAD)
-            .map(<[u8]>::to_vec))
+        Ok(written.strip_prefix(ENVELOPE_HEAD).map(<[u8]>::to_vec))
     }
 
     /// What the signatures cover.

@@ -77,7 +77,10 @@ impl PaeBuffer {
 
     /// The finished payload, with its PAE header in front of it.
     pub fn finish(self) -> Pae {
-        let head = header(&self.payload_type, self.bytes.len().saturating_sub(self.room));
+        let head = header(
+            &self.payload_type,
+            self.bytes.len().saturating_sub(self.room),
+        );
         match self.room.checked_sub(head.len()) {
             Some(start) => {
                 let mut bytes = self.bytes;
