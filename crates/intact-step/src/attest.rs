@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use intact_attest::slsa::{link_payload_into, provenance_payload_into, RunContext};
 use intact_crypto::SigningKey;
 use intact_model::io::AtomicFile;
-use intact_model::{KeyId, Link, Metadata, PaeBuffer, StepName, IN_TOTO_PAYLOAD_TYPE};
+use intact_model::{KeyId, Link, PaeBuffer, StepName, IN_TOTO_PAYLOAD_TYPE};
 
 use crate::StepError;
 
@@ -131,43 +131,11 @@ pub(crate) fn attestation_paths(
     seen
 }
 
-/// The attestations of the link in `md`, signed with `key` and written
-/// beside their paths (not yet in place: see [`sign_attestations`]).
-pub(crate) fn attest_beside(
-    req: &AttestRequest,
-    paths: &[(Attest, PathBuf)],
-    md: &Metadata,
-    key: &SigningKey,
-    times: (String, String),
-    tools: BTreeMap<String, String>,
-) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {
-    if paths.is_empty() {
-        return Ok(Vec::new());
-    }
-    // A DSSE link holds its payload as bytes: parsed back (signing has
-    // not started yet, the envelope is not changed).
-    let parsed;
-    let link = match md.link() {
-        Some(link) => link,
-        None => {
-            parsed = md.payload()?;
-            match &parsed {
-                intact_model::Payload::Link(link) => link,
-                _ => {
-                    return Err(StepError::Attest(intact_attest::AttestError::Statement(
-                        "the metadata to attest is not a link".into(),
-                    )))
-                }
-            }
-        }
-    };
-    let payloads = attestation_payloads(req, paths, link, times, tools)?;
-    sign_attestations(payloads, key)
-}
-
 /// The payloads of the attestations of a recorded link, one per path,
 /// each in a buffer with room for what its signature covers in front.
-fn attestation_payloads(
+/// Made before the link is signed: the signatures are then the two long
+/// tasks that run side by side, not one after this.
+pub(crate) fn attestation_payloads(
     req: &AttestRequest,
     paths: &[(Attest, PathBuf)],
     link: &Link,
@@ -202,7 +170,7 @@ fn attestation_payloads(
 /// a temporary file beside its path; [`AtomicFile::commit`] puts it in
 /// place. Runs while the link is signed and written, on another core:
 /// signing 100,000 subjects hashes megabytes twice.
-fn sign_attestations(
+pub(crate) fn sign_attestations(
     payloads: Vec<(PathBuf, PaeBuffer)>,
     key: &SigningKey,
 ) -> Result<Vec<(PathBuf, AtomicFile)>, StepError> {

@@ -174,17 +174,15 @@ pub fn run_step(req: &RunRequest<'_>) -> Result<Recorded, StepError> {
     // while the link is signed and written, and put in place after it.
     let (metadata, signed) = match req.key {
         Some(key) => {
+            let payloads = crate::attest::attestation_payloads(
+                &req.attest,
+                &attest_paths,
+                &link,
+                (started_on, finished_on),
+                tools,
+            )?;
             let mut metadata = Metadata::new(link.into(), req.container)?;
-            let attest = |md: &Metadata| {
-                crate::attest::attest_beside(
-                    &req.attest,
-                    &attest_paths,
-                    md,
-                    key,
-                    (started_on, finished_on),
-                    tools,
-                )
-            };
+            let attest = |_: &Metadata| crate::attest::sign_attestations(payloads, key);
             let (_, signed) =
                 sign_and_save_alongside(&mut metadata, key, |_| path.clone(), attest)??;
             (metadata, signed)
