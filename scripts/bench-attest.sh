@@ -5,9 +5,11 @@
 # of a shared machine hits both alike. Prints the median wall time of RUNS
 # runs of each, to a tenth of a millisecond, and the overhead in percent
 # (the issue's bound: at most 10 %). Release build; --no-git throughout, so
-# git capture does not enter the figures; SOURCE_DATE_EPOCH fixed.
+# git capture does not enter the figures; SOURCE_DATE_EPOCH fixed. Each run
+# writes into a new directory (REUSE=1: over the last run's files).
 #
 #   bash scripts/bench-attest.sh                     (FILES=100000 RUNS=9)
+#   REUSE=1 bash scripts/bench-attest.sh             (replacing files)
 #   FILES=2000 RUNS=3 bash scripts/bench-attest.sh   (a quick check)
 #   INTACT=target/debug/intact FILES=2000 RUNS=3 bash scripts/bench-attest.sh
 #
@@ -71,6 +73,9 @@ mkdir -p "$work/plain" "$work/slsa"
 plain "$work/plain" >/dev/null
 slsa "$work/slsa" >/dev/null
 ls "$work/slsa"/build.*.slsa.intoto.json >/dev/null
+# Nothing of earlier runs (or of removing them) still on its way to the
+# disk, where the runs' own flushes would wait behind it.
+sync
 
 # Each run writes into a directory of its own, as a CI job writes where
 # no link is yet: replacing the last run's files would time the file
