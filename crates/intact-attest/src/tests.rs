@@ -290,4 +290,14 @@ fn model_digests_are_judged_as_their_text() {
     }
     let upper = intact_model::Digest::new("AB".repeat(32)).unwrap();
     assert!(check_model_digest("sha256", &upper).is_err());
+    // A digest of no bytes is empty text: refused under any algorithm.
+    let empty = intact_model::Digest::from_bytes(&[]);
+    for alg in ["custom", "sha256"] {
+        assert_eq!(
+            check_model_digest(alg, &empty),
+            check_digest(alg, ""),
+            "{alg}"
+        );
+        assert!(check_model_digest(alg, &empty).is_err(), "{alg}");
+    }
 }

@@ -55,6 +55,8 @@ pub fn sign_envelope_into(
         Some(mut tail) => {
             tail.push(b'\n');
             file.write_at(end, &tail)?;
+            // A file that held more before ends here all the same.
+            file.set_len(end + tail.len() as u64)?;
         }
         // Not the layout expected: the whole envelope, written again.
         None => {

@@ -446,3 +446,36 @@ fn openssh_form_and_fingerprint_match_ssh_keygen() {
     assert!(k.same_material(&k.clone()));
     assert!(!k.same_material(other.public_key()));
 }
+
+/// What runs beside the signing failing after the link's file was
+/// finished and flushed leaves no file (not even a temporary one) and no
+/// signature on the metadata, for links written whole and streamed.
+#[test]
+fn a_failure_beside_the_signing_leaves_nothing() {
+    let key = SigningKey::generate_ed25519();
+    let dir = tempfile::tempdir().unwrap();
+    for n in [1usize, 6000] {
+        let mut md = big_link(n, &key.keyid().unwrap(), &[]);
+        if let Metadata::Metablock(mb) = &mut md {
+            mb.signatures.clear();
+        }
+        let saved = sign_and_save_alongside(
+            &mut md,
+            &key,
+            |_| dir.path().join("x.link"),
+            |_| {
+                // Long enough for the link to be finished first.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Err::<(), _>("refused")
+            },
+        )
+        .unwrap();
+        assert_eq!(saved.unwrap_err(), "refused");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{n} artifacts: {left:?}");
+        assert!(
+            md.signatures().is_empty(),
+            "{n} artifacts: signed, not saved"
+        );
+    }
+}

@@ -651,3 +651,43 @@ fn attestations_are_written_with_the_link_or_not_at_all() {
         );
     }
 }
+
+/// A DSSE link's attestations are those of the link the envelope holds,
+/// and each file is its envelope as written whole, with a newline.
+#[test]
+fn attestations_of_either_container_are_of_the_link_written() {
+    use crate::{Attest, AttestRequest};
+    let key = SigningKey::generate_ed25519();
+    for container in [Container::Metablock, Container::Envelope] {
+        let (_dir, tree, links) = work();
+        let recorded = run_step(
+            &RunRequest::new(step("build"), &key)
+                .products(["in.txt", "out.txt"])
+                .command(sh(
+                    "printf 'caf\\303\\251 \\001 \\377'; printf x > out.txt; exit 3",
+                ))
+                .run_options(quiet(&tree))
+                .hash_options(hash(&tree))
+                .container(container)
+                .attest(AttestRequest {
+                    kinds: vec![Attest::Link, Attest::Slsa],
+                    ..AttestRequest::default()
+                })
+                .link_dir(&links),
+        )
+        .unwrap();
+        let link = link_of(&recorded.metadata);
+        let want = intact_attest::slsa::link_payload(&link).unwrap();
+        let env = intact_attest::load_envelope(&recorded.attestations[0]).unwrap();
+        assert!(env.payload == want, "{container:?}: not the link written");
+        for path in &recorded.attestations {
+            let env = intact_attest::load_envelope(path).unwrap();
+            let mut whole = env.to_bytes().unwrap();
+            whole.push(b'\n');
+            assert!(
+                std::fs::read(path).unwrap() == whole,
+                "{container:?} {path:?}"
+            );
+        }
+    }
+}
